@@ -1,0 +1,61 @@
+use leptos::prelude::*;
+use leptos::server_fn::codec::PostUrl;
+
+use crate::{AppError, Me, SiteInfo};
+
+/// Operator settings the login page shows (PeeringDB button, demo banner).
+#[server(prefix = "/api", endpoint = "site_info")]
+pub async fn get_site_info() -> Result<SiteInfo, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    Ok(ctx.backend.site_info())
+}
+
+/// The signed-in person, or `None`.
+#[server(prefix = "/api", endpoint = "me")]
+pub async fn current_user() -> Result<Option<Me>, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.me(&ctx.session).await
+}
+
+/// Username/password login. Works as a plain form post (JavaScript off:
+/// the answer is a 302, errors travel as `/login?error=code`) and from the
+/// hydrated `ActionForm` (no page reload).
+#[server(prefix = "/api", endpoint = "login", input = PostUrl)]
+pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let password = secrecy::SecretString::from(password);
+    let username = username.trim();
+    let result = if username.is_empty() {
+        Err(AppError::Validation("Please fill in both your username and your password.".into()))
+    } else {
+        ctx.backend.password_login(&ctx.session, &ctx.meta, username, password).await
+    };
+    match result {
+        Ok(_me) => {
+            let to = next.as_deref().and_then(crate::auth::safe_next).unwrap_or("/");
+            ctx.redirect(to);
+            Ok(())
+        }
+        Err(e) => {
+            if ctx.plain_form {
+                let mut to = format!("/login?error={}", e.code());
+                if let Some(n) = next.as_deref().and_then(crate::auth::safe_next) {
+                    to.push_str("&next=");
+                    to.push_str(&urlencode(n));
+                }
+                ctx.redirect(&to);
+            }
+            Err(e)
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

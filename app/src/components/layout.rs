@@ -1,0 +1,37 @@
+use leptos::prelude::*;
+
+use crate::{MeResource, SiteResource};
+
+/// Site header: name, demo banner, who is signed in, log out.
+#[component]
+pub fn Header() -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    let site = expect_context::<SiteResource>().0;
+    view! {
+        <a class="skip" href="#main">"Skip to content"</a>
+        <Suspense>
+            {move || Suspend::new(async move {
+                site.await.ok().filter(|s| s.demo).map(|_| view! {
+                    <p class="demo-banner" role="note">
+                        "Demo mode: sample customers and a built-in PeeringDB simulator. Nothing here is real."
+                    </p>
+                })
+            })}
+        </Suspense>
+        <header class="site-header">
+            <a class="brand" href="/">"PeerPortal"</a>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    me.await.ok().flatten().map(|me| view! {
+                        <nav class="user-nav" aria-label="Account">
+                            <span class="who">{me.name.clone()}</span>
+                            <form method="post" action="/logout" class="inline">
+                                <button type="submit" class="link">"Log out"</button>
+                            </form>
+                        </nav>
+                    })
+                })}
+            </Suspense>
+        </header>
+    }
+}

@@ -1,0 +1,73 @@
+//! The one error type the UI sees. The server logs the cause; the person
+//! gets a fixed, friendly sentence and the UI can match on the variant.
+
+use serde::{Deserialize, Serialize};
+use server_fn::{codec::JsonEncoding, error::FromServerFnError, ServerFnError};
+
+use leptos::server_fn;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Please log in first.")]
+    Unauthenticated,
+    #[error("You are not allowed to do that.")]
+    Forbidden,
+    #[error("Not found.")]
+    NotFound,
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// One message for unknown user, wrong password and no password set, so
+    /// the answer does not tell which usernames exist.
+    #[error("That username and password do not match an active account.")]
+    BadCredentials,
+    /// Only said after the right password was given, so it reveals nothing.
+    #[error("This account is disabled. Please contact the exchange's support team.")]
+    AccountDisabled,
+    #[error("Too many failed login attempts. Please wait {minutes} minute(s) and try again.")]
+    Throttled { minutes: u32 },
+    #[error("Something went wrong on our side. Please try again in a moment.")]
+    Internal,
+    /// Raised in the browser when the server could not be reached at all.
+    #[error("The portal could not be reached ({0}). Check your connection and try again.")]
+    Transport(String),
+}
+
+impl AppError {
+    /// A short stable code, carried in `/login?error=…` when the form was
+    /// posted without JavaScript.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound => "not_found",
+            AppError::Validation(_) => "invalid",
+            AppError::Conflict(_) => "conflict",
+            AppError::BadCredentials => "bad_credentials",
+            AppError::AccountDisabled => "disabled",
+            AppError::Throttled { .. } => "throttled",
+            AppError::Internal => "internal",
+            AppError::Transport(_) => "transport",
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
+        use server_fn::error::ServerFnErrorErr as E;
+        match value {
+            E::Request(e) => AppError::Transport(e),
+            E::Args(e) | E::MissingArg(e) => AppError::Validation(format!("The form was incomplete: {e}")),
+            _ => AppError::Internal,
+        }
+    }
+}
+
+impl From<ServerFnError> for AppError {
+    fn from(_: ServerFnError) -> Self {
+        AppError::Internal
+    }
+}

@@ -1,0 +1,88 @@
+//! PeerPortal's pages, components, shared types and server functions.
+//!
+//! Compiled twice: with `ssr` into the server, with `hydrate` into the WASM
+//! bundle. Nothing secret may live here.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod api;
+pub mod auth;
+#[cfg(feature = "ssr")]
+pub mod backend;
+mod components;
+mod error;
+mod model;
+mod pages;
+
+pub use error::AppError;
+pub use model::*;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+
+use crate::api::auth::{current_user, get_site_info, Login};
+
+/// The HTML document around the app (server only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The signed-in person, loaded before the page renders so that the server's
+/// HTML and the hydrated page agree.
+#[derive(Clone, Copy)]
+pub struct MeResource(pub Resource<Result<Option<Me>, AppError>>);
+
+/// Public operator settings (PeeringDB button, demo banner).
+#[derive(Clone, Copy)]
+pub struct SiteResource(pub Resource<Result<SiteInfo, AppError>>);
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+
+    let login = ServerAction::<Login>::new();
+    provide_context(login);
+    let me = Resource::new_blocking(move || login.version().get(), |_| current_user());
+    provide_context(MeResource(me));
+    let site = Resource::new_blocking(|| (), |_| get_site_info());
+    provide_context(SiteResource(site));
+
+    // Tests wait for this marker: a page whose WASM failed still renders
+    // fine on the server, so only a browser that ran the effect proves hydration.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/peerportal.css"/>
+        <Title formatter=|t: String| if t.is_empty() { "PeerPortal".to_string() } else { format!("{t} · PeerPortal") }/>
+        <Router>
+            <div id="app" data-hydrated=move || hydrated.get().then_some("true")>
+                <components::layout::Header/>
+                <main id="main">
+                    <Routes fallback=pages::not_found::NotFound>
+                        <Route path=path!("/login") view=pages::login::LoginPage/>
+                        <Route path=path!("/") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
+                    </Routes>
+                </main>
+            </div>
+        </Router>
+    }
+}

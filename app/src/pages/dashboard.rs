@@ -1,0 +1,67 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Redirect;
+
+use crate::{format_asns, Me, MeResource};
+
+/// `/`: who you are and the customers you can act for.
+#[component]
+pub fn Dashboard() -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    view! {
+        <Title text="Dashboard"/>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) => view! { <DashboardFor me/> }.into_any(),
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(e) => view! { <div class="alert error" role="alert">{e.to_string()}</div> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn DashboardFor(me: Me) -> impl IntoView {
+    let rows = me
+        .memberships
+        .iter()
+        .map(|m| {
+            view! {
+                <tr>
+                    <td>{m.name.clone()}</td>
+                    <td>{format_asns(&m.asns)}</td>
+                    <td><span class=format!("badge role-{}", m.role.as_str())>{m.role.as_str()}</span></td>
+                    <td>{m.source.label()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let has_customers = !me.memberships.is_empty();
+    view! {
+        <section class="card" aria-labelledby="who">
+            <h1 id="who">"Welcome, " {me.name.clone()}</h1>
+            <dl class="facts">
+                <dt>"Username"</dt><dd>{me.username.clone()}</dd>
+                <dt>"Email"</dt><dd>{me.email.clone()}</dd>
+                {me.is_superadmin.then(|| view! { <dt>"Role"</dt><dd><span class="badge role-superadmin">"superadmin"</span></dd> })}
+            </dl>
+        </section>
+        <section class="card" aria-labelledby="customers">
+            <h2 id="customers">"Your customers"</h2>
+            {if has_customers {
+                view! {
+                    <div class="table-wrap">
+                        <table>
+                            <thead><tr><th scope="col">"Customer"</th><th scope="col">"ASNs"</th><th scope="col">"Role"</th><th scope="col">"Access via"</th></tr></thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }.into_any()
+            } else {
+                view! { <p>"You do not have access to any customer yet."</p> }.into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,73 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::auth::Login;
+use crate::auth::{login_error_message, safe_next};
+use crate::SiteResource;
+
+/// `/login`: the password form and, where the IXP enabled it, the
+/// "Login with PeeringDB" link. Both work with JavaScript off.
+#[component]
+pub fn LoginPage() -> impl IntoView {
+    let action = expect_context::<ServerAction<Login>>();
+    let site = expect_context::<SiteResource>().0;
+    let query = use_query_map();
+
+    let next = move || query.read().get("next").filter(|n| safe_next(n).is_some()).unwrap_or_default();
+    let error = move || {
+        // A hydrated submit reports through the action; a plain form post
+        // comes back as `?error=code`.
+        match action.value().get() {
+            Some(Err(e)) => Some(e.to_string()),
+            Some(Ok(())) => None,
+            None => query.read().get("error").map(|code| login_error_message(&code).to_string()),
+        }
+    };
+    let peeringdb_href = move || {
+        let next = next();
+        if next.is_empty() {
+            "/auth/peeringdb/login".to_string()
+        } else {
+            format!("/auth/peeringdb/login?next={}", encode_component(&next))
+        }
+    };
+
+    view! {
+        <Title text="Log in"/>
+        <section class="card login" aria-labelledby="login-title">
+            <h1 id="login-title">"Log in"</h1>
+            {move || error().map(|e| view! { <div class="alert error" role="alert">{e}</div> })}
+            <Suspense>
+                {move || Suspend::new(async move {
+                    site.await.ok().filter(|s| s.peeringdb_login).map(|_| view! {
+                        // A plain link to an axum route: the flow is 302s,
+                        // never a URL handed to JavaScript.
+                        <a class="button peeringdb" href=peeringdb_href rel="external">"Login with PeeringDB"</a>
+                        <p class="or"><span>"or with your PeerPortal password"</span></p>
+                    })
+                })}
+            </Suspense>
+            <ActionForm action=action attr:class="stack" attr:id="password-login">
+                <label for="username">"Username"</label>
+                <input id="username" name="username" type="text" autocomplete="username" required=true/>
+                <label for="password">"Password"</label>
+                <input id="password" name="password" type="password" autocomplete="current-password" required=true/>
+                <input type="hidden" name="next" prop:value=next/>
+                <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// Percent-encodes a query component (the `next` path is already validated).
+fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

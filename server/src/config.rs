@@ -1,0 +1,503 @@
+//! One typed configuration, read from environment variables over an optional
+//! `peerportal.toml` whose keys are the same names. Parsing is pure (it takes
+//! the variables and the file as values) so every rule is unit-tested; a bad
+//! value stops startup with one line that names the setting.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use secrecy::{ExposeSecret, SecretString};
+use url::Url;
+
+/// Every setting PeerPortal reads. Anything else starting with `PEERPORTAL_`
+/// or `PEERINGDB_` is probably a typo and is warned about.
+pub const KNOWN_SETTINGS: &[&str] = &[
+    "PEERPORTAL_CONFIG",
+    "PEERPORTAL_LISTEN",
+    "PEERPORTAL_PUBLIC_URL",
+    "PEERPORTAL_DATABASE_URL",
+    "PEERPORTAL_DEMO",
+    "PEERPORTAL_DEMO_ALLOW_PUBLIC",
+    "PEERPORTAL_ADMIN_PASSWORD",
+    "AUTH_PEERINGDB_ENABLED",
+    "PEERINGDB_OAUTH_CLIENT_ID",
+    "PEERINGDB_OAUTH_CLIENT_SECRET",
+    "PEERINGDB_OAUTH_CLIENT_SECRET_FILE",
+    "PEERINGDB_OAUTH_REDIRECT",
+    "PEERINGDB_OAUTH_URL",
+    "PEERINGDB_ROLE_POLICY",
+    "PEERINGDB_LINK_BY_EMAIL",
+];
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name}: {problem}")]
+    Invalid { name: &'static str, problem: String },
+    #[error("{path}: {problem}")]
+    File { path: String, problem: String },
+}
+
+fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid { name, problem: problem.into() }
+}
+
+/// How PeeringDB permissions turn into roles (DESIGN §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RolePolicy {
+    /// Update bit → admin, read bit only → member, 0 → nothing.
+    Perms,
+    Member,
+    Admin,
+}
+
+#[derive(Debug)]
+pub struct PeeringDbConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub redirect_uri: Url,
+    pub base_url: Url,
+}
+
+#[derive(Debug)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub public_url: Url,
+    pub database_url: DatabaseUrl,
+    pub demo: bool,
+    /// `Some` exactly when "Login with PeeringDB" is enabled.
+    pub peeringdb: Option<PeeringDbConfig>,
+    pub role_policy: RolePolicy,
+    pub link_by_email: bool,
+}
+
+impl Config {
+    /// True when cookies must be `Secure` and `__Host-` prefixed.
+    pub fn https(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+
+    /// The origin browsers send in `Origin` for our own pages.
+    pub fn origin(&self) -> String {
+        self.public_url.origin().ascii_serialization()
+    }
+
+    /// Reads the real environment, the config file and secret files.
+    pub fn from_env() -> Result<(Config, Vec<String>), ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let path = env.get("PEERPORTAL_CONFIG").cloned();
+        let file = match &path {
+            Some(p) => Some(read_file_settings(p)?),
+            None if std::path::Path::new("peerportal.toml").exists() => Some(read_file_settings("peerportal.toml")?),
+            None => None,
+        };
+        let warnings = unknown_settings(&env);
+        let config = Config::from_sources(&env, file.as_ref(), &|p| {
+            std::fs::read_to_string(p).map_err(|e| e.to_string())
+        })?;
+        Ok((config, warnings))
+    }
+
+    /// The pure part: environment over file over defaults, then validation.
+    pub fn from_sources(
+        env: &BTreeMap<String, String>,
+        file: Option<&BTreeMap<String, String>>,
+        read_secret_file: &dyn Fn(&str) -> Result<String, String>,
+    ) -> Result<Config, ConfigError> {
+        let get = |name: &str| -> Option<String> {
+            env.get(name)
+                .or_else(|| file.and_then(|f| f.get(name)))
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+
+        let listen_raw = get("PEERPORTAL_LISTEN").or_else(|| get("LEPTOS_SITE_ADDR"));
+        let listen: SocketAddr = match listen_raw {
+            Some(v) => v
+                .parse()
+                .map_err(|_| invalid("PEERPORTAL_LISTEN", format!("{v:?} is not an address:port such as 127.0.0.1:3000")))?,
+            None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+
+        let public_url = match get("PEERPORTAL_PUBLIC_URL") {
+            Some(v) => parse_base_url("PEERPORTAL_PUBLIC_URL", &v)?,
+            None => {
+                let host = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
+                let host = if listen.is_ipv6() && !listen.ip().is_unspecified() { format!("[{host}]") } else { host };
+                parse_base_url("PEERPORTAL_PUBLIC_URL", &format!("http://{host}:{}", listen.port()))?
+            }
+        };
+        if public_url.scheme() == "http" && !is_loopback(&public_url) {
+            return Err(invalid(
+                "PEERPORTAL_PUBLIC_URL",
+                format!("{public_url} must use https (plain http is only allowed on loopback addresses)"),
+            ));
+        }
+
+        let database_url = get("PEERPORTAL_DATABASE_URL").unwrap_or_else(|| "sqlite://peerportal.db".to_string());
+        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(invalid(
+                "PEERPORTAL_DATABASE_URL",
+                "must start with sqlite:, postgres:// or postgresql://".to_string(),
+            ));
+        }
+
+        let demo = parse_bool("PEERPORTAL_DEMO", get("PEERPORTAL_DEMO"))?.unwrap_or(false);
+        let demo_allow_public = parse_bool("PEERPORTAL_DEMO_ALLOW_PUBLIC", get("PEERPORTAL_DEMO_ALLOW_PUBLIC"))?.unwrap_or(false);
+        if demo && !is_loopback(&public_url) && !demo_allow_public {
+            return Err(invalid(
+                "PEERPORTAL_DEMO",
+                format!(
+                    "demo mode logs anyone in as sample users, so it only runs on a loopback public URL (got {public_url}); \
+                     set PEERPORTAL_DEMO_ALLOW_PUBLIC=true if you really mean it"
+                ),
+            ));
+        }
+
+        let enabled = parse_bool("AUTH_PEERINGDB_ENABLED", get("AUTH_PEERINGDB_ENABLED"))?.unwrap_or(demo);
+        let peeringdb = if enabled {
+            let client_id = get("PEERINGDB_OAUTH_CLIENT_ID")
+                .or_else(|| demo.then(|| "peerportal-demo".to_string()))
+                .ok_or_else(|| invalid("PEERINGDB_OAUTH_CLIENT_ID", "is required when AUTH_PEERINGDB_ENABLED is true"))?;
+            let secret = match (get("PEERINGDB_OAUTH_CLIENT_SECRET"), get("PEERINGDB_OAUTH_CLIENT_SECRET_FILE")) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "PEERINGDB_OAUTH_CLIENT_SECRET",
+                        "set either it or PEERINGDB_OAUTH_CLIENT_SECRET_FILE, not both",
+                    ))
+                }
+                (Some(s), None) => s,
+                (None, Some(path)) => read_secret_file(&path)
+                    .map_err(|e| invalid("PEERINGDB_OAUTH_CLIENT_SECRET_FILE", format!("cannot read {path}: {e}")))?
+                    .trim()
+                    .to_string(),
+                (None, None) if demo => "peerportal-demo-secret".to_string(),
+                (None, None) => {
+                    return Err(invalid(
+                        "PEERINGDB_OAUTH_CLIENT_SECRET",
+                        "is required when AUTH_PEERINGDB_ENABLED is true (or use PEERINGDB_OAUTH_CLIENT_SECRET_FILE)",
+                    ))
+                }
+            };
+            if secret.is_empty() {
+                return Err(invalid("PEERINGDB_OAUTH_CLIENT_SECRET", "is empty"));
+            }
+            let base_url = match get("PEERINGDB_OAUTH_URL") {
+                Some(v) => parse_base_url("PEERINGDB_OAUTH_URL", &v)?,
+                None if demo => {
+                    parse_base_url("PEERINGDB_OAUTH_URL", &format!("{}/peeringdb-sim", public_url.as_str().trim_end_matches('/')))?
+                }
+                None => parse_base_url("PEERINGDB_OAUTH_URL", "https://auth.peeringdb.com")?,
+            };
+            if base_url.scheme() != "https" && !is_loopback(&base_url) {
+                return Err(invalid("PEERINGDB_OAUTH_URL", format!("{base_url} must use https")));
+            }
+            let redirect_uri = match get("PEERINGDB_OAUTH_REDIRECT") {
+                Some(v) => Url::parse(&v).map_err(|e| invalid("PEERINGDB_OAUTH_REDIRECT", format!("{v:?} is not a URL: {e}")))?,
+                None => public_url
+                    .join("auth/peeringdb/callback")
+                    .map_err(|e| invalid("PEERINGDB_OAUTH_REDIRECT", e.to_string()))?,
+            };
+            if redirect_uri.path() != "/auth/peeringdb/callback" || redirect_uri.query().is_some() {
+                return Err(invalid(
+                    "PEERINGDB_OAUTH_REDIRECT",
+                    format!("{redirect_uri} must end in /auth/peeringdb/callback, with no query"),
+                ));
+            }
+            if redirect_uri.scheme() != "https" && !is_loopback(&redirect_uri) {
+                return Err(invalid("PEERINGDB_OAUTH_REDIRECT", format!("{redirect_uri} must use https (PeeringDB accepts only https)")));
+            }
+            Some(PeeringDbConfig { client_id, client_secret: SecretString::from(secret), redirect_uri, base_url })
+        } else {
+            None
+        };
+
+        let role_policy = match get("PEERINGDB_ROLE_POLICY").as_deref() {
+            None | Some("perms") => RolePolicy::Perms,
+            Some("member") => RolePolicy::Member,
+            Some("admin") => RolePolicy::Admin,
+            Some(other) => return Err(invalid("PEERINGDB_ROLE_POLICY", format!("{other:?} is not one of perms, member, admin"))),
+        };
+        let link_by_email = parse_bool("PEERINGDB_LINK_BY_EMAIL", get("PEERINGDB_LINK_BY_EMAIL"))?.unwrap_or(false);
+
+        let database_url = DatabaseUrl(database_url);
+        Ok(Config { listen, public_url, database_url, demo, peeringdb, role_policy, link_by_email })
+    }
+
+    /// A log line describing the configuration, without any secret.
+    pub fn summary(&self) -> String {
+        format!(
+            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={:?} link_by_email={}",
+            self.listen,
+            self.public_url,
+            self.database_url,
+            self.demo,
+            self.peeringdb.as_ref().map_or("off".to_string(), |p| format!("on (client_id={}, {})", p.client_id, p.base_url)),
+            self.role_policy,
+            self.link_by_email,
+        )
+    }
+}
+
+impl PeeringDbConfig {
+    pub fn secret(&self) -> &str {
+        self.client_secret.expose_secret()
+    }
+}
+
+/// A database URL, which may carry a password: printed with it hidden.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(pub String);
+
+impl DatabaseUrl {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match Url::parse(&self.0) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                write!(f, "{u}")
+            }
+            _ => f.write_str(&self.0),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+fn parse_base_url(name: &'static str, v: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(v).map_err(|e| invalid(name, format!("{v:?} is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(name, format!("{v:?} must be an http(s) URL with a host")));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(name, format!("{v:?} must not have a query or fragment")));
+    }
+    // A trailing path is allowed (a portal under a prefix), but normalised
+    // without the trailing slash so joins are predictable.
+    let trimmed = url.as_str().trim_end_matches('/').to_string();
+    Url::parse(&trimmed).map_err(|e| invalid(name, e.to_string()))
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d == "localhost",
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn parse_bool(name: &'static str, v: Option<String>) -> Result<Option<bool>, ConfigError> {
+    match v.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        None => Ok(None),
+        Some("1" | "true" | "yes" | "on") => Ok(Some(true)),
+        Some("0" | "false" | "no" | "off") => Ok(Some(false)),
+        Some(other) => Err(invalid(name, format!("{other:?} is not a boolean (use true or false)"))),
+    }
+}
+
+/// Reads `peerportal.toml`: a flat table whose keys are the setting names.
+pub fn read_file_settings(path: &str) -> Result<BTreeMap<String, String>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::File { path: path.into(), problem: e.to_string() })?;
+    parse_file_settings(&text).map_err(|problem| ConfigError::File { path: path.into(), problem })
+}
+
+pub fn parse_file_settings(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| e.message().to_string())?;
+    let mut out = BTreeMap::new();
+    for (key, value) in table {
+        if !KNOWN_SETTINGS.contains(&key.as_str()) {
+            return Err(format!("unknown setting {key:?} (settings use their environment variable names, e.g. PEERPORTAL_LISTEN)"));
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => return Err(format!("{key}: expected a string, number or boolean, got {}", other.type_str())),
+        };
+        out.insert(key, value);
+    }
+    Ok(out)
+}
+
+/// Names of variables that look like ours but are not known settings.
+pub fn unknown_settings(env: &BTreeMap<String, String>) -> Vec<String> {
+    env.keys()
+        .filter(|k| (k.starts_with("PEERPORTAL_") || k.starts_with("PEERINGDB_")) && !KNOWN_SETTINGS.contains(&k.as_str()))
+        .map(|k| format!("ignoring unknown setting {k}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn no_files(_: &str) -> Result<String, String> {
+        Err("no such file".into())
+    }
+
+    fn parse(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_sources(&env(pairs), None, &no_files)
+    }
+
+    fn setting_named(err: ConfigError) -> &'static str {
+        match err {
+            ConfigError::Invalid { name, .. } => name,
+            ConfigError::File { .. } => "file",
+        }
+    }
+
+    #[test]
+    fn defaults_serve_sqlite_on_loopback_with_peeringdb_off() {
+        let c = parse(&[]).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.public_url.as_str(), "http://127.0.0.1:3000/");
+        assert_eq!(c.database_url.expose(), "sqlite://peerportal.db");
+        assert!(c.peeringdb.is_none());
+        assert!(!c.demo);
+        assert_eq!(c.role_policy, RolePolicy::Perms);
+        assert!(!c.link_by_email);
+    }
+
+    #[test]
+    fn leptos_site_addr_is_honoured_but_peerportal_listen_wins() {
+        assert_eq!(parse(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4000")]).unwrap().listen.port(), 4000);
+        let c = parse(&[("LEPTOS_SITE_ADDR", "127.0.0.1:4000"), ("PEERPORTAL_LISTEN", "127.0.0.1:5000")]).unwrap();
+        assert_eq!(c.listen.port(), 5000);
+    }
+
+    #[test]
+    fn malformed_values_name_their_setting() {
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[("PEERPORTAL_LISTEN", "not an address")], "PEERPORTAL_LISTEN"),
+            (&[("PEERPORTAL_PUBLIC_URL", "portal.example.net")], "PEERPORTAL_PUBLIC_URL"),
+            (&[("PEERPORTAL_PUBLIC_URL", "http://portal.example.net")], "PEERPORTAL_PUBLIC_URL"),
+            (&[("PEERPORTAL_DATABASE_URL", "mysql://x")], "PEERPORTAL_DATABASE_URL"),
+            (&[("PEERPORTAL_DEMO", "maybe")], "PEERPORTAL_DEMO"),
+            (&[("AUTH_PEERINGDB_ENABLED", "yes please")], "AUTH_PEERINGDB_ENABLED"),
+            (&[("PEERINGDB_ROLE_POLICY", "owner")], "PEERINGDB_ROLE_POLICY"),
+            (&[("PEERINGDB_LINK_BY_EMAIL", "2")], "PEERINGDB_LINK_BY_EMAIL"),
+        ];
+        for (pairs, name) in cases {
+            assert_eq!(setting_named(parse(pairs).unwrap_err()), *name, "{pairs:?}");
+        }
+    }
+
+    #[test]
+    fn enabling_peeringdb_requires_client_id_and_secret() {
+        let e = parse(&[("AUTH_PEERINGDB_ENABLED", "true")]).unwrap_err();
+        assert_eq!(setting_named(e), "PEERINGDB_OAUTH_CLIENT_ID");
+        let e = parse(&[("AUTH_PEERINGDB_ENABLED", "true"), ("PEERINGDB_OAUTH_CLIENT_ID", "abc")]).unwrap_err();
+        assert_eq!(setting_named(e), "PEERINGDB_OAUTH_CLIENT_SECRET");
+    }
+
+    #[test]
+    fn peeringdb_defaults_follow_the_public_url() {
+        let c = parse(&[
+            ("PEERPORTAL_PUBLIC_URL", "https://portal.example.net/"),
+            ("AUTH_PEERINGDB_ENABLED", "1"),
+            ("PEERINGDB_OAUTH_CLIENT_ID", "abc"),
+            ("PEERINGDB_OAUTH_CLIENT_SECRET", "s3cret"),
+        ])
+        .unwrap();
+        let p = c.peeringdb.unwrap();
+        assert_eq!(p.redirect_uri.as_str(), "https://portal.example.net/auth/peeringdb/callback");
+        assert_eq!(p.base_url.as_str(), "https://auth.peeringdb.com/");
+        assert!(c.https());
+        assert_eq!(c.origin(), "https://portal.example.net");
+    }
+
+    #[test]
+    fn secret_can_come_from_a_file_but_not_from_both() {
+        let files = |p: &str| if p == "/run/secret" { Ok("from-file\n".to_string()) } else { Err("missing".into()) };
+        let base = [("AUTH_PEERINGDB_ENABLED", "true"), ("PEERINGDB_OAUTH_CLIENT_ID", "abc")];
+        let mut pairs = base.to_vec();
+        pairs.push(("PEERINGDB_OAUTH_CLIENT_SECRET_FILE", "/run/secret"));
+        let c = Config::from_sources(&env(&pairs), None, &files).unwrap();
+        assert_eq!(c.peeringdb.unwrap().secret(), "from-file");
+
+        pairs.push(("PEERINGDB_OAUTH_CLIENT_SECRET", "inline"));
+        let e = Config::from_sources(&env(&pairs), None, &files).unwrap_err();
+        assert_eq!(setting_named(e), "PEERINGDB_OAUTH_CLIENT_SECRET");
+
+        let mut missing = base.to_vec();
+        missing.push(("PEERINGDB_OAUTH_CLIENT_SECRET_FILE", "/nope"));
+        let e = Config::from_sources(&env(&missing), None, &files).unwrap_err();
+        assert_eq!(setting_named(e), "PEERINGDB_OAUTH_CLIENT_SECRET_FILE");
+    }
+
+    #[test]
+    fn redirect_uri_must_be_our_callback_over_https() {
+        let base = [
+            ("PEERPORTAL_PUBLIC_URL", "https://portal.example.net"),
+            ("AUTH_PEERINGDB_ENABLED", "true"),
+            ("PEERINGDB_OAUTH_CLIENT_ID", "abc"),
+            ("PEERINGDB_OAUTH_CLIENT_SECRET", "s"),
+        ];
+        for bad in ["https://portal.example.net/elsewhere", "http://portal.example.net/auth/peeringdb/callback", "https://portal.example.net/auth/peeringdb/callback?x=1"] {
+            let mut pairs = base.to_vec();
+            pairs.push(("PEERINGDB_OAUTH_REDIRECT", bad));
+            assert_eq!(setting_named(parse(&pairs).unwrap_err()), "PEERINGDB_OAUTH_REDIRECT", "{bad}");
+        }
+    }
+
+    #[test]
+    fn demo_mode_refuses_a_public_url_unless_forced() {
+        let e = parse(&[("PEERPORTAL_DEMO", "true"), ("PEERPORTAL_PUBLIC_URL", "https://portal.example.net")]).unwrap_err();
+        assert_eq!(setting_named(e), "PEERPORTAL_DEMO");
+        let c = parse(&[
+            ("PEERPORTAL_DEMO", "true"),
+            ("PEERPORTAL_PUBLIC_URL", "https://portal.example.net"),
+            ("PEERPORTAL_DEMO_ALLOW_PUBLIC", "true"),
+        ])
+        .unwrap();
+        assert!(c.demo);
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let file = parse_file_settings("PEERPORTAL_LISTEN = \"127.0.0.1:4000\"\nPEERINGDB_LINK_BY_EMAIL = true\n").unwrap();
+        let c = Config::from_sources(&env(&[("PEERPORTAL_LISTEN", "127.0.0.1:5000")]), Some(&file), &no_files).unwrap();
+        assert_eq!(c.listen.port(), 5000);
+        assert!(c.link_by_email);
+    }
+
+    #[test]
+    fn file_with_an_unknown_key_is_refused_by_name() {
+        let e = parse_file_settings("PEERPORTAL_LISTN = \"x\"").unwrap_err();
+        assert!(e.contains("PEERPORTAL_LISTN"), "{e}");
+    }
+
+    #[test]
+    fn typos_in_our_namespace_are_reported() {
+        let w = unknown_settings(&env(&[("PEERINGDB_OAUTH_CLIENTID", "x"), ("HOME", "/root"), ("PEERPORTAL_LISTEN", "x")]));
+        assert_eq!(w, vec!["ignoring unknown setting PEERINGDB_OAUTH_CLIENTID".to_string()]);
+    }
+
+    #[test]
+    fn secrets_never_appear_in_debug_or_summary() {
+        let c = parse(&[
+            ("AUTH_PEERINGDB_ENABLED", "true"),
+            ("PEERINGDB_OAUTH_CLIENT_ID", "abc"),
+            ("PEERINGDB_OAUTH_CLIENT_SECRET", "hunter2-very-secret"),
+            ("PEERPORTAL_DATABASE_URL", "postgres://pp:dbpass@127.0.0.1/pp"),
+        ])
+        .unwrap();
+        for text in [format!("{c:?}"), c.summary()] {
+            assert!(!text.contains("hunter2-very-secret"), "{text}");
+            assert!(!text.contains("dbpass"), "{text}");
+        }
+    }
+}

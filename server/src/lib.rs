@@ -1,0 +1,15 @@
+//! PeerPortal's server: configuration, database, sessions, the backend of
+//! the server functions, the HTTP router and the command line.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod backend;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod import;
+pub mod password;
+pub mod sessions;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod throttle;

@@ -1,0 +1,73 @@
+use clap::Parser;
+
+use peerportal::cli::{AdminCommand, Cli, Command, CustomersCommand, UsersCommand};
+use peerportal::config::Config;
+use peerportal::db::Db;
+use peerportal::startup::Application;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    peerportal::telemetry::init();
+    match run(Cli::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("peerportal: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let (config, warnings) = Config::from_env()?;
+    for w in warnings {
+        tracing::warn!("{w}");
+    }
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            tracing::info!("{}", config.summary());
+            let app = Application::build(config).await?;
+            tracing::info!("listening on http://{}", app.local_addr()?);
+            app.run_until_stopped(shutdown_signal()).await?;
+        }
+        Command::Migrate => {
+            Db::connect(config.database_url.expose()).await?.migrate().await?;
+            println!("database is up to date");
+        }
+        other => {
+            let db = Db::connect(config.database_url.expose()).await?;
+            db.migrate().await?;
+            match other {
+                Command::Admin { command: AdminCommand::Create { username, email, name } } => {
+                    let id = peerportal::cli::admin_create(&db, &username, &email, name.as_deref()).await?;
+                    println!("created superadmin {username} (id {id})");
+                }
+                Command::Customers { command: CustomersCommand::Import { file } } => {
+                    let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+                    let (created, updated) = peerportal::cli::customers_import(&db, &text, "cli").await?;
+                    println!("imported {} customers ({created} new, {updated} updated)", created + updated);
+                }
+                Command::Customers { command: CustomersCommand::List } => print!("{}", peerportal::cli::customers_list(&db).await?),
+                Command::Users { command: UsersCommand::List } => print!("{}", peerportal::cli::users_list(&db).await?),
+                Command::Serve | Command::Migrate => {}
+            }
+            db.close().await;
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,93 @@
+//! tower-sessions records kept in our own database, so every replica sees
+//! the same sessions and an admin can end all sessions of one user.
+
+use std::collections::HashMap;
+
+use tower_sessions::session::{Id, Record};
+use tower_sessions::session_store::{self, SessionStore};
+
+use crate::db::{now, Db, DbError};
+use crate::with_db;
+
+/// Session keys, in one place.
+pub const USER_ID: &str = "user_id";
+pub const CUSTOMER_ID: &str = "customer_id";
+
+#[derive(Clone, Debug)]
+pub struct DbSessionStore {
+    db: Db,
+}
+
+impl DbSessionStore {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+fn backend(e: impl std::fmt::Display) -> session_store::Error {
+    session_store::Error::Backend(e.to_string())
+}
+
+fn encode(record: &Record) -> session_store::Result<(String, Option<i64>)> {
+    let data = serde_json::to_string(&record.data).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let user_id = record.data.get(USER_ID).and_then(|v| v.as_i64());
+    Ok((data, user_id))
+}
+
+#[async_trait::async_trait]
+impl SessionStore for DbSessionStore {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let (data, user_id) = encode(record)?;
+        let sql = "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4)";
+        loop {
+            let id = record.id.to_string();
+            let result = with_db!(&self.db, p => sqlx::query(sql).bind(&id).bind(user_id).bind(&data).bind(record.expiry_date).execute(p).await.map(|r| r.rows_affected()));
+            match result.map_err(DbError::from) {
+                Ok(_) => return Ok(()),
+                // 128 random bits collide in theory only; take a new id.
+                Err(e) if e.is_unique_violation() => record.id = Id::default(),
+                Err(e) => return Err(backend(e)),
+            }
+        }
+    }
+
+    /// Updates only: a session that was ended (logout elsewhere, user
+    /// disabled, access withdrawn) while a request was in flight stays ended.
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let (data, user_id) = encode(record)?;
+        let sql = "UPDATE sessions SET user_id = $1, data = $2, expires_at = $3 WHERE id = $4";
+        let id = record.id.to_string();
+        with_db!(&self.db, p => sqlx::query(sql).bind(user_id).bind(&data).bind(record.expiry_date).bind(&id).execute(p).await.map(|r| r.rows_affected()))
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        let sql = "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2";
+        let id_text = id.to_string();
+        let row: Option<(String, time::OffsetDateTime)> =
+            with_db!(&self.db, p => sqlx::query_as(sql).bind(&id_text).bind(now()).fetch_optional(p).await).map_err(backend)?;
+        match row {
+            None => Ok(None),
+            Some((data, expiry_date)) => {
+                let data: HashMap<String, serde_json::Value> =
+                    serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+                Ok(Some(Record { id: *id, data, expiry_date }))
+            }
+        }
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        let id = id.to_string();
+        with_db!(&self.db, p => sqlx::query("DELETE FROM sessions WHERE id = $1").bind(&id).execute(p).await.map(|r| r.rows_affected())).map_err(backend)?;
+        Ok(())
+    }
+}
+
+/// Deletes expired sessions and pending logins; run periodically.
+pub async fn purge_expired(db: &Db) -> Result<u64, DbError> {
+    let at = now();
+    let a = with_db!(db, p => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(at).execute(p).await.map(|r| r.rows_affected()))?;
+    let b = with_db!(db, p => sqlx::query("DELETE FROM pending_logins WHERE expires_at <= $1").bind(at).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(a + b)
+}

@@ -1,0 +1,205 @@
+//! Builds the application once, identically for `main` and for the tests.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use crate::backend::Portal;
+use crate::config::Config;
+use crate::db::Db;
+use crate::sessions::{self, DbSessionStore};
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub portal: Arc<Portal>,
+}
+
+pub struct Application {
+    listener: tokio::net::TcpListener,
+    router: Router,
+    db: Db,
+}
+
+impl Application {
+    /// Opens the database, runs migrations and binds the listener.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = Db::connect(config.database_url.expose()).await?;
+        db.migrate().await?;
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(|e| anyhow::anyhow!("PEERPORTAL_LISTEN: cannot listen on {}: {e}", config.listen))?;
+        let router = router(config, db.clone())?;
+        Ok(Application { listener, router, db })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let purge_db = self.db.clone();
+        let purger = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                tick.tick().await;
+                if let Err(e) = sessions::purge_expired(&purge_db).await {
+                    tracing::warn!(error = %e, "purging expired sessions failed");
+                }
+            }
+        });
+        let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        purger.abort();
+        self.db.close().await;
+        result
+    }
+}
+
+/// The whole HTTP surface: Leptos pages and server functions, plain axum
+/// routes, and the layers every request passes through.
+pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
+    let config = Arc::new(config);
+    let mut leptos_options = get_configuration(None)?.leptos_options;
+    leptos_options.site_addr = config.listen;
+    let portal = Arc::new(Portal { db: db.clone(), config: config.clone() });
+    let state = AppState { leptos_options: leptos_options.clone(), portal: portal.clone() };
+
+    let routes = generate_route_list(app::App);
+    let backend = app::backend::SharedBackend(portal.clone());
+
+    let https = config.https();
+    let session_layer = SessionManagerLayer::new(DbSessionStore::new(db))
+        .with_name(if https { "__Host-peerportal" } else { "peerportal" })
+        .with_secure(https)
+        .with_http_only(true)
+        // Lax, not Strict: the redirect back from PeeringDB is a cross-site
+        // navigation and must carry the cookie.
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+
+    let origin: Arc<str> = config.origin().into();
+    let router = Router::new()
+        .route("/healthz", get(healthz))
+        .route("/logout", post(logout))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(backend.clone()),
+            {
+                let options = leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .with_state(state)
+        .layer(middleware::from_fn(require_login))
+        .layer(middleware::from_fn_with_state(origin, refuse_cross_site))
+        .layer(session_layer)
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(
+            // Path only: query strings carry OAuth codes and state.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        );
+    Ok(router)
+}
+
+async fn healthz(State(portal): State<Arc<Portal>>) -> Response {
+    match portal.db.ping().await {
+        Ok(()) => Json(json!({ "ok": true, "database": "ok", "backend": portal.db.backend_name() })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "ok": false, "database": "unreachable" }))).into_response()
+        }
+    }
+}
+
+async fn logout(State(portal): State<Arc<Portal>>, session: Session) -> Response {
+    if let Ok(Some(user_id)) = session.get::<i64>(sessions::USER_ID).await {
+        let entry = crate::store::AuditEntry {
+            actor: format!("user:{user_id}"),
+            event: "logout",
+            user_id: Some(user_id),
+            customer_id: None,
+            details: json!({}),
+            ip: None,
+        };
+        if let Err(e) = crate::store::audit_alone(&portal.db, &entry).await {
+            tracing::warn!(error = %e, "could not audit a logout");
+        }
+    }
+    if let Err(e) = session.flush().await {
+        tracing::error!(error = %e, "logout: could not end the session");
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Could not log you out, please try again.").into_response();
+    }
+    (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
+}
+
+/// CSRF defence for every state-changing request, server functions
+/// included (they have none of their own): the browser must say the request
+/// came from our own origin. `Origin` is sent by every current browser on
+/// POST; `Sec-Fetch-Site` covers the rest.
+async fn refuse_cross_site(State(origin): State<Arc<str>>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let same_origin = match headers.get(header::ORIGIN) {
+        Some(o) => o.as_bytes() == origin.as_bytes(),
+        None => headers.get("sec-fetch-site").is_some_and(|v| v == "same-origin"),
+    };
+    if same_origin {
+        next.run(req).await
+    } else {
+        tracing::warn!(path = %req.uri().path(), "refused a cross-site or origin-less state-changing request");
+        (StatusCode::FORBIDDEN, "Refused: this request did not come from a PeerPortal page.").into_response()
+    }
+}
+
+/// Pages that need a signed-in person send anonymous visitors to `/login`
+/// before anything renders (so it works without JavaScript too).
+async fn require_login(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let protected = req.method() == Method::GET
+        && (path == "/" || path == "/choose" || path == "/account" || path.starts_with("/admin"));
+    if protected {
+        let signed_in = match req.extensions().get::<Session>() {
+            Some(s) => matches!(s.get::<i64>(sessions::USER_ID).await, Ok(Some(_))),
+            None => false,
+        };
+        if !signed_in {
+            let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
+            let location = if target == "/" { "/login".to_string() } else { format!("/login?next={}", urlencode(target)) };
+            return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+        }
+    }
+    next.run(req).await
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

@@ -1,0 +1,257 @@
+//! Queries, one function each, in SQL that runs on SQLite and PostgreSQL.
+//! Reads take the pool; writes take an open transaction so that callers
+//! decide what commits together.
+
+use std::collections::HashMap;
+
+use app::{Membership, Role, Source};
+use time::OffsetDateTime;
+
+use crate::db::{now, Db, DbError, Tx};
+use crate::{with_db, with_tx};
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub is_superadmin: bool,
+    pub disabled: bool,
+    pub peeringdb_id: Option<i64>,
+    pub peeringdb_login_allowed: bool,
+    pub created_via: String,
+    pub created_at: OffsetDateTime,
+    pub last_login_at: Option<OffsetDateTime>,
+    pub last_login_via: Option<String>,
+}
+
+const USER_COLUMNS: &str = "id, username, name, email, password_hash, is_superadmin, disabled, peeringdb_id, \
+     peeringdb_login_allowed, created_via, created_at, last_login_at, last_login_via";
+
+pub async fn user_by_username(db: &Db, username: &str) -> Result<Option<UserRow>, DbError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+    let username = username.to_lowercase();
+    Ok(with_db!(db, p => sqlx::query_as::<_, UserRow>(&sql).bind(&username).fetch_optional(p).await)?)
+}
+
+pub async fn user_by_id(db: &Db, id: i64) -> Result<Option<UserRow>, DbError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    Ok(with_db!(db, p => sqlx::query_as::<_, UserRow>(&sql).bind(id).fetch_optional(p).await)?)
+}
+
+pub async fn list_users(db: &Db) -> Result<Vec<UserRow>, DbError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY username");
+    Ok(with_db!(db, p => sqlx::query_as::<_, UserRow>(&sql).fetch_all(p).await)?)
+}
+
+pub struct NewUser<'a> {
+    pub username: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub is_superadmin: bool,
+    pub created_via: &'a str,
+}
+
+pub async fn insert_user(tx: &mut Tx, u: &NewUser<'_>) -> Result<i64, DbError> {
+    let sql = "INSERT INTO users (username, name, email, password_hash, is_superadmin, created_via, created_at) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id";
+    let username = u.username.to_lowercase();
+    let id: i64 = with_tx!(tx, c => sqlx::query_scalar(sql)
+        .bind(&username).bind(u.name).bind(u.email).bind(u.password_hash)
+        .bind(u.is_superadmin).bind(u.created_via).bind(now())
+        .fetch_one(c).await)?;
+    Ok(id)
+}
+
+pub async fn record_login(tx: &mut Tx, user_id: i64, via: &str) -> Result<(), DbError> {
+    let sql = "UPDATE users SET last_login_at = $1, last_login_via = $2 WHERE id = $3";
+    with_tx!(tx, c => sqlx::query(sql).bind(now()).bind(via).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The customers a user can act for, with their ASNs, by name.
+pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<Membership>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        name: String,
+        shortname: String,
+        role: String,
+        source: String,
+    }
+    let sql = "SELECT c.id, c.name, c.shortname, a.role, a.source FROM affiliations a \
+               JOIN customers c ON c.id = a.customer_id WHERE a.user_id = $1 ORDER BY c.name, c.id";
+    let rows = with_db!(db, p => sqlx::query_as::<_, Row>(sql).bind(user_id).fetch_all(p).await)?;
+    let asn_sql = "SELECT ca.customer_id, ca.asn FROM customer_asns ca \
+                   JOIN affiliations a ON a.customer_id = ca.customer_id WHERE a.user_id = $1 ORDER BY ca.asn";
+    let asns: Vec<(i64, i64)> = with_db!(db, p => sqlx::query_as(asn_sql).bind(user_id).fetch_all(p).await)?;
+    let mut by_customer: HashMap<i64, Vec<u32>> = HashMap::new();
+    for (customer, asn) in asns {
+        by_customer.entry(customer).or_default().push(asn_u32(asn));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| Membership {
+            customer_id: r.id,
+            asns: by_customer.remove(&r.id).unwrap_or_default(),
+            name: r.name,
+            shortname: r.shortname,
+            role: Role::parse(&r.role).unwrap_or(Role::Member),
+            source: Source::parse(&r.source).unwrap_or(Source::Manual),
+        })
+        .collect())
+}
+
+/// ASNs are 32-bit; the column is a BIGINT because SQL has no unsigned int.
+fn asn_u32(asn: i64) -> u32 {
+    u32::try_from(asn).unwrap_or_default()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerInput {
+    pub name: String,
+    pub shortname: String,
+    pub asns: Vec<u32>,
+    pub kind: String,
+    pub status: String,
+    pub peeringdb_login: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomerRow {
+    pub id: i64,
+    pub name: String,
+    pub shortname: String,
+    pub asns: Vec<u32>,
+    pub kind: String,
+    pub status: String,
+    pub peeringdb_login: bool,
+    pub peeringdb_max_role: Option<String>,
+}
+
+/// Creates or updates a customer by shortname, replacing its ASNs.
+/// Returns true when the customer was new.
+pub async fn upsert_customer(tx: &mut Tx, c: &CustomerInput) -> Result<bool, DbError> {
+    let at = now();
+    let existing: Option<i64> =
+        with_tx!(tx, x => sqlx::query_scalar("SELECT id FROM customers WHERE shortname = $1").bind(&c.shortname).fetch_optional(x).await)?;
+    let id = match existing {
+        Some(id) => {
+            let sql = "UPDATE customers SET name = $1, type = $2, status = $3, peeringdb_login = $4, updated_at = $5 WHERE id = $6";
+            with_tx!(tx, x => sqlx::query(sql).bind(&c.name).bind(&c.kind).bind(&c.status).bind(c.peeringdb_login).bind(at).bind(id).execute(x).await.map(|r| r.rows_affected()))?;
+            with_tx!(tx, x => sqlx::query("DELETE FROM customer_asns WHERE customer_id = $1").bind(id).execute(x).await.map(|r| r.rows_affected()))?;
+            id
+        }
+        None => {
+            let sql = "INSERT INTO customers (name, shortname, type, status, peeringdb_login, created_at, updated_at) \
+                       VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING id";
+            with_tx!(tx, x => sqlx::query_scalar(sql).bind(&c.name).bind(&c.shortname).bind(&c.kind).bind(&c.status).bind(c.peeringdb_login).bind(at).fetch_one(x).await)?
+        }
+    };
+    for asn in &c.asns {
+        with_tx!(tx, x => sqlx::query("INSERT INTO customer_asns (customer_id, asn) VALUES ($1, $2)").bind(id).bind(i64::from(*asn)).execute(x).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(existing.is_none())
+}
+
+pub async fn list_customers(db: &Db) -> Result<Vec<CustomerRow>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        name: String,
+        shortname: String,
+        #[sqlx(rename = "type")]
+        kind: String,
+        status: String,
+        peeringdb_login: bool,
+        peeringdb_max_role: Option<String>,
+    }
+    let sql = "SELECT id, name, shortname, type, status, peeringdb_login, peeringdb_max_role FROM customers ORDER BY name, id";
+    let rows = with_db!(db, p => sqlx::query_as::<_, Row>(sql).fetch_all(p).await)?;
+    let asns: Vec<(i64, i64)> =
+        with_db!(db, p => sqlx::query_as("SELECT customer_id, asn FROM customer_asns ORDER BY asn").fetch_all(p).await)?;
+    let mut by_customer: HashMap<i64, Vec<u32>> = HashMap::new();
+    for (customer, asn) in asns {
+        by_customer.entry(customer).or_default().push(asn_u32(asn));
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| CustomerRow {
+            asns: by_customer.remove(&r.id).unwrap_or_default(),
+            id: r.id,
+            name: r.name,
+            shortname: r.shortname,
+            kind: r.kind,
+            status: r.status,
+            peeringdb_login: r.peeringdb_login,
+            peeringdb_max_role: r.peeringdb_max_role,
+        })
+        .collect())
+}
+
+/// Grants a user access to a customer by hand (source `manual`).
+pub async fn grant_manual(tx: &mut Tx, user_id: i64, customer_id: i64, role: Role) -> Result<(), DbError> {
+    let at = now();
+    let sql = "INSERT INTO affiliations (user_id, customer_id, role, source, created_at, updated_at) \
+               VALUES ($1, $2, $3, 'manual', $4, $4) \
+               ON CONFLICT (user_id, customer_id) DO UPDATE SET role = excluded.role, source = 'manual', updated_at = excluded.updated_at";
+    with_tx!(tx, c => sqlx::query(sql).bind(user_id).bind(customer_id).bind(role.as_str()).bind(at).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn customer_id_by_shortname(db: &Db, shortname: &str) -> Result<Option<i64>, DbError> {
+    Ok(with_db!(db, p => sqlx::query_scalar("SELECT id FROM customers WHERE shortname = $1").bind(shortname).fetch_optional(p).await)?)
+}
+
+/// Ends every session of a user (disable, de-provisioning).
+pub async fn end_sessions_of(tx: &mut Tx, user_id: i64) -> Result<u64, DbError> {
+    let r = with_tx!(tx, c => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(r)
+}
+
+/// One line of the audit log. `actor` is who did it: `user:<id>`, `cli`,
+/// `peeringdb` or `anonymous`.
+#[derive(Clone, Debug)]
+pub struct AuditEntry<'a> {
+    pub actor: String,
+    pub event: &'a str,
+    pub user_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub details: serde_json::Value,
+    pub ip: Option<&'a str>,
+}
+
+pub async fn audit(tx: &mut Tx, e: &AuditEntry<'_>) -> Result<(), DbError> {
+    let sql = "INSERT INTO audit_log (at, actor, event, user_id, customer_id, details, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let details = e.details.to_string();
+    with_tx!(tx, c => sqlx::query(sql).bind(now()).bind(&e.actor).bind(e.event).bind(e.user_id).bind(e.customer_id).bind(&details).bind(e.ip).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Writes a single audit row in its own transaction (refusals, where
+/// nothing else may be written).
+pub async fn audit_alone(db: &Db, e: &AuditEntry<'_>) -> Result<(), DbError> {
+    let mut tx = db.begin().await?;
+    audit(&mut tx, e).await?;
+    tx.commit().await
+}
+
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: OffsetDateTime,
+    pub actor: String,
+    pub event: String,
+    pub user_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub details: String,
+    pub ip: Option<String>,
+}
+
+pub async fn recent_audit(db: &Db, limit: i64) -> Result<Vec<AuditRow>, DbError> {
+    let sql = "SELECT id, at, actor, event, user_id, customer_id, details, ip FROM audit_log ORDER BY id DESC LIMIT $1";
+    Ok(with_db!(db, p => sqlx::query_as::<_, AuditRow>(sql).bind(limit).fetch_all(p).await)?)
+}
