@@ -412,7 +412,7 @@ mod tests {
             ("PEERINGDB_OAUTH_CLIENT_SECRET", "s3cret"),
         ])
         .unwrap();
-        let p = c.peeringdb.unwrap();
+        let p = c.peeringdb.as_ref().unwrap();
         assert_eq!(p.redirect_uri.as_str(), "https://portal.example.net/auth/peeringdb/callback");
         assert_eq!(p.base_url.as_str(), "https://auth.peeringdb.com/");
         assert!(c.https());

@@ -38,11 +38,17 @@ pub struct Application {
 impl Application {
     /// Opens the database, runs migrations and binds the listener.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
-        let db = Db::connect(config.database_url.expose()).await?;
-        db.migrate().await?;
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("PEERPORTAL_LISTEN: cannot listen on {}: {e}", config.listen))?;
+        Self::build_on(config, listener).await
+    }
+
+    /// Like [`Application::build`] on a listener bound by the caller (tests
+    /// bind port 0 first, to know the public URL before building).
+    pub async fn build_on(config: Config, listener: tokio::net::TcpListener) -> anyhow::Result<Application> {
+        let db = Db::connect(config.database_url.expose()).await?;
+        db.migrate().await?;
         let router = router(config, db.clone())?;
         Ok(Application { listener, router, db })
     }
@@ -81,6 +87,10 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
     let config = Arc::new(config);
     let mut leptos_options = get_configuration(None)?.leptos_options;
     leptos_options.site_addr = config.listen;
+    if leptos_options.output_name.is_empty() {
+        // Built without cargo-leptos (plain `cargo test`): same bundle name.
+        leptos_options.output_name = "peerportal".into();
+    }
     let portal = Arc::new(Portal { db: db.clone(), config: config.clone() });
     let state = AppState { leptos_options: leptos_options.clone(), portal: portal.clone() };
 

@@ -41,7 +41,7 @@ fn DashboardFor(me: Me) -> impl IntoView {
     let has_customers = !me.memberships.is_empty();
     view! {
         <section class="card" aria-labelledby="who">
-            <h1 id="who">"Welcome, " {me.name.clone()}</h1>
+            <h1 id="who">{format!("Welcome, {}", me.name)}</h1>
             <dl class="facts">
                 <dt>"Username"</dt><dd>{me.username.clone()}</dd>
                 <dt>"Email"</dt><dd>{me.email.clone()}</dd>

@@ -1,0 +1,45 @@
+# PeerPortal: `make run` to try it, `make test` to check everything.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+
+# Tools installed by scripts/setup-tools.sh and end2end's npm packages
+# (wasm-opt from npm binaryen: Debian's binaryen breaks the WASM).
+export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
+# Tool and release builds on 2 cores: the server needs no LTO; the WASM
+# bundle has its own size-optimised profile (wasm-release).
+export CARGO_PROFILE_RELEASE_LTO := false
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS := 16
+
+.PHONY: run test setup node-deps browser build unit e2e clean
+
+setup: node-deps
+	@bash scripts/setup-tools.sh
+
+node-deps: end2end/node_modules/.package-lock.json
+end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lock.json
+	cd end2end && npm ci --no-audit --no-fund
+
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+build: setup
+	cargo leptos build --release
+
+## Starts the portal on http://127.0.0.1:3000 with a SQLite database.
+run: build
+	target/release/peerportal migrate
+	LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD target/release/peerportal serve
+
+unit: setup
+	cargo test -p app --features ssr
+	cargo test -p peerportal
+
+e2e: build browser
+	bash scripts/e2e.sh
+
+## Every test: unit, integration, end-to-end.
+test: unit e2e
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results end2end/artifacts

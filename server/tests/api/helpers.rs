@@ -1,0 +1,159 @@
+use std::collections::BTreeMap;
+
+use peerportal::config::Config;
+use peerportal::db::Db;
+use peerportal::startup::Application;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ORIGIN};
+use reqwest::redirect::Policy;
+
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// A running PeerPortal on a fresh database, and a cookie-keeping browser.
+pub struct TestApp {
+    pub base: String,
+    pub db: Db,
+    pub client: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+/// Which database the suite runs on: SQLite in a temp dir by default, or a
+/// fresh PostgreSQL database per test when `PEERPORTAL_TEST_POSTGRES` holds
+/// the URL of a server where we may create databases.
+async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+    match std::env::var("PEERPORTAL_TEST_POSTGRES") {
+        Ok(server) if !server.is_empty() => {
+            use sqlx::Connection;
+            let name = format!("pp_test_{}", rand::random::<u64>());
+            let mut admin = sqlx::PgConnection::connect(&server).await.expect("connect to the test PostgreSQL");
+            sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+            let mut url = url::Url::parse(&server).expect("PEERPORTAL_TEST_POSTGRES is a URL");
+            url.set_path(&name);
+            url.to_string()
+        }
+        _ => format!("sqlite://{}/peerportal.db", dir.path().display()),
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_with(&[]).await
+}
+
+pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let base = format!("http://{addr}");
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    env.insert("PEERPORTAL_LISTEN".into(), addr.to_string());
+    env.insert("PEERPORTAL_PUBLIC_URL".into(), base.clone());
+    env.insert("PEERPORTAL_DATABASE_URL".into(), fresh_database_url(&dir).await);
+    for (k, v) in extra {
+        env.insert((*k).into(), (*v).into());
+    }
+    let config = Config::from_sources(&env, None, &|_| Err("no files in tests".into())).expect("test config");
+    let app = Application::build_on(config, listener).await.expect("build app");
+    let db = app.db().clone();
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp { client: browser(&base), base, db, _dir: dir }
+}
+
+/// A client that keeps cookies, does not follow redirects (tests look at
+/// them) and sends the `Origin` header a browser sends on our own pages.
+pub fn browser(base: &str) -> reqwest::Client {
+    let mut headers = HeaderMap::new();
+    headers.insert(ORIGIN, HeaderValue::from_str(base).expect("origin"));
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Creates a superadmin through the same code as `peerportal admin create`.
+    pub async fn create_admin(&self, username: &str) -> i64 {
+        std::env::set_var("PEERPORTAL_ADMIN_PASSWORD", ADMIN_PASSWORD);
+        peerportal::cli::admin_create(&self.db, username, &format!("{username}@example.net"), None)
+            .await
+            .expect("create admin")
+    }
+
+    /// Posts the login form as a plain HTML form (JavaScript off).
+    pub async fn login_form(&self, username: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/login"))
+            .header(ACCEPT, "text/html")
+            .header(reqwest::header::REFERER, self.url("/login"))
+            .form(&[("username", username), ("password", password), ("next", "")])
+            .send()
+            .await
+            .expect("post login")
+    }
+
+    /// Posts the login as the hydrated page does (server function call).
+    pub async fn login_js(&self, username: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/login"))
+            .header(ACCEPT, "application/json")
+            .form(&[("username", username), ("password", password)])
+            .send()
+            .await
+            .expect("post login")
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("get")
+    }
+
+    pub async fn count(&self, table: &str) -> i64 {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        peerportal::with_db!(&self.db, p => sqlx::query_scalar::<_, i64>(&sql).fetch_one(p).await).expect("count")
+    }
+
+    /// Every row of the tables a login may touch, as text, for before/after
+    /// comparisons ("a failed login writes nothing but its audit row").
+    pub async fn snapshot_without_audit(&self) -> Vec<String> {
+        const TABLES: &[(&str, &[&str])] = &[
+            ("users", &["id", "username", "name", "email", "password_hash", "is_superadmin", "disabled", "peeringdb_id",
+                        "peeringdb_login_allowed", "created_via", "created_at", "last_login_at", "last_login_via"]),
+            ("customers", &["id", "name", "shortname", "type", "status", "peeringdb_login", "peeringdb_max_role", "updated_at"]),
+            ("customer_asns", &["customer_id", "asn"]),
+            ("affiliations", &["user_id", "customer_id", "role", "source", "created_at", "updated_at"]),
+            ("sessions", &["id", "user_id", "data", "expires_at"]),
+            ("pending_logins", &["id", "state", "next_path", "created_at"]),
+        ];
+        let mut out = Vec::new();
+        for (table, columns) in TABLES {
+            let row = columns
+                .iter()
+                .map(|c| format!("COALESCE(CAST({c} AS TEXT), '-')"))
+                .collect::<Vec<_>>()
+                .join(" || '|' || ");
+            let sql = format!("SELECT {row} FROM {table} ORDER BY 1");
+            let rows: Vec<String> =
+                peerportal::with_db!(&self.db, p => sqlx::query_scalar(&sql).fetch_all(p).await).expect("snapshot");
+            out.extend(rows.into_iter().map(|r| format!("{table}: {r}")));
+        }
+        out
+    }
+
+    pub async fn audit_events(&self) -> Vec<(String, String)> {
+        peerportal::with_db!(&self.db, p => sqlx::query_as::<_, (String, String)>(
+            "SELECT event, details FROM audit_log ORDER BY id").fetch_all(p).await).expect("audit")
+    }
+}
+
+/// The value of a cookie set by a response, if any.
+pub fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}

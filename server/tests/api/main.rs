@@ -1,0 +1,9 @@
+//! Integration tests: the real router on a real database, over real HTTP.
+//! One binary with modules (faster to link, shares the helpers).
+
+mod helpers;
+
+mod cli;
+mod health;
+mod password_login;
+mod security;
