@@ -1,4 +1,5 @@
 //! Everything about PeeringDB as an OAuth2 provider.
 
+pub mod client;
 pub mod flow;
 pub mod profile;

@@ -1,0 +1,388 @@
+//! A PeeringDB OAuth2 provider small enough to read, faithful to what
+//! PeerPortal relies on (DESIGN §1): exact redirect URIs, client_secret_post
+//! only (HTTP Basic is answered 401 as PeeringDB's middleware does),
+//! single-use 60-second codes, PKCE S256 checked, `access_denied` on cancel,
+//! 403 with an empty body for a bad token on `/profile/v1`, and switchable
+//! faults for tests. State is in memory: it is a simulator.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::extract::{Form, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// The demo users, mirroring `fixtures/profiles/`.
+pub const FIXTURES: &[(&str, &str)] = &[
+    ("alice", include_str!("../../fixtures/profiles/alice.json")),
+    ("bob", include_str!("../../fixtures/profiles/bob.json")),
+    ("carol", include_str!("../../fixtures/profiles/carol.json")),
+    ("dave", include_str!("../../fixtures/profiles/dave.json")),
+    ("erin", include_str!("../../fixtures/profiles/erin.json")),
+    ("frank", include_str!("../../fixtures/profiles/frank.json")),
+];
+
+const CODE_LIFETIME: Duration = Duration::from_secs(60);
+
+/// A fault to inject into the next calls of one endpoint.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// 429 text/plain with Retry-After, as PeeringDB's rate limit answers.
+    RateLimited,
+    ServerError,
+    /// 200 with a body that is not JSON.
+    Malformed,
+    /// Answers after 15 seconds (longer than any sane client timeout).
+    Slow,
+}
+
+/// The one registered application.
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub client_id: String,
+    pub client_secret: String,
+    pub redirect_uris: Vec<String>,
+}
+
+struct Grant {
+    user: String,
+    client_id: String,
+    redirect_uri: String,
+    challenge: Option<String>,
+    issued: Instant,
+}
+
+#[derive(Default)]
+struct Inner {
+    profiles: BTreeMap<String, serde_json::Value>,
+    codes: HashMap<String, Grant>,
+    tokens: HashMap<String, String>,
+    token_fault: Option<Fault>,
+    profile_fault: Option<Fault>,
+    token_calls: u64,
+    profile_calls: u64,
+}
+
+/// A handle on the simulator; clones share state.
+#[derive(Clone)]
+pub struct Simulator {
+    client: Arc<Client>,
+    inner: Arc<Mutex<Inner>>,
+}
+
+impl Simulator {
+    pub fn new(client: Client) -> Simulator {
+        let mut inner = Inner::default();
+        for (name, text) in FIXTURES {
+            if let Ok(v) = serde_json::from_str(text) {
+                inner.profiles.insert((*name).to_string(), v);
+            }
+        }
+        Simulator { client: Arc::new(client), inner: Arc::new(Mutex::new(inner)) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A poisoned lock only means a handler panicked; the data is fine.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces (or adds) a user's profile document.
+    pub fn set_profile(&self, user: &str, profile: serde_json::Value) {
+        self.lock().profiles.insert(user.to_string(), profile);
+    }
+
+    pub fn profile(&self, user: &str) -> Option<serde_json::Value> {
+        self.lock().profiles.get(user).cloned()
+    }
+
+    pub fn set_token_fault(&self, fault: Option<Fault>) {
+        self.lock().token_fault = fault;
+    }
+
+    pub fn set_profile_fault(&self, fault: Option<Fault>) {
+        self.lock().profile_fault = fault;
+    }
+
+    /// How many times the token and profile endpoints were called.
+    pub fn calls(&self) -> (u64, u64) {
+        let inner = self.lock();
+        (inner.token_calls, inner.profile_calls)
+    }
+
+    /// Issues a code as if `user` had approved: for tests that skip the pages.
+    pub fn approve(&self, user: &str, redirect_uri: &str, challenge: Option<&str>) -> String {
+        let code = random_token();
+        self.lock().codes.insert(
+            code.clone(),
+            Grant {
+                user: user.into(),
+                client_id: self.client.client_id.clone(),
+                redirect_uri: redirect_uri.into(),
+                challenge: challenge.map(str::to_owned),
+                issued: Instant::now(),
+            },
+        );
+        code
+    }
+
+    /// The provider's routes, to serve alone or nest under a prefix.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/oauth2/authorize/", get(authorize_page).post(authorize_decide))
+            .route("/oauth2/token/", axum::routing::post(token))
+            .route("/profile/v1", get(profile))
+            .with_state(self.clone())
+    }
+}
+
+fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+#[derive(Debug, Deserialize)]
+struct AuthorizeParams {
+    response_type: Option<String>,
+    client_id: Option<String>,
+    redirect_uri: Option<String>,
+    scope: Option<String>,
+    state: Option<String>,
+    code_challenge: Option<String>,
+    code_challenge_method: Option<String>,
+}
+
+fn bad_request_page(why: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Html(format!("<!DOCTYPE html><title>Error</title><h1>Bad request</h1><p>{}</p>", escape(why))))
+        .into_response()
+}
+
+impl Simulator {
+    /// PeeringDB shows its own error page (no redirect back) for a bad
+    /// client or redirect URI.
+    fn check_client(&self, p: &AuthorizeParams) -> Result<(), Response> {
+        if p.client_id.as_deref() != Some(self.client.client_id.as_str()) {
+            return Err(bad_request_page("Invalid client_id parameter value."));
+        }
+        let uri = p.redirect_uri.as_deref().unwrap_or("");
+        if !self.client.redirect_uris.iter().any(|r| r == uri) {
+            return Err(bad_request_page("Mismatching redirect URI."));
+        }
+        if p.response_type.as_deref() != Some("code") {
+            return Err(bad_request_page("Unsupported response type."));
+        }
+        if p.code_challenge.is_some() && p.code_challenge_method.as_deref() != Some("S256") {
+            return Err(bad_request_page("Only S256 code challenges are accepted here."));
+        }
+        Ok(())
+    }
+}
+
+async fn authorize_page(State(sim): State<Simulator>, Query(p): Query<AuthorizeParams>) -> Response {
+    if let Err(page) = sim.check_client(&p) {
+        return page;
+    }
+    let hidden: String = [
+        ("response_type", &p.response_type),
+        ("client_id", &p.client_id),
+        ("redirect_uri", &p.redirect_uri),
+        ("scope", &p.scope),
+        ("state", &p.state),
+        ("code_challenge", &p.code_challenge),
+        ("code_challenge_method", &p.code_challenge_method),
+    ]
+    .iter()
+    .filter_map(|(k, v)| v.as_ref().map(|v| format!(r#"<input type="hidden" name="{k}" value="{}">"#, escape(v))))
+    .collect();
+    let users: String = sim
+        .lock()
+        .profiles
+        .iter()
+        .map(|(name, p)| {
+            let full = p.get("name").and_then(|n| n.as_str()).unwrap_or(name);
+            let nets = p.get("networks").and_then(|n| n.as_array()).map_or(0, Vec::len);
+            format!(
+                r#"<li><label><input type="radio" name="user" value="{n}"> <strong>{n}</strong> — {f} ({nets} networks)</label></li>"#,
+                n = escape(name),
+                f = escape(full)
+            )
+        })
+        .collect();
+    let scope = escape(p.scope.as_deref().unwrap_or("profile"));
+    Html(format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>PeeringDB simulator — authorize</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem}}li{{list-style:none;margin:.3rem 0}}
+button{{font:inherit;padding:.5rem 1rem;margin-right:.5rem}}.note{{background:#fff3c4;padding:.5rem}}</style></head><body>
+<p class="note">PeeringDB simulator (demo mode). Nothing here is the real PeeringDB.</p>
+<h1>Authorize PeerPortal</h1>
+<p>PeerPortal asks for: <code>{scope}</code>.</p>
+<form method="post" action="">{hidden}
+<fieldset><legend>Log in to the simulator as</legend><ul>{users}</ul></fieldset>
+<p><button type="submit" name="decision" value="allow">Authorize</button>
+<button type="submit" name="decision" value="deny" formnovalidate>Cancel</button></p>
+</form></body></html>"#
+    ))
+    .into_response()
+}
+
+#[derive(Debug, Deserialize)]
+struct Decision {
+    #[serde(flatten)]
+    params: AuthorizeParams,
+    user: Option<String>,
+    decision: String,
+}
+
+fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Response {
+    let query: String = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    (StatusCode::FOUND, [(header::LOCATION, format!("{uri}{sep}{query}"))]).into_response()
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn authorize_decide(State(sim): State<Simulator>, Form(d): Form<Decision>) -> Response {
+    if let Err(page) = sim.check_client(&d.params) {
+        return page;
+    }
+    let redirect_uri = d.params.redirect_uri.clone().unwrap_or_default();
+    let state = d.params.state.clone().unwrap_or_default();
+    if d.decision != "allow" {
+        return redirect_with(&redirect_uri, &[("error", "access_denied"), ("state", &state)]);
+    }
+    let Some(user) = d.user.filter(|u| sim.lock().profiles.contains_key(u)) else {
+        return bad_request_page("Pick a user to log in as.");
+    };
+    let code = sim.approve(&user, &redirect_uri, d.params.code_challenge.as_deref());
+    redirect_with(&redirect_uri, &[("code", &code), ("state", &state)])
+}
+
+#[derive(Debug, Deserialize)]
+struct TokenForm {
+    grant_type: Option<String>,
+    code: Option<String>,
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    code_verifier: Option<String>,
+}
+
+fn oauth_error(status: StatusCode, error: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": error }))).into_response()
+}
+
+async fn apply_fault(fault: Option<Fault>) -> Option<Response> {
+    match fault? {
+        Fault::RateLimited => Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::CONTENT_TYPE, "text/plain"), (header::RETRY_AFTER, "42")],
+                "Request was throttled. Expected available in 42 seconds.",
+            )
+                .into_response(),
+        ),
+        Fault::ServerError => Some((StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()),
+        Fault::Malformed => Some(([(header::CONTENT_TYPE, "application/json")], "{\"access_token\": ").into_response()),
+        Fault::Slow => {
+            tokio::time::sleep(Duration::from_secs(15)).await;
+            None
+        }
+    }
+}
+
+async fn token(State(sim): State<Simulator>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
+    let fault = {
+        let mut inner = sim.lock();
+        inner.token_calls += 1;
+        inner.token_fault
+    };
+    if let Some(r) = apply_fault(fault).await {
+        return r;
+    }
+    // PeeringDB's middleware takes HTTP Basic as a user login and fails it.
+    if headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("Basic ")) {
+        return (StatusCode::UNAUTHORIZED, Json(serde_json::json!({ "meta": { "error": "Invalid username or password" } })))
+            .into_response();
+    }
+    if f.client_id.as_deref() != Some(sim.client.client_id.as_str())
+        || f.client_secret.as_deref() != Some(sim.client.client_secret.as_str())
+    {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    if f.grant_type.as_deref() != Some("authorization_code") {
+        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    }
+    // Taken out: a code works once, whatever happens next.
+    let grant = f.code.as_deref().and_then(|c| sim.lock().codes.remove(c));
+    let Some(grant) = grant else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    };
+    let fresh = grant.issued.elapsed() <= CODE_LIFETIME;
+    let same_client = grant.client_id == sim.client.client_id;
+    let same_redirect = f.redirect_uri.as_deref() == Some(grant.redirect_uri.as_str());
+    let pkce_ok = match (&grant.challenge, &f.code_verifier) {
+        (None, _) => true,
+        (Some(challenge), Some(verifier)) => URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) == *challenge,
+        (Some(_), None) => false,
+    };
+    if !(fresh && same_client && same_redirect && pkce_ok) {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
+    }
+    let access = random_token();
+    sim.lock().tokens.insert(access.clone(), grant.user);
+    Json(serde_json::json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": 36000,
+        "refresh_token": random_token(),
+        "scope": "profile email networks amr",
+    }))
+    .into_response()
+}
+
+async fn profile(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
+    let fault = {
+        let mut inner = sim.lock();
+        inner.profile_calls += 1;
+        inner.profile_fault
+    };
+    if let Some(r) = apply_fault(fault).await {
+        return r;
+    }
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let inner = sim.lock();
+    let doc = token.and_then(|t| inner.tokens.get(&t)).and_then(|user| inner.profiles.get(user)).cloned();
+    drop(inner);
+    match doc {
+        Some(doc) => Json(doc).into_response(),
+        // PeeringDB answers a bad token with 403 and no body, not 401.
+        None => StatusCode::FORBIDDEN.into_response(),
+    }
+}
