@@ -25,10 +25,10 @@ browser:
 build: setup
 	cargo leptos build --release
 
-## Starts the portal on http://127.0.0.1:3000 with a SQLite database.
+## Starts the portal in demo mode on http://127.0.0.1:3000 (SQLite, demo
+## customers, built-in PeeringDB simulator).
 run: build
-	target/release/peerportal migrate
-	LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD target/release/peerportal serve
+	PEERPORTAL_DEMO=true LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD target/release/peerportal serve
 
 unit: setup
 	cargo test -p app --features ssr

@@ -34,6 +34,9 @@ pub trait Backend: Send + Sync + 'static {
 
     /// The signed-in person, or `None` for an anonymous session.
     async fn me(&self, session: &Session) -> Result<Option<Me>, AppError>;
+
+    /// Remembers which of their customers the person acts for.
+    async fn choose_customer(&self, session: &Session, customer_id: i64) -> Result<(), AppError>;
 }
 
 /// How the backend travels through the Leptos context.

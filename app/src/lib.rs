@@ -23,7 +23,7 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use crate::api::auth::{current_user, get_site_info, Login};
+use crate::api::auth::{current_user, get_site_info, ChooseCustomer, Login};
 
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -60,7 +60,9 @@ pub fn App() -> impl IntoView {
 
     let login = ServerAction::<Login>::new();
     provide_context(login);
-    let me = Resource::new_blocking(move || login.version().get(), |_| current_user());
+    let choose = ServerAction::<ChooseCustomer>::new();
+    provide_context(choose);
+    let me = Resource::new_blocking(move || (login.version().get(), choose.version().get()), |_| current_user());
     provide_context(MeResource(me));
     let site = Resource::new_blocking(|| (), |_| get_site_info());
     provide_context(SiteResource(site));
@@ -80,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Routes fallback=pages::not_found::NotFound>
                         <Route path=path!("/login") view=pages::login::LoginPage/>
                         <Route path=path!("/") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
+                        <Route path=path!("/choose") view=pages::choose::ChoosePage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </div>

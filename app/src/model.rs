@@ -80,6 +80,8 @@ pub struct Me {
     pub memberships: Vec<Membership>,
     /// The customer chosen in this session, if any.
     pub current_customer: Option<i64>,
+    /// A one-time notice from the last login ("Access added: …").
+    pub flash: Option<String>,
 }
 
 impl Me {

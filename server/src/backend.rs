@@ -16,6 +16,8 @@ use crate::{password, sessions, store, throttle};
 pub struct Portal {
     pub db: Db,
     pub config: Arc<Config>,
+    /// Present when "Login with PeeringDB" is enabled.
+    pub peeringdb: Option<crate::peeringdb::client::PeeringDbClient>,
 }
 
 /// Logs an unexpected failure with its cause and gives the person the
@@ -136,6 +138,7 @@ impl Backend for Portal {
         let memberships = store::memberships(&self.db, user.id).await.map_err(internal)?;
         let chosen = session.get::<i64>(sessions::CUSTOMER_ID).await.map_err(internal)?;
         let current_customer = chosen.filter(|c| memberships.iter().any(|m| m.customer_id == *c));
+        let flash = session.remove::<String>(sessions::FLASH).await.map_err(internal)?;
         Ok(Some(Me {
             user_id: user.id,
             username: user.username,
@@ -144,6 +147,17 @@ impl Backend for Portal {
             is_superadmin: user.is_superadmin,
             memberships,
             current_customer,
+            flash,
         }))
+    }
+
+    async fn choose_customer(&self, session: &Session, customer_id: i64) -> Result<(), AppError> {
+        let user_id = session.get::<i64>(sessions::USER_ID).await.map_err(internal)?.ok_or(AppError::Unauthenticated)?;
+        let memberships = store::memberships(&self.db, user_id).await.map_err(internal)?;
+        // Only a customer the person really has: never trust the form.
+        if !memberships.iter().any(|m| m.customer_id == customer_id) {
+            return Err(AppError::Forbidden);
+        }
+        session.insert(sessions::CUSTOMER_ID, customer_id).await.map_err(internal)
     }
 }

@@ -12,6 +12,7 @@ use crate::with_db;
 /// Session keys, in one place.
 pub const USER_ID: &str = "user_id";
 pub const CUSTOMER_ID: &str = "customer_id";
+pub const FLASH: &str = "flash";
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {

@@ -20,6 +20,7 @@ use tower_sessions::{Expiry, Session, SessionManagerLayer};
 
 use crate::backend::Portal;
 use crate::config::Config;
+use crate::peeringdb::client::PeeringDbClient;
 use crate::db::Db;
 use crate::sessions::{self, DbSessionStore};
 
@@ -49,6 +50,10 @@ impl Application {
     pub async fn build_on(config: Config, listener: tokio::net::TcpListener) -> anyhow::Result<Application> {
         let db = Db::connect(config.database_url.expose()).await?;
         db.migrate().await?;
+        if config.demo {
+            crate::cli::customers_import(&db, DEMO_CUSTOMERS, "demo").await?;
+            tracing::warn!("DEMO MODE: sample customers and a built-in PeeringDB simulator; never use this in production");
+        }
         let router = router(config, db.clone())?;
         Ok(Application { listener, router, db })
     }
@@ -91,7 +96,11 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         // Built without cargo-leptos (plain `cargo test`): same bundle name.
         leptos_options.output_name = "peerportal".into();
     }
-    let portal = Arc::new(Portal { db: db.clone(), config: config.clone() });
+    let peeringdb = match &config.peeringdb {
+        Some(p) => Some(PeeringDbClient::new(p).map_err(|e| anyhow::anyhow!("PEERINGDB_OAUTH_URL: {e}"))?),
+        None => None,
+    };
+    let portal = Arc::new(Portal { db: db.clone(), config: config.clone(), peeringdb });
     let state = AppState { leptos_options: leptos_options.clone(), portal: portal.clone() };
 
     let routes = generate_route_list(app::App);
@@ -109,9 +118,15 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
 
     let origin: Arc<str> = config.origin().into();
-    let router = Router::new()
+    let mut router = Router::new();
+    if let Some(sim) = demo_simulator(&config) {
+        router = router.nest_service("/peeringdb-sim", sim.router());
+    }
+    let router = router
         .route("/healthz", get(healthz))
         .route("/logout", post(logout))
+        .route("/auth/peeringdb/login", get(crate::peeringdb::login::start))
+        .route("/auth/peeringdb/callback", get(crate::peeringdb::login::callback))
         .leptos_routes_with_context(
             &state,
             routes,
@@ -137,6 +152,23 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         );
     Ok(router)
 }
+
+/// Demo mode serves the PeeringDB simulator itself, under `/peeringdb-sim`,
+/// and the portal talks to it over HTTP like to PeeringDB: no shortcut.
+fn demo_simulator(config: &Config) -> Option<peeringdb_sim::Simulator> {
+    let pdb = config.peeringdb.as_ref()?;
+    let own = format!("{}/peeringdb-sim", config.public_url.as_str().trim_end_matches('/'));
+    (config.demo && pdb.base_url.as_str().trim_end_matches('/') == own).then(|| {
+        peeringdb_sim::Simulator::new(peeringdb_sim::Client {
+            client_id: pdb.client_id.clone(),
+            client_secret: pdb.secret().to_string(),
+            redirect_uris: vec![pdb.redirect_uri.to_string()],
+        })
+    })
+}
+
+/// Demo customers, imported (or refreshed) at every demo start.
+pub const DEMO_CUSTOMERS: &str = include_str!("../../fixtures/customers.csv");
 
 async fn healthz(State(portal): State<Arc<Portal>>) -> Response {
     match portal.db.ping().await {
@@ -174,7 +206,9 @@ async fn logout(State(portal): State<Arc<Portal>>, session: Session) -> Response
 /// came from our own origin. `Origin` is sent by every current browser on
 /// POST; `Sec-Fetch-Site` covers the rest.
 async fn refuse_cross_site(State(origin): State<Arc<str>>, req: Request, next: Next) -> Response {
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+    // The demo simulator stands in for another site (PeeringDB), whose token
+    // endpoint is called server to server.
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || req.uri().path().starts_with("/peeringdb-sim/") {
         return next.run(req).await;
     }
     let headers = req.headers();

@@ -255,3 +255,139 @@ pub async fn recent_audit(db: &Db, limit: i64) -> Result<Vec<AuditRow>, DbError>
     let sql = "SELECT id, at, actor, event, user_id, customer_id, details, ip FROM audit_log ORDER BY id DESC LIMIT $1";
     Ok(with_db!(db, p => sqlx::query_as::<_, AuditRow>(sql).bind(limit).fetch_all(p).await)?)
 }
+
+/// A PeeringDB login between the redirect out and the callback back in.
+pub struct PendingRow {
+    pub state: String,
+    pub pkce_verifier: String,
+    pub next_path: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+pub async fn put_pending(db: &Db, id: &str, p: &PendingRow, expires_at: OffsetDateTime) -> Result<(), DbError> {
+    let sql = "INSERT INTO pending_logins (id, state, pkce_verifier, next_path, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    with_db!(db, c => sqlx::query(sql).bind(id).bind(&p.state).bind(&p.pkce_verifier).bind(&p.next_path).bind(p.created_at).bind(expires_at)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Takes a pending login out of storage: whoever gets it is the only one.
+pub async fn take_pending(db: &Db, id: &str) -> Result<Option<PendingRow>, DbError> {
+    let sql = "DELETE FROM pending_logins WHERE id = $1 RETURNING state, pkce_verifier, next_path, created_at";
+    let row: Option<(String, String, Option<String>, OffsetDateTime)> =
+        with_db!(db, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?;
+    Ok(row.map(|(state, pkce_verifier, next_path, created_at)| PendingRow { state, pkce_verifier, next_path, created_at }))
+}
+
+pub async fn user_by_peeringdb_id(tx: &mut Tx, peeringdb_id: i64) -> Result<Option<UserRow>, DbError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE peeringdb_id = $1");
+    Ok(with_tx!(tx, c => sqlx::query_as::<_, UserRow>(&sql).bind(peeringdb_id).fetch_optional(c).await)?)
+}
+
+/// Local accounts with this email and no PeeringDB link (for opt-in linking).
+pub async fn unlinked_users_by_email(tx: &mut Tx, email: &str) -> Result<Vec<UserRow>, DbError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE LOWER(email) = LOWER($1) AND peeringdb_id IS NULL");
+    Ok(with_tx!(tx, c => sqlx::query_as::<_, UserRow>(&sql).bind(email).fetch_all(c).await)?)
+}
+
+pub async fn username_taken(tx: &mut Tx, username: &str) -> Result<bool, DbError> {
+    let n: i64 = with_tx!(tx, c => sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE username = $1").bind(username).fetch_one(c).await)?;
+    Ok(n > 0)
+}
+
+pub async fn insert_peeringdb_user(tx: &mut Tx, username: &str, name: &str, email: &str, peeringdb_id: i64) -> Result<i64, DbError> {
+    let sql = "INSERT INTO users (username, name, email, password_hash, is_superadmin, peeringdb_id, created_via, created_at) \
+               VALUES ($1, $2, $3, NULL, FALSE, $4, 'peeringdb', $5) RETURNING id";
+    Ok(with_tx!(tx, c => sqlx::query_scalar(sql).bind(username).bind(name).bind(email).bind(peeringdb_id).bind(now()).fetch_one(c).await)?)
+}
+
+/// Name and email follow PeeringDB on every login; links the identity.
+pub async fn refresh_from_peeringdb(tx: &mut Tx, user_id: i64, name: &str, email: &str, peeringdb_id: i64) -> Result<(), DbError> {
+    let sql = "UPDATE users SET name = $1, email = $2, peeringdb_id = $3 WHERE id = $4";
+    with_tx!(tx, c => sqlx::query(sql).bind(name).bind(email).bind(peeringdb_id).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Customers holding any of these ASNs, or affiliated with the user: all
+/// the planner needs to decide.
+pub async fn planning_customers(tx: &mut Tx, asns: &[u32], user_id: Option<i64>) -> Result<Vec<crate::grants::Customer>, DbError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        #[sqlx(rename = "type")]
+        kind: String,
+        status: String,
+        peeringdb_login: bool,
+        peeringdb_max_role: Option<String>,
+        asn: i64,
+    }
+    // ASNs are integers we parsed ourselves; inlining them keeps one query
+    // for any number of networks on both databases.
+    let list = if asns.is_empty() { "NULL".to_string() } else { asns.iter().map(u32::to_string).collect::<Vec<_>>().join(",") };
+    let sql = format!(
+        "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, ca.asn FROM customers c \
+         JOIN customer_asns ca ON ca.customer_id = c.id \
+         WHERE c.id IN (SELECT customer_id FROM customer_asns WHERE asn IN ({list})) \
+            OR c.id IN (SELECT customer_id FROM affiliations WHERE user_id = $1) \
+         ORDER BY c.id, ca.asn"
+    );
+    let rows = with_tx!(tx, c => sqlx::query_as::<_, Row>(&sql).bind(user_id.unwrap_or(-1)).fetch_all(c).await)?;
+    let mut out: Vec<crate::grants::Customer> = Vec::new();
+    for r in rows {
+        match out.last_mut() {
+            Some(last) if last.id == r.id => last.asns.push(asn_u32(r.asn)),
+            _ => out.push(crate::grants::Customer {
+                id: r.id,
+                asns: vec![asn_u32(r.asn)],
+                kind: r.kind,
+                status: r.status,
+                peeringdb_login: r.peeringdb_login,
+                max_role: r.peeringdb_max_role.as_deref().and_then(Role::parse),
+            }),
+        }
+    }
+    Ok(out)
+}
+
+pub async fn existing_affiliations(tx: &mut Tx, user_id: i64) -> Result<Vec<crate::grants::Existing>, DbError> {
+    let rows: Vec<(i64, String, String)> = with_tx!(tx, c => sqlx::query_as("SELECT customer_id, role, source FROM affiliations WHERE user_id = $1")
+        .bind(user_id).fetch_all(c).await)?;
+    Ok(rows
+        .into_iter()
+        .map(|(customer_id, role, source)| crate::grants::Existing {
+            customer_id,
+            role: Role::parse(&role).unwrap_or(Role::Member),
+            source: Source::parse(&source).unwrap_or(Source::Manual),
+        })
+        .collect())
+}
+
+/// Applies a grant plan. Rows are touched only where still `peeringdb`, so
+/// a manual grant made meanwhile by an admin is never overwritten.
+pub async fn apply_plan(tx: &mut Tx, user_id: i64, plan: &crate::grants::GrantPlan) -> Result<(), DbError> {
+    let at = now();
+    for (customer_id, role) in &plan.add {
+        let sql = "INSERT INTO affiliations (user_id, customer_id, role, source, created_at, updated_at) \
+                   VALUES ($1, $2, $3, 'peeringdb', $4, $4) ON CONFLICT (user_id, customer_id) DO NOTHING";
+        with_tx!(tx, c => sqlx::query(sql).bind(user_id).bind(customer_id).bind(role.as_str()).bind(at).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    for (customer_id, _, role) in &plan.change_role {
+        let sql = "UPDATE affiliations SET role = $1, updated_at = $2 WHERE user_id = $3 AND customer_id = $4 AND source = 'peeringdb'";
+        with_tx!(tx, c => sqlx::query(sql).bind(role.as_str()).bind(at).bind(user_id).bind(customer_id).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    for customer_id in &plan.remove {
+        let sql = "DELETE FROM affiliations WHERE user_id = $1 AND customer_id = $2 AND source = 'peeringdb'";
+        with_tx!(tx, c => sqlx::query(sql).bind(user_id).bind(customer_id).execute(c).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+pub async fn customer_names(tx: &mut Tx, ids: &[i64]) -> Result<HashMap<i64, String>, DbError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let sql = format!("SELECT id, name FROM customers WHERE id IN ({list})");
+    let rows: Vec<(i64, String)> = with_tx!(tx, c => sqlx::query_as(&sql).fetch_all(c).await)?;
+    Ok(rows.into_iter().collect())
+}

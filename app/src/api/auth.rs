@@ -59,3 +59,12 @@ fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Picks the customer to act for (from `/choose` or the header switcher).
+#[server(prefix = "/api", endpoint = "choose_customer", input = PostUrl)]
+pub async fn choose_customer(customer_id: i64) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.choose_customer(&ctx.session, customer_id).await?;
+    ctx.redirect("/");
+    Ok(())
+}

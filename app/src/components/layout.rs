@@ -24,6 +24,11 @@ pub fn Header() -> impl IntoView {
                 {move || Suspend::new(async move {
                     me.await.ok().flatten().map(|me| view! {
                         <nav class="user-nav" aria-label="Account">
+                            {(me.memberships.len() > 1).then(|| view! {
+                                <a href="/choose" class="switch">
+                                    {me.current().map_or("Choose a customer".to_string(), |c| format!("{} · switch", c.name))}
+                                </a>
+                            })}
                             <span class="who">{me.name.clone()}</span>
                             <form method="post" action="/logout" class="inline">
                                 <button type="submit" class="link">"Log out"</button>

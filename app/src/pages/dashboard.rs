@@ -39,7 +39,19 @@ fn DashboardFor(me: Me) -> impl IntoView {
         })
         .collect_view();
     let has_customers = !me.memberships.is_empty();
+    let current = me.current().cloned();
     view! {
+        {me.flash.clone().map(|f| view! { <div class="alert ok" role="status">{f}</div> })}
+        {current.map(|c| view! {
+            <section class="card" aria-labelledby="current">
+                <h2 id="current">{c.name.clone()}</h2>
+                <dl class="facts">
+                    <dt>"ASNs"</dt><dd>{format_asns(&c.asns)}</dd>
+                    <dt>"Your role"</dt><dd><span class=format!("badge role-{}", c.role.as_str())>{c.role.as_str()}</span></dd>
+                    <dt>"Access via"</dt><dd>{c.source.label()}</dd>
+                </dl>
+            </section>
+        })}
         <section class="card" aria-labelledby="who">
             <h1 id="who">{format!("Welcome, {}", me.name)}</h1>
             <dl class="facts">

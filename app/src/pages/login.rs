@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::Login;
-use crate::auth::{login_error_message, safe_next};
+use crate::auth::{login_error_message, no_customer_message, safe_next};
 use crate::SiteResource;
 
 /// `/login`: the password form and, where the IXP enabled it, the
@@ -21,7 +21,10 @@ pub fn LoginPage() -> impl IntoView {
         match action.value().get() {
             Some(Err(e)) => Some(e.to_string()),
             Some(Ok(())) => None,
-            None => query.read().get("error").map(|code| login_error_message(&code).to_string()),
+            None => query.read().get("error").map(|code| match (code.as_str(), query.read().get("asns")) {
+                ("pdb_no_customer", Some(asns)) => no_customer_message(&asns),
+                _ => login_error_message(&code).to_string(),
+            }),
         }
     };
     let peeringdb_href = move || {

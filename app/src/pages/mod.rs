@@ -1,3 +1,4 @@
+pub mod choose;
 pub mod dashboard;
 pub mod login;
 pub mod not_found;

@@ -2,4 +2,5 @@
 
 pub mod client;
 pub mod flow;
+pub mod login;
 pub mod profile;

@@ -13,7 +13,7 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub client: reqwest::Client,
-    _dir: tempfile::TempDir,
+    pub _dir: tempfile::TempDir,
 }
 
 /// Which database the suite runs on: SQLite in a temp dir by default, or a

@@ -6,4 +6,5 @@ mod helpers;
 mod cli;
 mod health;
 mod password_login;
+mod peeringdb;
 mod security;

@@ -1,0 +1,396 @@
+//! "Login with PeeringDB" over real HTTP between the portal and the
+//! simulator, with the database checked before and after.
+
+use peeringdb_sim::{Fault, Simulator};
+use serde_json::json;
+
+use crate::helpers::{browser, spawn_with, TestApp};
+
+const CLIENT_ID: &str = "test-client";
+const CLIENT_SECRET: &str = "test-client-secret-value";
+
+pub struct PdbApp {
+    pub app: TestApp,
+    pub sim: Simulator,
+}
+
+pub async fn spawn_pdb(extra: &[(&str, &str)]) -> PdbApp {
+    // The portal's address must be known to register the redirect URI, so
+    // the simulator learns it after the portal is up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim_base = format!("http://{}", listener.local_addr().unwrap());
+    let mut env = vec![
+        ("AUTH_PEERINGDB_ENABLED", "true"),
+        ("PEERINGDB_OAUTH_CLIENT_ID", CLIENT_ID),
+        ("PEERINGDB_OAUTH_CLIENT_SECRET", CLIENT_SECRET),
+        ("PEERINGDB_OAUTH_URL", sim_base.as_str()),
+    ];
+    env.extend_from_slice(extra);
+    let app = spawn_with(&env).await;
+    let sim = Simulator::new(peeringdb_sim::Client {
+        client_id: CLIENT_ID.into(),
+        client_secret: CLIENT_SECRET.into(),
+        redirect_uris: vec![app.url("/auth/peeringdb/callback")],
+    });
+    let router = sim.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let text = include_str!("../../../fixtures/customers.csv");
+    peerportal::cli::customers_import(&app.db, text, "test").await.unwrap();
+    PdbApp { app, sim }
+}
+
+/// What the browser went through.
+pub struct Flow {
+    pub callback_url: String,
+    pub response: reqwest::Response,
+}
+
+impl PdbApp {
+    /// Starts a login, approves as `user` at the simulator (or cancels), and
+    /// follows the redirect back to the portal's callback.
+    pub async fn login_as(&self, user: &str, approve: bool) -> Flow {
+        let callback_url = self.authorize(user, approve).await;
+        let response = self.app.client.get(&callback_url).send().await.unwrap();
+        Flow { callback_url, response }
+    }
+
+    /// Runs the flow up to PeeringDB's redirect back; returns the callback URL.
+    pub async fn authorize(&self, user: &str, approve: bool) -> String {
+        let start = self.app.get("/auth/peeringdb/login").await;
+        assert_eq!(start.status(), 302);
+        let authorize = start.headers()["location"].to_str().unwrap().to_string();
+        let url = url::Url::parse(&authorize).unwrap();
+        let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        form.push(("user".into(), user.into()));
+        form.push(("decision".into(), if approve { "allow" } else { "deny" }.into()));
+        let sim = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let decided = sim.post(authorize.split('?').next().unwrap()).form(&form).send().await.unwrap();
+        assert_eq!(decided.status(), 302, "{}", decided.text().await.unwrap());
+        decided.headers()["location"].to_str().unwrap().to_string()
+    }
+}
+
+fn location(resp: &reqwest::Response) -> &str {
+    resp.headers()["location"].to_str().unwrap()
+}
+
+async fn roles_of(app: &TestApp, username: &str) -> Vec<(String, String, String)> {
+    peerportal::with_db!(&app.db, p => sqlx::query_as::<_, (String, String, String)>(
+        "SELECT c.shortname, a.role, a.source FROM affiliations a JOIN customers c ON c.id = a.customer_id \
+         JOIN users u ON u.id = a.user_id WHERE u.username = $1 ORDER BY c.shortname").bind(username).fetch_all(p).await).unwrap()
+}
+
+#[tokio::test]
+async fn the_authorize_redirect_carries_pkce_s256_state_and_exact_redirect() {
+    let t = spawn_pdb(&[]).await;
+    let start = t.app.get("/auth/peeringdb/login?next=/account").await;
+    assert_eq!(start.status(), 302);
+    let url = url::Url::parse(location(&start)).unwrap();
+    let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
+    assert_eq!(url.path(), "/oauth2/authorize/");
+    assert_eq!(q["response_type"], "code");
+    assert_eq!(q["client_id"], CLIENT_ID);
+    assert_eq!(q["redirect_uri"], t.app.url("/auth/peeringdb/callback"));
+    assert_eq!(q["scope"], "profile email networks amr");
+    assert_eq!(q["code_challenge_method"], "S256");
+    assert!(q["state"].len() >= 22, "state must carry at least 128 bits");
+    assert!(!url.as_str().contains(CLIENT_SECRET));
+    let cookie = crate::helpers::set_cookie(&start, "peerportal_pdb").unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
+    assert_eq!(t.app.count("pending_logins").await, 1);
+}
+
+#[tokio::test]
+async fn alice_gets_admin_of_alpha_and_member_of_beta_and_lands_on_the_picker() {
+    let t = spawn_pdb(&[]).await;
+    let flow = t.login_as("alice", true).await;
+    assert_eq!(flow.response.status(), 302);
+    assert_eq!(location(&flow.response), "/choose");
+    assert_eq!(flow.response.headers()["referrer-policy"], "no-referrer");
+    assert_eq!(
+        roles_of(&t.app, "alice.anders").await,
+        vec![("alpha".into(), "admin".into(), "peeringdb".into()), ("beta".into(), "member".into(), "peeringdb".into())]
+    );
+    let html = t.app.get("/").await.text().await.unwrap();
+    assert!(html.contains("Welcome, Alice Anders"), "{html}");
+    let events: Vec<String> = t.app.audit_events().await.into_iter().map(|e| e.0).collect();
+    assert!(events.ends_with(&["user.created".into(), "grant.added".into(), "grant.added".into(), "login.success".into()]), "{events:?}");
+    assert_eq!(t.app.count("pending_logins").await, 0);
+}
+
+#[tokio::test]
+async fn bob_without_a_customer_is_refused_and_nothing_is_written() {
+    let t = spawn_pdb(&[]).await;
+    let before = t.app.snapshot_without_audit().await;
+    let flow = t.login_as("bob", true).await;
+    assert_eq!(location(&flow.response), "/login?error=pdb_no_customer");
+    let mut after = t.app.snapshot_without_audit().await;
+    // The pending login was consumed; nothing else changed.
+    let mut before = before;
+    before.retain(|r| !r.starts_with("pending_logins"));
+    after.retain(|r| !r.starts_with("pending_logins"));
+    assert_eq!(after, before);
+    assert_eq!(t.app.count("users").await, 0);
+    let last = t.app.audit_events().await.pop().unwrap();
+    assert_eq!(last.0, "login.refused");
+    assert!(last.1.contains("no_customer"));
+}
+
+#[tokio::test]
+async fn carol_and_dave_are_refused_before_any_write() {
+    let t = spawn_pdb(&[]).await;
+    for (user, code) in [("carol", "pdb_email_not_verified"), ("dave", "pdb_user_not_verified")] {
+        let audit_before = t.app.count("audit_log").await;
+        let flow = t.login_as(user, true).await;
+        assert_eq!(location(&flow.response), format!("/login?error={code}"));
+        assert_eq!(t.app.count("users").await, 0);
+        assert_eq!(t.app.count("affiliations").await, 0);
+        assert_eq!(t.app.count("sessions").await, 0);
+        assert_eq!(t.app.count("audit_log").await, audit_before + 1);
+    }
+}
+
+#[tokio::test]
+async fn erin_gets_only_active_full_or_probono_customers_with_roles_from_perms() {
+    let t = spawn_pdb(&[]).await;
+    let flow = t.login_as("erin", true).await;
+    assert_eq!(location(&flow.response), "/choose");
+    let roles = roles_of(&t.app, "erin.evans").await;
+    let customers = peerportal::store::list_customers(&t.app.db).await.unwrap();
+    let profile: serde_json::Value = serde_json::from_str(peeringdb_sim::FIXTURES[4].1).unwrap();
+    let mut expected = Vec::new();
+    for net in profile["networks"].as_array().unwrap() {
+        let asn = net["asn"].as_u64().unwrap() as u32;
+        let perms = net["perms"].as_u64().unwrap();
+        for c in customers.iter().filter(|c| c.asns.contains(&asn)) {
+            let eligible = matches!(c.kind.as_str(), "full" | "probono") && c.status == "active" && c.peeringdb_login;
+            if eligible {
+                let role = if perms & 2 != 0 { "admin" } else { "member" };
+                expected.push((c.shortname.clone(), role.to_string(), "peeringdb".to_string()));
+            }
+        }
+    }
+    expected.sort();
+    assert!(expected.len() > 10 && expected.len() < 60, "fixture should mix eligible and ineligible: {}", expected.len());
+    assert_eq!(roles, expected);
+}
+
+#[tokio::test]
+async fn frank_is_refused_because_his_customer_opted_out() {
+    let t = spawn_pdb(&[]).await;
+    let flow = t.login_as("frank", true).await;
+    assert_eq!(location(&flow.response), "/login?error=pdb_customer_opted_out");
+    assert_eq!(t.app.count("users").await, 0);
+}
+
+#[tokio::test]
+async fn lost_network_removes_only_peeringdb_grants() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    // An admin grants alice Gamma Net by hand.
+    let alice: i64 = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT id FROM users WHERE username = 'alice.anders'").fetch_one(p).await).unwrap();
+    let gamma = peerportal::store::customer_id_by_shortname(&t.app.db, "gamma").await.unwrap().unwrap();
+    let mut tx = t.app.db.begin().await.unwrap();
+    peerportal::store::grant_manual(&mut tx, alice, gamma, app::Role::Member).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut profile = t.sim.profile("alice").unwrap();
+    profile["networks"] = json!([profile["networks"][0].clone()]);
+    t.sim.set_profile("alice", profile);
+    let flow = t.login_as("alice", true).await;
+    // Alpha (PeeringDB) and Gamma (manual): two customers, so the picker.
+    assert_eq!(location(&flow.response), "/choose");
+    assert_eq!(
+        roles_of(&t.app, "alice.anders").await,
+        vec![("alpha".into(), "admin".into(), "peeringdb".into()), ("gamma".into(), "member".into(), "manual".into())]
+    );
+    let html = t.app.get("/").await.text().await.unwrap();
+    assert!(html.contains("Removed: Beta Net — PeeringDB no longer lists you there."), "{html}");
+}
+
+#[tokio::test]
+async fn a_user_who_lost_every_network_is_refused_deprovisioned_and_logged_out() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    // alice keeps a session open in another browser.
+    let other = browser(&t.app.base);
+    let PdbApp { app, sim } = &t;
+    let second = PdbApp { app: TestApp { client: other.clone(), base: app.base.clone(), db: app.db.clone(), _dir: tempfile::tempdir().unwrap() }, sim: sim.clone() };
+    second.login_as("alice", true).await;
+    assert_eq!(second.app.get("/").await.status(), 200);
+
+    let mut profile = t.sim.profile("alice").unwrap();
+    profile["networks"] = json!([]);
+    t.sim.set_profile("alice", profile);
+    let flow = t.login_as("alice", true).await;
+    assert_eq!(location(&flow.response), "/login?error=pdb_no_customer");
+    assert!(roles_of(&t.app, "alice.anders").await.is_empty());
+    assert_eq!(t.app.count("users").await, 1, "the user stays, without access");
+    let resp = other.get(t.app.url("/")).send().await.unwrap();
+    assert_eq!(resp.status(), 302, "the other session must be ended");
+}
+
+#[tokio::test]
+async fn cancel_at_peeringdb_shows_the_friendly_message_and_writes_nothing() {
+    let t = spawn_pdb(&[]).await;
+    let flow = t.login_as("alice", false).await;
+    assert_eq!(location(&flow.response), "/login?error=pdb_cancelled");
+    assert_eq!(t.app.count("users").await, 0);
+    assert_eq!(t.sim.calls(), (0, 0), "PeeringDB is not called after a cancel");
+    let html = t.app.get("/login?error=pdb_cancelled").await.text().await.unwrap();
+    assert!(html.contains("You cancelled the login at PeeringDB."));
+}
+
+#[tokio::test]
+async fn callback_with_wrong_state_is_refused_before_peeringdb_is_called() {
+    let t = spawn_pdb(&[]).await;
+    let callback = t.authorize("alice", true).await;
+    let mut url = url::Url::parse(&callback).unwrap();
+    let pairs: Vec<(String, String)> = url.query_pairs().into_owned().map(|(k, v)| if k == "state" { (k, "forged".into()) } else { (k, v) }).collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    let resp = t.app.client.get(url.as_str()).send().await.unwrap();
+    assert_eq!(location(&resp), "/login?error=pdb_state");
+    assert_eq!(t.sim.calls(), (0, 0));
+    assert_eq!(t.app.count("users").await, 0);
+}
+
+#[tokio::test]
+async fn a_callback_from_another_browser_is_refused() {
+    let t = spawn_pdb(&[]).await;
+    let callback = t.authorize("alice", true).await;
+    let stranger = browser(&t.app.base);
+    let resp = stranger.get(&callback).send().await.unwrap();
+    assert_eq!(location(&resp), "/login?error=pdb_state");
+    assert_eq!(t.sim.calls(), (0, 0));
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused() {
+    let t = spawn_pdb(&[]).await;
+    let flow = t.login_as("alice", true).await;
+    assert_eq!(location(&flow.response), "/choose");
+    let users_before = t.app.snapshot_without_audit().await.len();
+    let replay = t.app.client.get(&flow.callback_url).send().await.unwrap();
+    assert_eq!(location(&replay), "/login?error=pdb_state");
+    assert_eq!(t.sim.calls(), (1, 1), "the replay never reached PeeringDB");
+    assert_eq!(t.app.snapshot_without_audit().await.len(), users_before);
+}
+
+#[tokio::test]
+async fn an_expired_pending_login_is_refused() {
+    let t = spawn_pdb(&[]).await;
+    let callback = t.authorize("alice", true).await;
+    peerportal::with_db!(&t.app.db, p => sqlx::query("UPDATE pending_logins SET created_at = $1")
+        .bind(time::OffsetDateTime::now_utc() - time::Duration::minutes(11)).execute(p).await.map(|_| ())).unwrap();
+    let resp = t.app.client.get(&callback).send().await.unwrap();
+    assert_eq!(location(&resp), "/login?error=pdb_expired");
+    assert_eq!(t.sim.calls(), (0, 0));
+}
+
+#[tokio::test]
+async fn a_code_spent_elsewhere_is_refused_by_peeringdb() {
+    let t = spawn_pdb(&[]).await;
+    let callback = t.authorize("alice", true).await;
+    let code = url::Url::parse(&callback).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
+    // An attacker holding the code and even the client secret, but not the
+    // PKCE verifier, spends it first: PeeringDB refuses, and the code is gone.
+    let stolen = reqwest::Client::new()
+        .post(format!("{}/oauth2/token/", t.sim_base().await))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", t.app.url("/auth/peeringdb/callback").as_str()),
+            ("client_id", CLIENT_ID),
+            ("client_secret", CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stolen.status(), 400);
+    let resp = t.app.client.get(&callback).send().await.unwrap();
+    assert_eq!(location(&resp), "/login?error=pdb_invalid_grant");
+    assert_eq!(t.app.count("users").await, 0);
+}
+
+impl PdbApp {
+    async fn sim_base(&self) -> String {
+        let start = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+            .get(self.app.url("/auth/peeringdb/login")).send().await.unwrap();
+        location(&start).split("/oauth2/").next().unwrap().to_string()
+    }
+}
+
+#[tokio::test]
+async fn peeringdb_failures_each_get_their_own_message_and_write_only_an_audit_row() {
+    let t = spawn_pdb(&[]).await;
+    let cases = [
+        (Some(Fault::RateLimited), None, "/login?error=pdb_rate_limited&retry=42"),
+        (Some(Fault::ServerError), None, "/login?error=pdb_unavailable"),
+        (Some(Fault::Malformed), None, "/login?error=pdb_malformed"),
+        (None, Some(Fault::RateLimited), "/login?error=pdb_rate_limited&retry=42"),
+        (None, Some(Fault::ServerError), "/login?error=pdb_unavailable"),
+        (None, Some(Fault::Malformed), "/login?error=pdb_malformed"),
+    ];
+    for (token_fault, profile_fault, expected) in cases {
+        t.sim.set_token_fault(token_fault);
+        t.sim.set_profile_fault(profile_fault);
+        let audit_before = t.app.count("audit_log").await;
+        let flow = t.login_as("alice", true).await;
+        assert_eq!(location(&flow.response), expected, "{token_fault:?} {profile_fault:?}");
+        assert_eq!(t.app.count("users").await, 0);
+        assert_eq!(t.app.count("sessions").await, 0);
+        assert_eq!(t.app.count("audit_log").await, audit_before + 1);
+    }
+}
+
+#[tokio::test]
+async fn a_slow_peeringdb_times_out_with_a_clear_message() {
+    let t = spawn_pdb(&[]).await;
+    t.sim.set_profile_fault(Some(Fault::Slow));
+    let flow = t.login_as("alice", true).await;
+    assert_eq!(location(&flow.response), "/login?error=pdb_timeout");
+    assert_eq!(t.app.count("users").await, 0);
+}
+
+#[tokio::test]
+async fn a_superadmin_cannot_log_in_with_peeringdb() {
+    let t = spawn_pdb(&[]).await;
+    let id = t.app.create_admin("ops").await;
+    peerportal::with_db!(&t.app.db, p => sqlx::query("UPDATE users SET peeringdb_id = 1001 WHERE id = $1").bind(id).execute(p).await.map(|_| ())).unwrap();
+    let flow = t.login_as("alice", true).await;
+    assert_eq!(location(&flow.response), "/login?error=pdb_superadmin");
+    assert_eq!(t.app.count("affiliations").await, 0);
+}
+
+#[tokio::test]
+async fn identities_are_not_merged_by_email_unless_the_operator_opted_in() {
+    let t = spawn_pdb(&[]).await;
+    peerportal::with_db!(&t.app.db, p => sqlx::query(
+        "INSERT INTO users (username, name, email, created_via, created_at) VALUES ('alocal', 'A', 'alice@alpha.example', 'admin', $1)")
+        .bind(time::OffsetDateTime::now_utc()).execute(p).await.map(|_| ())).unwrap();
+    t.login_as("alice", true).await;
+    assert_eq!(t.app.count("users").await, 2, "a second account, not a merge");
+
+    let t = spawn_pdb(&[("PEERINGDB_LINK_BY_EMAIL", "true")]).await;
+    peerportal::with_db!(&t.app.db, p => sqlx::query(
+        "INSERT INTO users (username, name, email, created_via, created_at) VALUES ('alocal', 'A', 'alice@alpha.example', 'admin', $1)")
+        .bind(time::OffsetDateTime::now_utc()).execute(p).await.map(|_| ())).unwrap();
+    t.login_as("alice", true).await;
+    assert_eq!(t.app.count("users").await, 1, "linked to the existing account");
+    assert_eq!(roles_of(&t.app, "alocal").await.len(), 2);
+}
+
+#[tokio::test]
+async fn secrets_and_tokens_never_reach_pages_or_logs() {
+    let t = spawn_pdb(&[]).await;
+    let flow = t.login_as("alice", true).await;
+    let mut seen = String::new();
+    for path in ["/", "/login", "/choose"] {
+        seen.push_str(&t.app.get(path).await.text().await.unwrap());
+    }
+    seen.push_str(&format!("{:?}", flow.response.headers()));
+    assert!(!seen.contains(CLIENT_SECRET));
+    let audit: String = t.app.audit_events().await.into_iter().map(|(e, d)| e + &d).collect();
+    assert!(!audit.contains(CLIENT_SECRET));
+    assert!(!audit.contains("access_token"));
+}
