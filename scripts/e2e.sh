@@ -17,13 +17,21 @@ export PEERPORTAL_DATABASE_URL="sqlite://$work/e2e.db"
 export PEERPORTAL_LISTEN="127.0.0.1:$port"
 export PEERPORTAL_PUBLIC_URL="http://127.0.0.1:$port"
 export LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD
+# Demo mode: the demo customers and the built-in PeeringDB simulator, the
+# same flow a newcomer clicks through after `make run`.
+export PEERPORTAL_DEMO=true
 export E2E_ADMIN_PASSWORD="e2e admin password"
 bin=target/release/peerportal
 
 PEERPORTAL_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" "$bin" admin create --username e2e-admin --email e2e@example.net >/dev/null
-"$bin" customers import fixtures/customers.csv >/dev/null
 "$bin" serve >"$work/server.log" 2>&1 &
 server_pid=$!
+
+# The client secret must never be in what the browser downloads.
+if grep -a -q -e "peerportal-demo-secret" -e "PEERINGDB_OAUTH_CLIENT_SECRET" -e "client_secret" target/site/pkg/*; then
+  echo "FAIL: a client secret (or its setting) is in the WASM/JS/CSS bundle"; exit 1
+fi
+echo "bundle check: no client secret in target/site/pkg"
 
 mkdir -p end2end/artifacts
 status=0

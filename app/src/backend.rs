@@ -72,6 +72,27 @@ impl Ctx {
         Ok(Ctx { backend, session, meta, plain_form })
     }
 
+    /// Answers an error with a fitting status instead of leptos' blanket
+    /// 500 (a wrong password is not a server fault, and logs should say so).
+    pub fn fail(&self, e: AppError) -> AppError {
+        use axum::http::StatusCode;
+        let status = match &e {
+            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::AccountDisabled => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if !self.plain_form {
+            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                res.set_status(status);
+            }
+        }
+        e
+    }
+
     /// Sends the person somewhere: a 302 for a plain form post, a
     /// client-side navigation when the call came from the hydrated page.
     pub fn redirect(&self, to: &str) {

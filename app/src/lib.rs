@@ -80,7 +80,8 @@ pub fn App() -> impl IntoView {
                 <components::layout::Header/>
                 <main id="main">
                     <Routes fallback=pages::not_found::NotFound>
-                        <Route path=path!("/login") view=pages::login::LoginPage/>
+                        // Async: the whole page waits for its data, so it is complete without JavaScript.
+                        <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                         <Route path=path!("/") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
                         <Route path=path!("/choose") view=pages::choose::ChoosePage ssr=SsrMode::Async/>
                     </Routes>

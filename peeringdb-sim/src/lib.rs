@@ -118,6 +118,11 @@ impl Simulator {
         (inner.token_calls, inner.profile_calls)
     }
 
+    /// Every access token issued so far (tests look for them where they must not be).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.lock().tokens.keys().cloned().collect()
+    }
+
     /// Issues a code as if `user` had approved: for tests that skip the pages.
     pub fn approve(&self, user: &str, redirect_uri: &str, challenge: Option<&str>) -> String {
         let code = random_token();
@@ -222,7 +227,7 @@ async fn authorize_page(State(sim): State<Simulator>, Query(p): Query<AuthorizeP
     let scope = escape(p.scope.as_deref().unwrap_or("profile"));
     Html(format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>PeeringDB simulator — authorize</title>
+<title>PeeringDB simulator — authorize</title><link rel="icon" href="data:,">
 <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:2rem auto;padding:0 1rem}}li{{list-style:none;margin:.3rem 0}}
 button{{font:inherit;padding:.5rem 1rem;margin-right:.5rem}}.note{{background:#fff3c4;padding:.5rem}}</style></head><body>
 <p class="note">PeeringDB simulator (demo mode). Nothing here is the real PeeringDB.</p>

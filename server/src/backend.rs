@@ -64,7 +64,7 @@ impl Backend for Portal {
         SiteInfo { peeringdb_login: self.config.peeringdb.is_some(), demo: self.config.demo }
     }
 
-    #[tracing::instrument(skip(self, session, password), fields(username = %username))]
+    #[tracing::instrument(skip(self, session, meta, password), fields(username = %username))]
     async fn password_login(&self, session: &Session, meta: &RequestMeta, username: &str, password: SecretString) -> Result<Me, AppError> {
         let user_key = throttle::username_key(username);
         let mut wait = throttle::blocked(&self.db, &user_key, throttle::PER_USERNAME).await.map_err(internal)?;

@@ -45,7 +45,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
                 }
                 ctx.redirect(&to);
             }
-            Err(e)
+            Err(ctx.fail(e))
         }
     }
 }
@@ -64,7 +64,7 @@ fn urlencode(s: &str) -> String {
 #[server(prefix = "/api", endpoint = "choose_customer", input = PostUrl)]
 pub async fn choose_customer(customer_id: i64) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.choose_customer(&ctx.session, customer_id).await?;
+    ctx.backend.choose_customer(&ctx.session, customer_id).await.map_err(|e| ctx.fail(e))?;
     ctx.redirect("/");
     Ok(())
 }

@@ -27,7 +27,7 @@ pub fn ChoosePage() -> impl IntoView {
 
 #[component]
 fn Picker(me: Me) -> impl IntoView {
-    let choose = ServerAction::<ChooseCustomer>::new();
+    let choose = expect_context::<ServerAction<ChooseCustomer>>();
     let filter = RwSignal::new(String::new());
     let flash = me.flash.clone();
     let current = me.current_customer;

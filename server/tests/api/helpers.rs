@@ -38,7 +38,45 @@ pub async fn spawn() -> TestApp {
     spawn_with(&[]).await
 }
 
+/// Everything the tests' servers log, at debug level, in one buffer, so a
+/// test can prove a secret never reaches the logs.
+#[derive(Clone, Default)]
+pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
+    type Writer = LogCapture;
+    fn make_writer(&'a self) -> LogCapture {
+        self.clone()
+    }
+}
+
+static LOGS: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
+
+pub fn logs() -> String {
+    let capture = LOGS.get_or_init(|| {
+        let capture = LogCapture::default();
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_writer(capture.clone())
+            .with_ansi(false)
+            .try_init();
+        capture
+    });
+    String::from_utf8_lossy(&capture.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+}
+
 pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
+    logs();
     let dir = tempfile::tempdir().expect("temp dir");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");

@@ -57,7 +57,9 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
     assert_eq!(wrong.headers()["location"], "/login?error=bad_credentials");
     assert_eq!(unknown.headers()["location"], wrong.headers()["location"]);
 
-    let wrong = app.login_js("ops", "not the password").await.text().await.unwrap();
+    let wrong = app.login_js("ops", "not the password").await;
+    assert_eq!(wrong.status(), 401);
+    let wrong = wrong.text().await.unwrap();
     let unknown = app.login_js("nobody", "not the password").await.text().await.unwrap();
     assert_eq!(wrong, unknown);
     assert!(wrong.contains("BadCredentials"), "{wrong}");

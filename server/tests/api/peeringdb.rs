@@ -391,6 +391,30 @@ async fn secrets_and_tokens_never_reach_pages_or_logs() {
     seen.push_str(&format!("{:?}", flow.response.headers()));
     assert!(!seen.contains(CLIENT_SECRET));
     let audit: String = t.app.audit_events().await.into_iter().map(|(e, d)| e + &d).collect();
-    assert!(!audit.contains(CLIENT_SECRET));
-    assert!(!audit.contains("access_token"));
+    let logs = crate::helpers::logs();
+    assert!(logs.contains("PeeringDB login"), "the log capture must see this login");
+    let tokens = t.sim.issued_tokens();
+    assert_eq!(tokens.len(), 1);
+    for (place, text) in [("pages", &seen), ("audit log", &audit), ("logs", &logs)] {
+        assert!(!text.contains(CLIENT_SECRET), "client secret in {place}");
+        assert!(!text.contains(&tokens[0]), "access token in {place}");
+        let code = url::Url::parse(&flow.callback_url).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
+        assert!(!text.contains(&code), "authorization code in {place}");
+    }
+}
+
+#[tokio::test]
+async fn choosing_a_customer_one_does_not_have_is_forbidden() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    let gamma = peerportal::store::customer_id_by_shortname(&t.app.db, "gamma").await.unwrap().unwrap();
+    let resp = t.app.client.post(t.app.url("/api/choose_customer")).header("accept", "application/json")
+        .form(&[("customer_id", gamma.to_string())]).send().await.unwrap();
+    assert_eq!(resp.status(), 403);
+    let alpha = peerportal::store::customer_id_by_shortname(&t.app.db, "alpha").await.unwrap().unwrap();
+    let resp = t.app.client.post(t.app.url("/api/choose_customer")).header("accept", "text/html")
+        .form(&[("customer_id", alpha.to_string())]).send().await.unwrap();
+    assert_eq!(location(&resp), "/");
+    let html = t.app.get("/").await.text().await.unwrap();
+    assert!(html.contains(r#"<h2 id="current">Alpha Net</h2>"#), "{html}");
 }
