@@ -77,3 +77,33 @@ async fn pages_carry_protective_headers() {
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
 }
+
+#[tokio::test]
+async fn under_https_cookies_are_secure_and_host_prefixed() {
+    // The test server speaks plain HTTP, but cookies follow the public URL.
+    let app = crate::helpers::spawn_with(&[
+        ("PEERPORTAL_PUBLIC_URL", "https://portal.example.net"),
+        ("AUTH_PEERINGDB_ENABLED", "true"),
+        ("PEERINGDB_OAUTH_CLIENT_ID", "abc"),
+        ("PEERINGDB_OAUTH_CLIENT_SECRET", "s"),
+        ("PEERINGDB_OAUTH_URL", "https://auth.peeringdb.com"),
+    ])
+    .await;
+    app.create_admin("ops").await;
+    let resp = bare_client()
+        .post(app.url("/api/login"))
+        .header("origin", "https://portal.example.net")
+        .header("accept", "text/html")
+        .form(&[("username", "ops"), ("password", ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    let session = crate::helpers::set_cookie(&resp, "__Host-peerportal").expect("__Host- session cookie");
+    assert!(session.contains("Secure") && session.contains("HttpOnly") && session.contains("Path=/"), "{session}");
+    assert!(!session.contains("Domain="), "{session}");
+
+    let start = bare_client().get(app.url("/auth/peeringdb/login")).send().await.unwrap();
+    let binding = crate::helpers::set_cookie(&start, "__Host-peerportal_pdb").expect("__Host- binding cookie");
+    assert!(binding.contains("Secure") && binding.contains("HttpOnly") && binding.contains("SameSite=Lax"), "{binding}");
+    assert!(start.headers()["location"].to_str().unwrap().starts_with("https://auth.peeringdb.com/oauth2/authorize/?"));
+}
