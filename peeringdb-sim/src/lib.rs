@@ -194,9 +194,30 @@ impl Simulator {
     }
 }
 
-async fn authorize_page(State(sim): State<Simulator>, Query(p): Query<AuthorizeParams>) -> Response {
+/// The simulator's own login session: which user approved this client in
+/// this browser. PeeringDB remembers consent, so a repeat login for the
+/// same scopes skips the page.
+const CONSENT_COOKIE: &str = "pdbsim_consent";
+
+fn remembered_user(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == CONSENT_COOKIE)
+        .map(|(_, v)| v.to_string())
+}
+
+async fn authorize_page(State(sim): State<Simulator>, headers: HeaderMap, Query(p): Query<AuthorizeParams>) -> Response {
     if let Err(page) = sim.check_client(&p) {
         return page;
+    }
+    if let Some(user) = remembered_user(&headers).filter(|u| sim.lock().profiles.contains_key(u)) {
+        let redirect_uri = p.redirect_uri.clone().unwrap_or_default();
+        let code = sim.approve(&user, &redirect_uri, p.code_challenge.as_deref());
+        return redirect_with(&redirect_uri, &[("code", &code), ("state", p.state.as_deref().unwrap_or_default())]);
     }
     let hidden: String = [
         ("response_type", &p.response_type),
@@ -235,6 +256,7 @@ button{{font:inherit;padding:.5rem 1rem;margin-right:.5rem}}.note{{background:#f
 <p>PeerPortal asks for: <code>{scope}</code>.</p>
 <form method="post" action="">{hidden}
 <fieldset><legend>Log in to the simulator as</legend><ul>{users}</ul></fieldset>
+<p><label><input type="checkbox" name="remember" value="1"> Remember this approval (skip this page next time)</label></p>
 <p><button type="submit" name="decision" value="allow">Authorize</button>
 <button type="submit" name="decision" value="deny" formnovalidate>Cancel</button></p>
 </form></body></html>"#
@@ -248,6 +270,8 @@ struct Decision {
     params: AuthorizeParams,
     user: Option<String>,
     decision: String,
+    /// "Remember this approval" (PeeringDB remembers consent).
+    remember: Option<String>,
 }
 
 fn redirect_with(uri: &str, pairs: &[(&str, &str)]) -> Response {
@@ -282,7 +306,14 @@ async fn authorize_decide(State(sim): State<Simulator>, Form(d): Form<Decision>)
         return bad_request_page("Pick a user to log in as.");
     };
     let code = sim.approve(&user, &redirect_uri, d.params.code_challenge.as_deref());
-    redirect_with(&redirect_uri, &[("code", &code), ("state", &state)])
+    let mut resp = redirect_with(&redirect_uri, &[("code", &code), ("state", &state)]);
+    if d.remember.is_some() {
+        let cookie = format!("{CONSENT_COOKIE}={user}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400");
+        if let Ok(v) = header::HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
 }
 
 #[derive(Debug, Deserialize)]

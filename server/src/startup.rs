@@ -138,7 +138,7 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .with_state(state)
-        .layer(middleware::from_fn(require_login))
+        .layer(middleware::from_fn_with_state(portal.clone(), require_login))
         .layer(middleware::from_fn_with_state(origin, refuse_cross_site))
         .layer(session_layer)
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
@@ -226,15 +226,21 @@ async fn refuse_cross_site(State(origin): State<Arc<str>>, req: Request, next: N
 
 /// Pages that need a signed-in person send anonymous visitors to `/login`
 /// before anything renders (so it works without JavaScript too).
-async fn require_login(req: Request, next: Next) -> Response {
+/// A session whose user was disabled or deleted meanwhile counts as none.
+async fn require_login(State(portal): State<Arc<Portal>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let protected = req.method() == Method::GET
         && (path == "/" || path == "/choose" || path == "/account" || path.starts_with("/admin"));
     if protected {
-        let signed_in = match req.extensions().get::<Session>() {
-            Some(s) => matches!(s.get::<i64>(sessions::USER_ID).await, Ok(Some(_))),
-            None => false,
-        };
+        let mut signed_in = false;
+        if let Some(session) = req.extensions().get::<Session>() {
+            if let Ok(Some(user_id)) = session.get::<i64>(sessions::USER_ID).await {
+                signed_in = matches!(crate::store::user_by_id(&portal.db, user_id).await, Ok(Some(u)) if !u.disabled);
+                if !signed_in {
+                    let _ = session.flush().await;
+                }
+            }
+        }
         if !signed_in {
             let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
             let location = if target == "/" { "/login".to_string() } else { format!("/login?next={}", urlencode(target)) };

@@ -21,9 +21,16 @@ pub fn LoginPage() -> impl IntoView {
         match action.value().get() {
             Some(Err(e)) => Some(e.to_string()),
             Some(Ok(())) => None,
-            None => query.read().get("error").map(|code| match (code.as_str(), query.read().get("asns")) {
-                ("pdb_no_customer", Some(asns)) => no_customer_message(&asns),
-                _ => login_error_message(&code).to_string(),
+            None => query.read().get("error").map(|code| {
+                let q = query.read();
+                match code.as_str() {
+                    "pdb_no_customer" => no_customer_message(&q.get("asns").unwrap_or_default()),
+                    "pdb_rate_limited" => match q.get("retry").and_then(|r| r.parse::<u32>().ok()) {
+                        Some(secs) => format!("PeeringDB is limiting requests right now. Please try again in {secs} seconds."),
+                        None => login_error_message(&code).to_string(),
+                    },
+                    _ => login_error_message(&code).to_string(),
+                }
             }),
         }
     };

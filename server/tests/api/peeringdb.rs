@@ -418,3 +418,67 @@ async fn choosing_a_customer_one_does_not_have_is_forbidden() {
     let html = t.app.get("/").await.text().await.unwrap();
     assert!(html.contains(r#"<h2 id="current">Alpha Net</h2>"#), "{html}");
 }
+
+async fn set_user_flag(app: &TestApp, username: &str, column: &str, value: bool) {
+    let sql = format!("UPDATE users SET {column} = $1 WHERE username = $2");
+    peerportal::with_db!(&app.db, p => sqlx::query(&sql).bind(value).bind(username).execute(p).await.map(|_| ())).unwrap();
+}
+
+#[tokio::test]
+async fn a_user_who_switched_peeringdb_login_off_is_refused_and_keeps_their_grants() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    set_user_flag(&t.app, "alice.anders", "peeringdb_login_allowed", false).await;
+    let before = t.app.snapshot_without_audit().await;
+    let flow = t.login_as("alice", true).await;
+    assert_eq!(location(&flow.response), "/login?error=pdb_user_opted_out");
+    let strip = |v: Vec<String>| v.into_iter().filter(|r| !r.starts_with("pending_logins") && !r.starts_with("sessions")).collect::<Vec<_>>();
+    assert_eq!(strip(t.app.snapshot_without_audit().await), strip(before));
+}
+
+#[tokio::test]
+async fn a_disabled_user_cannot_log_in_with_peeringdb() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    set_user_flag(&t.app, "alice.anders", "disabled", true).await;
+    let flow = t.login_as("alice", true).await;
+    assert_eq!(location(&flow.response), "/login?error=pdb_disabled");
+    assert_eq!(t.app.get("/").await.status(), 302);
+}
+
+#[tokio::test]
+async fn a_callback_naming_another_issuer_is_refused() {
+    let t = spawn_pdb(&[]).await;
+    let callback = t.authorize("alice", true).await;
+    let resp = t.app.client.get(format!("{callback}&iss=https%3A%2F%2Fevil.example%2Foauth2")).send().await.unwrap();
+    assert_eq!(location(&resp), "/login?error=pdb_issuer");
+    assert_eq!(t.sim.calls(), (0, 0));
+}
+
+#[tokio::test]
+async fn the_rate_limit_message_says_when_to_retry() {
+    let t = spawn_pdb(&[]).await;
+    let html = t.app.get("/login?error=pdb_rate_limited&retry=42").await.text().await.unwrap();
+    assert!(html.contains("Please try again in 42 seconds."), "{html}");
+}
+
+#[tokio::test]
+async fn a_remembered_approval_skips_the_consent_page() {
+    let t = spawn_pdb(&[]).await;
+    let start = t.app.get("/auth/peeringdb/login").await;
+    let authorize = location(&start).to_string();
+    let url = url::Url::parse(&authorize).unwrap();
+    let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    form.extend([("user".into(), "alice".into()), ("decision".into(), "allow".into()), ("remember".into(), "1".into())]);
+    let pdb_browser = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let first = pdb_browser.post(authorize.split('?').next().unwrap()).form(&form).send().await.unwrap();
+    assert_eq!(first.status(), 302);
+    // Next time the same browser goes straight back with a code.
+    let again = t.app.get("/auth/peeringdb/login").await;
+    let skipped = pdb_browser.get(location(&again)).send().await.unwrap();
+    assert_eq!(skipped.status(), 302);
+    let back = location(&skipped).to_string();
+    assert!(back.starts_with(&t.app.url("/auth/peeringdb/callback?code=")), "{back}");
+    let resp = t.app.client.get(&back).send().await.unwrap();
+    assert_eq!(location(&resp), "/choose");
+}
