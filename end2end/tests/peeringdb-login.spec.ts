@@ -71,3 +71,37 @@ test.describe("without JavaScript", () => {
     await expect(page.getByRole("heading", { name: "Beta Net", level: 2 })).toBeVisible();
   });
 });
+
+test.describe("on a 360 px wide phone", () => {
+  test.use({ viewport: { width: 360, height: 740 } });
+
+  test("erin filters her 60 networks and picks one with the keyboard", async ({ page }) => {
+    await page.goto("/login");
+    await expectHydrated(page);
+    await page.getByRole("link", { name: "Login with PeeringDB" }).click();
+    await page.getByLabel(/erin/).check();
+    await page.getByRole("button", { name: "Authorize" }).click();
+    await expect(page).toHaveURL(/\/choose$/);
+    await expectHydrated(page);
+    const buttons = page.locator(".picker button");
+    const total = await buttons.count();
+    expect(total).toBeGreaterThan(10);
+    expect(total).toBeLessThan(60); // suspended/left/associate customers are not granted
+    await screenshot(page, "picker-erin-360px");
+
+    // No sideways scrolling at 360 px.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+
+    const filter = page.getByLabel("Filter by name or ASN");
+    await filter.focus();
+    await page.keyboard.type("Erin Transit 00");
+    await expect(page.locator(".picker li:not(.hidden)")).toHaveCount(1);
+    await page.keyboard.press("Tab");
+    await expect(page.getByRole("button", { name: /Erin Transit 00/ })).toBeFocused();
+    await page.keyboard.press("Enter");
+    await expect(page).toHaveURL(/\/$/);
+    await expect(page.getByRole("heading", { name: "Erin Transit 00", level: 2 })).toBeVisible();
+    await screenshot(page, "dashboard-360px");
+  });
+});

@@ -176,6 +176,7 @@ fn bad_request_page(why: &str) -> Response {
 impl Simulator {
     /// PeeringDB shows its own error page (no redirect back) for a bad
     /// client or redirect URI.
+    #[allow(clippy::result_large_err)] // the Err is the page to send, built once
     fn check_client(&self, p: &AuthorizeParams) -> Result<(), Response> {
         if p.client_id.as_deref() != Some(self.client.client_id.as_str()) {
             return Err(bad_request_page("Invalid client_id parameter value."));

@@ -411,13 +411,24 @@ impl From<crate::db::DbError> for ProvisionError {
     }
 }
 
+/// Names a few customers and counts the rest, so sixty networks still
+/// make a readable notice.
+fn name_some(names: &[String]) -> String {
+    const SHOWN: usize = 5;
+    if names.len() <= SHOWN + 1 {
+        names.join(", ")
+    } else {
+        format!("{} and {} more", names[..SHOWN].join(", "), names.len() - SHOWN)
+    }
+}
+
 fn flash_text(added: &[String], removed: &[String]) -> Option<String> {
     let mut parts = Vec::new();
     if !added.is_empty() {
-        parts.push(format!("Access added: {}.", added.join(", ")));
+        parts.push(format!("Access added: {}.", name_some(added)));
     }
     if !removed.is_empty() {
-        parts.push(format!("Removed: {} — PeeringDB no longer lists you there.", removed.join(", ")));
+        parts.push(format!("Removed: {} — PeeringDB no longer lists you there.", name_some(removed)));
     }
     (!parts.is_empty()).then(|| parts.join(" "))
 }
@@ -450,5 +461,7 @@ mod tests {
             "Access added: Alpha Net. Removed: Beta Net — PeeringDB no longer lists you there."
         );
         assert_eq!(flash_text(&[], &[]), None);
+        let many: Vec<String> = (0..60).map(|i| format!("N{i}")).collect();
+        assert_eq!(flash_text(&many, &[]).unwrap(), "Access added: N0, N1, N2, N3, N4 and 55 more.");
     }
 }
