@@ -15,6 +15,16 @@ pub fn safe_next(next: &str) -> Option<&str> {
     ok.then_some(next)
 }
 
+/// Percent-encodes a query component (for `next`, already validated).
+pub fn encode_query_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The message shown on `/login` for an `?error=` code. Codes come from
 /// [`crate::AppError::code`] (password form posted without JavaScript) and
 /// from the PeeringDB callback; unknown codes show a generic line instead of

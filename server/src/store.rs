@@ -88,10 +88,7 @@ pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<Membership>, DbErr
     let asn_sql = "SELECT ca.customer_id, ca.asn FROM customer_asns ca \
                    JOIN affiliations a ON a.customer_id = ca.customer_id WHERE a.user_id = $1 ORDER BY ca.asn";
     let asns: Vec<(i64, i64)> = with_db!(db, p => sqlx::query_as(asn_sql).bind(user_id).fetch_all(p).await)?;
-    let mut by_customer: HashMap<i64, Vec<u32>> = HashMap::new();
-    for (customer, asn) in asns {
-        by_customer.entry(customer).or_default().push(asn_u32(asn));
-    }
+    let mut by_customer = asns_by_customer(asns);
     Ok(rows
         .into_iter()
         .map(|r| Membership {
@@ -103,6 +100,15 @@ pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<Membership>, DbErr
             source: Source::parse(&r.source).unwrap_or(Source::Manual),
         })
         .collect())
+}
+
+/// Groups `(customer_id, asn)` rows, keeping their order.
+fn asns_by_customer(rows: Vec<(i64, i64)>) -> HashMap<i64, Vec<u32>> {
+    let mut by_customer: HashMap<i64, Vec<u32>> = HashMap::new();
+    for (customer, asn) in rows {
+        by_customer.entry(customer).or_default().push(asn_u32(asn));
+    }
+    by_customer
 }
 
 /// ASNs are 32-bit; the column is a BIGINT because SQL has no unsigned int.
@@ -173,10 +179,7 @@ pub async fn list_customers(db: &Db) -> Result<Vec<CustomerRow>, DbError> {
     let rows = with_db!(db, p => sqlx::query_as::<_, Row>(sql).fetch_all(p).await)?;
     let asns: Vec<(i64, i64)> =
         with_db!(db, p => sqlx::query_as("SELECT customer_id, asn FROM customer_asns ORDER BY asn").fetch_all(p).await)?;
-    let mut by_customer: HashMap<i64, Vec<u32>> = HashMap::new();
-    for (customer, asn) in asns {
-        by_customer.entry(customer).or_default().push(asn_u32(asn));
-    }
+    let mut by_customer = asns_by_customer(asns);
     Ok(rows
         .into_iter()
         .map(|r| CustomerRow {

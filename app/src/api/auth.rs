@@ -41,23 +41,13 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
                 let mut to = format!("/login?error={}", e.code());
                 if let Some(n) = next.as_deref().and_then(crate::auth::safe_next) {
                     to.push_str("&next=");
-                    to.push_str(&urlencode(n));
+                    to.push_str(&crate::auth::encode_query_component(n));
                 }
                 ctx.redirect(&to);
             }
             Err(ctx.fail(e))
         }
     }
-}
-
-#[cfg(feature = "ssr")]
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Picks the customer to act for (from `/choose` or the header switcher).

@@ -1,27 +1,18 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
+use crate::components::signed_in::SignedIn;
 
 use crate::api::auth::ChooseCustomer;
-use crate::{format_asns, Me, MeResource};
+use crate::{format_asns, Me};
 
 /// `/choose`: pick the customer to act for. A filter box keeps sixty
 /// networks usable; every row is a real form button, so it works without
 /// JavaScript and with the keyboard.
 #[component]
 pub fn ChoosePage() -> impl IntoView {
-    let me = expect_context::<MeResource>().0;
     view! {
         <Title text="Choose a customer"/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(Some(me)) => view! { <Picker me/> }.into_any(),
-                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(e) => view! { <div class="alert error" role="alert">{e.to_string()}</div> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <SignedIn view=|me| view! { <Picker me/> }/>
     }
 }
 

@@ -1,24 +1,15 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Redirect;
+use crate::components::signed_in::SignedIn;
 
-use crate::{format_asns, Me, MeResource};
+use crate::{format_asns, Me};
 
 /// `/`: who you are and the customers you can act for.
 #[component]
 pub fn Dashboard() -> impl IntoView {
-    let me = expect_context::<MeResource>().0;
     view! {
         <Title text="Dashboard"/>
-        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(Some(me)) => view! { <DashboardFor me/> }.into_any(),
-                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(e) => view! { <div class="alert error" role="alert">{e.to_string()}</div> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <SignedIn view=|me| view! { <DashboardFor me/> }/>
     }
 }
 

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::Login;
-use crate::auth::{login_error_message, no_customer_message, safe_next};
+use crate::auth::{encode_query_component, login_error_message, no_customer_message, safe_next};
 use crate::SiteResource;
 
 /// `/login`: the password form and, where the IXP enabled it, the
@@ -39,7 +39,7 @@ pub fn LoginPage() -> impl IntoView {
         if next.is_empty() {
             "/auth/peeringdb/login".to_string()
         } else {
-            format!("/auth/peeringdb/login?next={}", encode_component(&next))
+            format!("/auth/peeringdb/login?next={}", encode_query_component(&next))
         }
     };
 
@@ -70,14 +70,4 @@ pub fn LoginPage() -> impl IntoView {
             </ActionForm>
         </section>
     }
-}
-
-/// Percent-encodes a query component (the `next` path is already validated).
-fn encode_component(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

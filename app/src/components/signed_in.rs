@@ -1,0 +1,27 @@
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+use crate::{Me, MeResource};
+
+/// Renders `view` for the signed-in person; anonymous visitors go to
+/// `/login` (the server already redirects plain requests; this covers
+/// client-side navigation).
+#[component]
+pub fn SignedIn<V, F>(view: F) -> impl IntoView
+where
+    F: Fn(Me) -> V + Send + Sync + Copy + 'static,
+    V: IntoView + 'static,
+{
+    let me = expect_context::<MeResource>().0;
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) => view(me).into_any(),
+                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
+                    Err(e) => view! { <div class="alert error" role="alert">{e.to_string()}</div> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
