@@ -33,6 +33,7 @@ run: build
 unit: setup
 	cargo test -p app --features ssr
 	cargo test -p peerportal
+	cargo test -p peeringdb-sim
 
 e2e: build browser
 	bash scripts/e2e.sh

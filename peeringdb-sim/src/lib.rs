@@ -43,6 +43,10 @@ pub enum Fault {
     Malformed,
     /// Answers after 15 seconds (longer than any sane client timeout).
     Slow,
+    /// 403 with an empty body, as PeeringDB answers a token it refuses.
+    Forbidden,
+    /// A 2 MiB JSON body (more than any client should read).
+    Huge,
 }
 
 /// The one registered application.
@@ -347,6 +351,11 @@ async fn apply_fault(fault: Option<Fault>) -> Option<Response> {
             tokio::time::sleep(Duration::from_secs(15)).await;
             None
         }
+        Fault::Forbidden => Some(StatusCode::FORBIDDEN.into_response()),
+        Fault::Huge => {
+            let padding = "x".repeat(2 * 1024 * 1024);
+            Some(([(header::CONTENT_TYPE, "application/json")], format!("{{\"id\": 1, \"padding\": \"{padding}\"}}")).into_response())
+        }
     }
 }
 
@@ -421,5 +430,122 @@ async fn profile(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
         Some(doc) => Json(doc).into_response(),
         // PeeringDB answers a bad token with 403 and no body, not 401.
         None => StatusCode::FORBIDDEN.into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn serve(sim: &Simulator) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = sim.router();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        base
+    }
+
+    fn sim() -> Simulator {
+        Simulator::new(Client {
+            client_id: "cid".into(),
+            client_secret: "secret".into(),
+            redirect_uris: vec!["https://portal.example/auth/peeringdb/callback".into()],
+        })
+    }
+
+    fn no_redirects() -> reqwest::Client {
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    }
+
+    #[tokio::test]
+    async fn http_basic_at_the_token_endpoint_gets_peeringdbs_401() {
+        let sim = sim();
+        let base = serve(&sim).await;
+        let resp = no_redirects()
+            .post(format!("{base}/oauth2/token/"))
+            .basic_auth("cid", Some("secret"))
+            .form(&[("grant_type", "authorization_code"), ("code", "x")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+        assert_eq!(resp.text().await.unwrap(), r#"{"meta":{"error":"Invalid username or password"}}"#);
+    }
+
+    #[tokio::test]
+    async fn a_wrong_secret_is_invalid_client() {
+        let sim = sim();
+        let base = serve(&sim).await;
+        let resp = no_redirects()
+            .post(format!("{base}/oauth2/token/"))
+            .form(&[("grant_type", "authorization_code"), ("code", "x"), ("client_id", "cid"), ("client_secret", "nope")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401);
+        assert_eq!(resp.text().await.unwrap(), r#"{"error":"invalid_client"}"#);
+    }
+
+    #[tokio::test]
+    async fn a_bad_redirect_uri_or_client_gets_an_error_page_not_a_redirect() {
+        let sim = sim();
+        let base = serve(&sim).await;
+        for query in [
+            "response_type=code&client_id=cid&redirect_uri=https%3A%2F%2Fevil.example%2Fcb&state=s",
+            "response_type=code&client_id=cid&redirect_uri=https%3A%2F%2Fportal.example%2Fauth%2Fpeeringdb%2Fcallback%2F&state=s",
+            "response_type=code&client_id=other&redirect_uri=https%3A%2F%2Fportal.example%2Fauth%2Fpeeringdb%2Fcallback&state=s",
+        ] {
+            let resp = no_redirects().get(format!("{base}/oauth2/authorize/?{query}")).send().await.unwrap();
+            assert_eq!(resp.status(), 400, "{query}");
+            assert!(resp.headers().get("location").is_none());
+        }
+    }
+
+    #[tokio::test]
+    async fn codes_are_single_use_and_checked_against_pkce_and_redirect() {
+        let sim = sim();
+        let base = serve(&sim).await;
+        let redirect = "https://portal.example/auth/peeringdb/callback";
+        let verifier = "a-verifier-that-is-long-enough-for-pkce-0123456789";
+        let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+        let exchange = |code: String, verifier: &'static str, redirect: &'static str| {
+            let base = base.clone();
+            async move {
+                no_redirects()
+                    .post(format!("{base}/oauth2/token/"))
+                    .form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", code.as_str()),
+                        ("redirect_uri", redirect),
+                        ("client_id", "cid"),
+                        ("client_secret", "secret"),
+                        ("code_verifier", verifier),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        let code = sim.approve("alice", redirect, Some(&challenge));
+        assert_eq!(exchange(code.clone(), "wrong-verifier", "https://portal.example/auth/peeringdb/callback").await.status(), 400);
+        // A failed attempt spends the code too.
+        assert_eq!(exchange(code, "a-verifier-that-is-long-enough-for-pkce-0123456789", "https://portal.example/auth/peeringdb/callback").await.status(), 400);
+
+        let code = sim.approve("alice", redirect, Some(&challenge));
+        assert_eq!(exchange(code.clone(), "a-verifier-that-is-long-enough-for-pkce-0123456789", "https://portal.example/other").await.status(), 400);
+
+        let code = sim.approve("alice", redirect, Some(&challenge));
+        let ok = exchange(code.clone(), "a-verifier-that-is-long-enough-for-pkce-0123456789", "https://portal.example/auth/peeringdb/callback").await;
+        assert_eq!(ok.status(), 200);
+        let token: serde_json::Value = ok.json().await.unwrap();
+        let replay = exchange(code, "a-verifier-that-is-long-enough-for-pkce-0123456789", "https://portal.example/auth/peeringdb/callback").await;
+        assert_eq!(replay.status(), 400);
+        assert_eq!(replay.text().await.unwrap(), r#"{"error":"invalid_grant"}"#);
+
+        let profile = no_redirects().get(format!("{base}/profile/v1")).bearer_auth(token["access_token"].as_str().unwrap()).send().await.unwrap();
+        assert_eq!(profile.status(), 200);
+        let bad = no_redirects().get(format!("{base}/profile/v1")).bearer_auth("nope").send().await.unwrap();
+        assert_eq!(bad.status(), 403);
+        assert!(bad.text().await.unwrap().is_empty());
     }
 }

@@ -330,6 +330,9 @@ async fn peeringdb_failures_each_get_their_own_message_and_write_only_an_audit_r
         (None, Some(Fault::RateLimited), "/login?error=pdb_rate_limited&retry=42"),
         (None, Some(Fault::ServerError), "/login?error=pdb_unavailable"),
         (None, Some(Fault::Malformed), "/login?error=pdb_malformed"),
+        (None, Some(Fault::Forbidden), "/login?error=pdb_forbidden"),
+        (None, Some(Fault::Huge), "/login?error=pdb_malformed"),
+        (Some(Fault::Huge), None, "/login?error=pdb_malformed"),
     ];
     for (token_fault, profile_fault, expected) in cases {
         t.sim.set_token_fault(token_fault);
@@ -481,4 +484,44 @@ async fn a_remembered_approval_skips_the_consent_page() {
     assert!(back.starts_with(&t.app.url("/auth/peeringdb/callback?code=")), "{back}");
     let resp = t.app.client.get(&back).send().await.unwrap();
     assert_eq!(location(&resp), "/choose");
+}
+
+#[tokio::test]
+async fn a_wrong_client_secret_is_reported_as_a_configuration_problem() {
+    // PeeringDB knows the client with a secret the portal no longer has.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = spawn_with_sim_url(&base).await;
+    let sim = Simulator::new(peeringdb_sim::Client {
+        client_id: CLIENT_ID.into(),
+        client_secret: "rotated-secret".into(),
+        redirect_uris: vec![app.url("/auth/peeringdb/callback")],
+    });
+    let router = sim.router();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let flow = PdbApp { app, sim }.login_as("alice", true).await;
+    assert_eq!(location(&flow.response), "/login?error=pdb_config");
+}
+
+async fn spawn_with_sim_url(base: &str) -> TestApp {
+    let app = spawn_with(&[
+        ("AUTH_PEERINGDB_ENABLED", "true"),
+        ("PEERINGDB_OAUTH_CLIENT_ID", CLIENT_ID),
+        ("PEERINGDB_OAUTH_CLIENT_SECRET", CLIENT_SECRET),
+        ("PEERINGDB_OAUTH_URL", base),
+    ])
+    .await;
+    peerportal::cli::customers_import(&app.db, include_str!("../../../fixtures/customers.csv"), "test").await.unwrap();
+    app
+}
+
+#[tokio::test]
+async fn a_peeringdb_login_issues_a_new_session_id() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    let first: String = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT id FROM sessions").fetch_one(p).await).unwrap();
+    t.login_as("alice", true).await;
+    let ids: Vec<String> = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT id FROM sessions").fetch_all(p).await).unwrap();
+    assert_eq!(ids.len(), 1);
+    assert_ne!(ids[0], first);
 }
