@@ -30,7 +30,7 @@ pub trait Backend: Send + Sync + 'static {
         meta: &RequestMeta,
         username: &str,
         password: secrecy::SecretString,
-    ) -> Result<Me, AppError>;
+    ) -> Result<(), AppError>;
 
     /// The signed-in person, or `None` for an anonymous session.
     async fn me(&self, session: &Session) -> Result<Option<Me>, AppError>;

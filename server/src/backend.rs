@@ -65,7 +65,7 @@ impl Backend for Portal {
     }
 
     #[tracing::instrument(skip(self, session, meta, password), fields(username = %username))]
-    async fn password_login(&self, session: &Session, meta: &RequestMeta, username: &str, password: SecretString) -> Result<Me, AppError> {
+    async fn password_login(&self, session: &Session, meta: &RequestMeta, username: &str, password: SecretString) -> Result<(), AppError> {
         let user_key = throttle::username_key(username);
         let mut wait = throttle::blocked(&self.db, &user_key, throttle::PER_USERNAME).await.map_err(internal)?;
         if let (None, Some(ip)) = (wait, meta.ip.as_deref()) {
@@ -121,7 +121,7 @@ impl Backend for Portal {
         let memberships = store::memberships(&self.db, user.id).await.map_err(internal)?;
         self.start_session(session, user.id, &memberships).await?;
         tracing::info!(user_id = user.id, "password login");
-        self.me(session).await?.ok_or(AppError::Internal)
+        Ok(())
     }
 
     async fn me(&self, session: &Session) -> Result<Option<Me>, AppError> {

@@ -31,7 +31,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
         ctx.backend.password_login(&ctx.session, &ctx.meta, username, password).await
     };
     match result {
-        Ok(_me) => {
+        Ok(()) => {
             let to = next.as_deref().and_then(crate::auth::safe_next).unwrap_or("/");
             ctx.redirect(to);
             Ok(())
