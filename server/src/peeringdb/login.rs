@@ -91,15 +91,16 @@ fn binding_cookie(https: bool, value: String, max_age: time::Duration) -> Header
     HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+/// The binding cookie's value, parsed by the cookie crate tower-sessions uses.
+fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .map(|c| c.value().to_string())
 }
 
 /// Storage key of a pending login: a hash, so a database leak gives no
@@ -154,10 +155,8 @@ pub async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let ip = Some(peer.ip().to_string());
-    let location = match portal.peeringdb_callback(&session, &headers, query, ip.as_deref()).await {
-        Ok(to) => to,
-        Err(to) => to,
-    };
+    // Success and refusal both end in a redirect; only the target differs.
+    let location = portal.peeringdb_callback(&session, &headers, query, ip.as_deref()).await.unwrap_or_else(|to| to);
     let mut resp = found(&location);
     let https = portal.config.https();
     let h = resp.headers_mut();
@@ -195,7 +194,7 @@ impl Portal {
         // 1. The pending login, taken out: single use whatever happens next.
         let binding = read_cookie(headers, binding_cookie_name(self.config.https()));
         let pending = match binding {
-            Some(b) => store::take_pending(&self.db, &pending_id(b)).await.map_err(|e| internal(&e))?,
+            Some(b) => store::take_pending(&self.db, &pending_id(&b)).await.map_err(|e| internal(&e))?,
             None => None,
         };
         let pending = pending.map(|p| Pending { state: p.state, pkce_verifier: p.pkce_verifier, next: p.next_path, created_at: p.created_at });
@@ -223,14 +222,12 @@ impl Portal {
             Err(e) => {
                 tracing::warn!(error = %e, "PeeringDB login failed at PeeringDB");
                 let mut extra = json!({ "detail": e.to_string() });
+                let mut to = format!("/login?error={}", e.code());
                 if let PeeringDbError::RateLimited { retry_after: Some(s) } = &e {
                     extra["retry_after"] = json!(s);
-                }
-                self.audit_refusal(ip, None, e.code(), extra).await;
-                let mut to = format!("/login?error={}", e.code());
-                if let PeeringDbError::RateLimited { retry_after: Some(s) } = e {
                     to.push_str(&format!("&retry={s}"));
                 }
+                self.audit_refusal(ip, None, e.code(), extra).await;
                 return Err(to);
             }
         };
