@@ -10,7 +10,11 @@ use std::sync::Arc;
 use leptos::prelude::*;
 use tower_sessions::Session;
 
-use crate::{AppError, Me, SiteInfo};
+use crate::console::{
+    Account, AuditFilter, AuditItem, CustomerAccess, CustomerForm, CustomerItem, ImportPreview, NewUserForm, Page, PeeringDbStatus,
+    UserDetail, UserItem,
+};
+use crate::{AppError, Me, Role, SiteInfo};
 
 /// Facts about the HTTP request that the backend records (audit, throttling).
 #[derive(Clone, Debug, Default)]
@@ -20,7 +24,7 @@ pub struct RequestMeta {
 }
 
 #[async_trait::async_trait]
-pub trait Backend: Send + Sync + 'static {
+pub trait Backend: Console + SelfService + Send + Sync + 'static {
     fn site_info(&self) -> SiteInfo;
 
     /// Checks the password and, on success, starts a fresh session.
@@ -37,6 +41,55 @@ pub trait Backend: Send + Sync + 'static {
 
     /// Remembers which of their customers the person acts for.
     async fn choose_customer(&self, session: &Session, customer_id: i64) -> Result<(), AppError>;
+}
+
+/// The admin console: superadmins only. Every method checks that itself;
+/// the server functions are thin.
+#[async_trait::async_trait]
+pub trait Console: Send + Sync + 'static {
+    async fn customers(&self, session: &Session, q: &str, page: u32) -> Result<Page<CustomerItem>, AppError>;
+    async fn customer(&self, session: &Session, id: i64) -> Result<CustomerItem, AppError>;
+    /// Creates or updates; returns the customer's id.
+    async fn save_customer(&self, session: &Session, meta: &RequestMeta, form: CustomerForm) -> Result<i64, AppError>;
+    async fn delete_customer(&self, session: &Session, meta: &RequestMeta, id: i64) -> Result<(), AppError>;
+    /// Checks a CSV; writes it only when `commit` and every row is good.
+    async fn import_customers(&self, session: &Session, meta: &RequestMeta, csv: &str, allow_reserved: bool, commit: bool)
+        -> Result<ImportPreview, AppError>;
+
+    async fn users(&self, session: &Session, q: &str, page: u32) -> Result<Page<UserItem>, AppError>;
+    async fn user(&self, session: &Session, id: i64) -> Result<UserDetail, AppError>;
+    async fn create_user(&self, session: &Session, meta: &RequestMeta, form: NewUserForm, password: secrecy::SecretString)
+        -> Result<i64, AppError>;
+    /// A manual grant by customer shortname (turns a PeeringDB grant manual).
+    async fn grant(&self, session: &Session, meta: &RequestMeta, user_id: i64, customer: &str, role: Role) -> Result<(), AppError>;
+    async fn revoke(&self, session: &Session, meta: &RequestMeta, user_id: i64, customer_id: i64) -> Result<(), AppError>;
+    async fn set_disabled(&self, session: &Session, meta: &RequestMeta, user_id: i64, disabled: bool) -> Result<(), AppError>;
+    async fn unlink_peeringdb(&self, session: &Session, meta: &RequestMeta, user_id: i64) -> Result<(), AppError>;
+
+    async fn audit(&self, session: &Session, filter: AuditFilter, page: u32) -> Result<Page<AuditItem>, AppError>;
+    async fn peeringdb_status(&self, session: &Session) -> Result<PeeringDbStatus, AppError>;
+}
+
+/// What every signed-in person may do about their own account, and what a
+/// customer's admins may do about their customer.
+#[async_trait::async_trait]
+pub trait SelfService: Send + Sync + 'static {
+    async fn account(&self, session: &Session) -> Result<Account, AppError>;
+    async fn set_own_peeringdb_login(&self, session: &Session, meta: &RequestMeta, allowed: bool) -> Result<(), AppError>;
+    async fn change_password(
+        &self,
+        session: &Session,
+        meta: &RequestMeta,
+        current: secrecy::SecretString,
+        new: secrecy::SecretString,
+    ) -> Result<(), AppError>;
+    /// Ends every session of the caller, this one included.
+    async fn logout_everywhere(&self, session: &Session, meta: &RequestMeta) -> Result<(), AppError>;
+
+    /// Who has access to a customer: its admins (and superadmins) only.
+    async fn customer_access(&self, session: &Session, customer_id: i64) -> Result<CustomerAccess, AppError>;
+    /// A customer admin removes a manual grant of their own customer.
+    async fn revoke_access(&self, session: &Session, meta: &RequestMeta, customer_id: i64, user_id: i64) -> Result<(), AppError>;
 }
 
 /// How the backend travels through the Leptos context.

@@ -9,6 +9,7 @@ pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod backend;
 mod components;
+pub mod console;
 mod error;
 mod model;
 mod pages;
@@ -19,7 +20,7 @@ pub use model::*;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Route, Router, Routes},
+    components::{Redirect, Route, Router, Routes},
     path, SsrMode,
 };
 
@@ -84,6 +85,17 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
                         <Route path=path!("/") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
                         <Route path=path!("/choose") view=pages::choose::ChoosePage ssr=SsrMode::Async/>
+                        <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/customers"/> }/>
+                        <Route path=path!("/admin/customers") view=pages::admin::customers::CustomersPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/customers/new") view=pages::admin::customers::CustomerPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/customers/import") view=pages::admin::customers::ImportPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/customers/:id") view=pages::admin::customers::CustomerPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/users/new") view=pages::admin::users::NewUserPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/users/:id") view=pages::admin::users::UserPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/peeringdb") view=pages::admin::peeringdb::PeeringDbPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </div>

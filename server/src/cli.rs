@@ -57,7 +57,12 @@ pub enum AdminCommand {
 pub enum CustomersCommand {
     /// Import customers from CSV: name,shortname,asns,type,status,peeringdb_login.
     /// Existing shortnames are updated. Any bad row and nothing is imported.
-    Import { file: std::path::PathBuf },
+    Import {
+        file: std::path::PathBuf,
+        /// Accept AS_TRANS, documentation, private-use and reserved ASNs (labs, demos).
+        #[arg(long)]
+        allow_reserved: bool,
+    },
     /// List all customers.
     List,
 }
@@ -78,12 +83,23 @@ pub enum CliError {
     Password(#[from] password::PasswordError),
 }
 
-pub async fn admin_create(db: &Db, username: &str, email: &str, name: Option<&str>) -> Result<i64, CliError> {
+/// Usernames are stored lowercase: letters, digits, '.', '_' and '-'.
+pub fn normalize_username(username: &str) -> Result<String, String> {
     let username = username.trim().to_lowercase();
-    if username.is_empty() || !username.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
-        return Err(CliError::Usage("--username must be letters, digits, '.', '_' or '-'".into()));
+    if username.is_empty() || username.len() > 64 || !username.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
+        return Err("1 to 64 letters, digits, '.', '_' or '-'".into());
     }
-    if !email.contains('@') {
+    Ok(username)
+}
+
+/// Something@something, no spaces: the rest is the mail server's business.
+pub fn plausible_email(email: &str) -> bool {
+    matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace))
+}
+
+pub async fn admin_create(db: &Db, username: &str, email: &str, name: Option<&str>) -> Result<i64, CliError> {
+    let username = normalize_username(username).map_err(|e| CliError::Usage(format!("--username must be {e}")))?;
+    if !plausible_email(email) {
         return Err(CliError::Usage(format!("--email {email:?} is not an email address")));
     }
     let secret = read_admin_password()?;
@@ -132,18 +148,13 @@ fn read_admin_password() -> Result<SecretString, CliError> {
 }
 
 /// Imports a CSV file in one transaction. Returns (created, updated).
-pub async fn customers_import(db: &Db, text: &str, actor: &str) -> Result<(usize, usize), CliError> {
-    let customers = import::parse_customers(text).map_err(|errors| {
+pub async fn customers_import(db: &Db, text: &str, actor: &str, allow_reserved: bool) -> Result<(usize, usize), CliError> {
+    let customers = import::parse_customers(text, allow_reserved).map_err(|errors| {
         let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
         CliError::Usage(format!("nothing was imported; fix these rows:\n{}", lines.join("\n")))
     })?;
     let mut tx = db.begin().await?;
-    let mut created = 0;
-    for c in &customers {
-        if store::upsert_customer(&mut tx, c).await? {
-            created += 1;
-        }
-    }
+    let created = write_customers(&mut tx, &customers).await?;
     let updated = customers.len() - created;
     let entry = store::AuditEntry {
         actor: actor.into(),
@@ -156,6 +167,17 @@ pub async fn customers_import(db: &Db, text: &str, actor: &str) -> Result<(usize
     store::audit(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok((created, updated))
+}
+
+/// Creates or updates every customer; returns how many were new.
+pub async fn write_customers(tx: &mut crate::db::Tx, customers: &[store::CustomerInput]) -> Result<usize, crate::db::DbError> {
+    let mut created = 0;
+    for c in customers {
+        if store::upsert_customer(tx, c).await? {
+            created += 1;
+        }
+    }
+    Ok(created)
 }
 
 pub async fn customers_list(db: &Db) -> Result<String, CliError> {

@@ -22,22 +22,29 @@ impl std::fmt::Display for RowError {
     }
 }
 
-/// ASNs no network can hold: 0, AS_TRANS (23456) and the last of each space.
-pub fn asn_problem(asn: u32) -> Option<String> {
-    match asn {
-        0 => Some("AS0 is reserved".into()),
-        23456 => Some("AS23456 is AS_TRANS, not a real network".into()),
-        65535 | 4294967295 => Some(format!("AS{asn} is reserved")),
-        _ => None,
-    }
+/// Why an ASN cannot be a member's: AS0 never (RFC 7607); AS_TRANS,
+/// documentation, private-use and reserved numbers only when the operator
+/// forces it (labs and demos use them; a typo usually lands there too).
+pub fn asn_problem(asn: u32, allow_reserved: bool) -> Option<String> {
+    let reserved = match asn {
+        0 => return Some("AS0 is reserved (RFC 7607) and can never be used".into()),
+        23456 => "is AS_TRANS (RFC 6793), not a real network",
+        64496..=64511 | 65536..=65551 => "is reserved for documentation (RFC 5398)",
+        64512..=65534 | 4_200_000_000..=4_294_967_294 => "is for private use (RFC 6996)",
+        65535 | 4_294_967_295 => "is reserved (RFC 7300)",
+        65552..=131_071 => "is reserved by IANA",
+        _ => return None,
+    };
+    (!allow_reserved).then(|| format!("AS{asn} {reserved}; tick \"allow reserved ASNs\" if you really mean it"))
 }
 
-pub fn parse_asns(field: &str) -> Result<Vec<u32>, String> {
+/// A list of ASNs as people type it: `64500 AS64501; 64502`, or commas.
+pub fn parse_asns(field: &str, allow_reserved: bool) -> Result<Vec<u32>, String> {
     let mut asns = Vec::new();
-    for token in field.split([' ', ';']).filter(|t| !t.is_empty()) {
+    for token in field.split([' ', ';', ',']).filter(|t| !t.is_empty()) {
         let digits = token.strip_prefix("AS").or_else(|| token.strip_prefix("as")).unwrap_or(token);
         let asn: u32 = digits.parse().map_err(|_| format!("{token:?} is not an ASN (1 to 4294967295)"))?;
-        if let Some(p) = asn_problem(asn) {
+        if let Some(p) = asn_problem(asn, allow_reserved) {
             return Err(p);
         }
         if !asns.contains(&asn) {
@@ -55,45 +62,73 @@ fn valid_shortname(s: &str) -> bool {
     !s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_.".contains(&b))
 }
 
-fn parse_row(record: &csv::StringRecord) -> Result<CustomerInput, String> {
-    if record.len() != HEADER.len() {
-        return Err(format!("expected {} fields, found {}", HEADER.len(), record.len()));
-    }
-    let field = |i: usize| record.get(i).unwrap_or("").trim();
-    let name = field(0);
+/// A customer as typed into the form or a CSV row, before checking.
+#[derive(Clone, Debug, Default)]
+pub struct CustomerFields<'a> {
+    pub name: &'a str,
+    pub shortname: &'a str,
+    pub asns: &'a str,
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub peeringdb_login: bool,
+    pub allow_reserved: bool,
+}
+
+/// The one set of rules for a customer, from the form and from CSV alike.
+pub fn validate_customer(f: &CustomerFields<'_>) -> Result<CustomerInput, String> {
+    let name = f.name.trim();
     if name.is_empty() {
         return Err("name is empty".into());
     }
-    let shortname = field(1);
+    if name.chars().count() > 200 {
+        return Err("name is longer than 200 characters".into());
+    }
+    let shortname = f.shortname.trim();
     if !valid_shortname(shortname) {
         return Err(format!("shortname {shortname:?} must be 1-64 characters of a-z, 0-9, '-', '_' or '.'"));
     }
-    let asns = parse_asns(field(2))?;
-    let kind = field(3);
+    let asns = parse_asns(f.asns, f.allow_reserved)?;
+    let kind = f.kind.trim();
     if !TYPES.contains(&kind) {
         return Err(format!("type {kind:?} is not one of {}", TYPES.join(", ")));
     }
-    let status = field(4);
+    let status = f.status.trim();
     if !STATUSES.contains(&status) {
         return Err(format!("status {status:?} is not one of {}", STATUSES.join(", ")));
     }
-    let peeringdb_login = match field(5) {
-        "" | "true" | "yes" | "1" => true,
-        "false" | "no" | "0" => false,
-        other => return Err(format!("peeringdb_login {other:?} is not true or false")),
-    };
     Ok(CustomerInput {
         name: name.to_string(),
         shortname: shortname.to_string(),
         asns,
         kind: kind.to_string(),
         status: status.to_string(),
+        peeringdb_login: f.peeringdb_login,
+    })
+}
+
+fn parse_row(record: &csv::StringRecord, allow_reserved: bool) -> Result<CustomerInput, String> {
+    if record.len() != HEADER.len() {
+        return Err(format!("expected {} fields, found {}", HEADER.len(), record.len()));
+    }
+    let field = |i: usize| record.get(i).unwrap_or("").trim();
+    let peeringdb_login = match field(5) {
+        "" | "true" | "yes" | "1" => true,
+        "false" | "no" | "0" => false,
+        other => return Err(format!("peeringdb_login {other:?} is not true or false")),
+    };
+    validate_customer(&CustomerFields {
+        name: field(0),
+        shortname: field(1),
+        asns: field(2),
+        kind: field(3),
+        status: field(4),
         peeringdb_login,
+        allow_reserved,
     })
 }
 
 /// Every customer in the file, or every problem in it.
-pub fn parse_customers(text: &str) -> Result<Vec<CustomerInput>, Vec<RowError>> {
+pub fn parse_customers(text: &str, allow_reserved: bool) -> Result<Vec<CustomerInput>, Vec<RowError>> {
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
     let mut errors = Vec::new();
     match reader.headers() {
@@ -116,7 +151,7 @@ pub fn parse_customers(text: &str) -> Result<Vec<CustomerInput>, Vec<RowError>> 
             }
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line());
-                match parse_row(&record) {
+                match parse_row(&record, allow_reserved) {
                     Ok(c) => {
                         if let Some(first) = seen.insert(c.shortname.clone(), line) {
                             errors.push(RowError { line, message: format!("shortname {:?} already used on line {first}", c.shortname) });
@@ -145,7 +180,7 @@ mod tests {
     #[test]
     fn parses_the_demo_exchange() {
         let text = include_str!("../../fixtures/customers.csv");
-        let customers = parse_customers(text).unwrap();
+        let customers = parse_customers(text, true).unwrap();
         assert_eq!(customers.len(), 65);
         let alpha = &customers[0];
         assert_eq!((alpha.name.as_str(), alpha.shortname.as_str(), alpha.asns.as_slice()), ("Alpha Net", "alpha", &[64500][..]));
@@ -154,7 +189,7 @@ mod tests {
 
     #[test]
     fn several_asns_are_space_separated() {
-        let c = parse_customers(&format!("{HEAD}Multi,multi,64500 AS64501 64500,full,active,true\n")).unwrap();
+        let c = parse_customers(&format!("{HEAD}Multi,multi,64500 AS64501 64500,full,active,true\n"), true).unwrap();
         assert_eq!(c[0].asns, vec![64500, 64501]);
     }
 
@@ -173,17 +208,46 @@ mod tests {
              Dup,good,64506,full,active,true\n\
              Few,few,64507\n"
         );
-        let errors = parse_customers(&text).unwrap_err();
+        let errors = parse_customers(&text, true).unwrap_err();
         let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
-        assert_eq!(lines, vec![3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        // AS_TRANS passes here: this import allows reserved ASNs.
+        assert_eq!(lines, vec![3, 4, 5, 7, 8, 9, 10, 11, 12]);
         assert!(errors[0].message.contains("name is empty"));
-        assert!(errors[3].message.contains("AS_TRANS"), "{}", errors[3]);
-        assert!(errors[8].message.contains("already used on line 2"), "{}", errors[8]);
+        assert!(errors[2].message.contains("RFC 7607"), "{}", errors[2]);
+        assert!(errors[7].message.contains("already used on line 2"), "{}", errors[7]);
     }
 
     #[test]
     fn a_wrong_header_is_refused() {
-        let errors = parse_customers("name,asn\nX,1\n").unwrap_err();
+        let errors = parse_customers("name,asn\nX,1\n", false).unwrap_err();
         assert_eq!(errors[0].line, 1);
+    }
+
+    #[test]
+    fn reserved_asns_need_the_operator_to_insist() {
+        for asn in [23456, 64496, 64511, 64512, 65534, 65535, 65536, 65551, 65552, 131071, 4_200_000_000, 4_294_967_295] {
+            assert!(asn_problem(asn, false).is_some(), "AS{asn} passed unforced");
+            assert!(asn_problem(asn, true).is_none(), "AS{asn} refused even when forced");
+        }
+        assert!(asn_problem(0, true).is_some(), "AS0 must never pass");
+        for asn in [1, 13335, 64495, 131072, 3_999_999_999] {
+            assert_eq!(asn_problem(asn, false), None, "AS{asn} is a public ASN");
+        }
+    }
+
+    #[test]
+    fn the_demo_exchange_needs_reserved_asns_allowed() {
+        let errors = parse_customers(include_str!("../../fixtures/customers.csv"), false).unwrap_err();
+        assert!(errors[0].message.contains("RFC"), "{}", errors[0]);
+    }
+
+    #[test]
+    fn form_fields_follow_the_csv_rules() {
+        let ok = CustomerFields { name: " Multi ", shortname: "multi", asns: "AS13335, 15169", kind: "full", status: "active", peeringdb_login: true, allow_reserved: false };
+        let c = validate_customer(&ok).unwrap();
+        assert_eq!((c.name.as_str(), c.asns.as_slice()), ("Multi", &[13335, 15169][..]));
+        assert!(validate_customer(&CustomerFields { asns: "", ..ok.clone() }).unwrap_err().contains("at least one ASN"));
+        assert!(validate_customer(&CustomerFields { kind: "gold", ..ok.clone() }).unwrap_err().contains("type"));
+        assert!(validate_customer(&CustomerFields { asns: "4294967296", ..ok.clone() }).unwrap_err().contains("not an ASN"));
     }
 }

@@ -5,6 +5,8 @@
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod console;
+pub mod console_store;
 pub mod db;
 pub mod grants;
 pub mod import;

@@ -41,9 +41,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let id = peerportal::cli::admin_create(&db, &username, &email, name.as_deref()).await?;
                     println!("created superadmin {username} (id {id})");
                 }
-                Command::Customers { command: CustomersCommand::Import { file } } => {
+                Command::Customers { command: CustomersCommand::Import { file, allow_reserved } } => {
                     let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-                    let (created, updated) = peerportal::cli::customers_import(&db, &text, "cli").await?;
+                    let (created, updated) = peerportal::cli::customers_import(&db, &text, "cli", allow_reserved).await?;
                     println!("imported {} customers ({created} new, {updated} updated)", created + updated);
                 }
                 Command::Customers { command: CustomersCommand::List } => print!("{}", peerportal::cli::customers_list(&db).await?),

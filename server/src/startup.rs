@@ -51,7 +51,7 @@ impl Application {
         let db = Db::connect(config.database_url.expose()).await?;
         db.migrate().await?;
         if config.demo {
-            crate::cli::customers_import(&db, DEMO_CUSTOMERS, "demo").await?;
+            crate::cli::customers_import(&db, DEMO_CUSTOMERS, "demo", true).await?;
             tracing::warn!("DEMO MODE: sample customers and a built-in PeeringDB simulator; never use this in production");
         }
         let router = router(config, db.clone())?;
@@ -125,6 +125,7 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
     let router = router
         .route("/healthz", get(healthz))
         .route("/logout", post(logout))
+        .route("/admin/audit.csv", get(crate::console::audit_csv))
         .route("/auth/peeringdb/login", get(crate::peeringdb::login::start))
         .route("/auth/peeringdb/callback", get(crate::peeringdb::login::callback))
         .leptos_routes_with_context(

@@ -29,7 +29,8 @@ pub fn Header() -> impl IntoView {
                                     {me.current().map_or("Choose a customer".to_string(), |c| format!("{} · switch", c.name))}
                                 </a>
                             })}
-                            <span class="who">{me.name.clone()}</span>
+                            {me.is_superadmin.then(|| view! { <a href="/admin/customers">"Admin"</a> })}
+                            <a href="/account" class="who">{me.name.clone()}</a>
                             <form method="post" action="/logout" class="inline">
                                 <button type="submit" class="link">"Log out"</button>
                             </form>

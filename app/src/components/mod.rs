@@ -1,2 +1,4 @@
+pub mod audit;
+pub mod console;
 pub mod layout;
 pub mod signed_in;

@@ -2,7 +2,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use crate::components::signed_in::SignedIn;
 
-use crate::{format_asns, Me};
+use crate::api::account::{get_customer_access, RevokeAccess};
+use crate::components::console::{load_error, outcome};
+use crate::{format_asns, Me, Role, Source};
 
 /// `/`: who you are and the customers you can act for.
 #[component]
@@ -33,6 +35,7 @@ fn DashboardFor(me: Me) -> impl IntoView {
     let current = me.current().cloned();
     view! {
         {me.flash.clone().map(|f| view! { <div class="alert ok" role="status">{f}</div> })}
+        {current.clone().filter(|c| c.role == Role::Admin || me.is_superadmin).map(|c| view! { <WhoHasAccess customer_id=c.customer_id my_id=me.user_id/> })}
         {current.map(|c| view! {
             <section class="card" aria-labelledby="current">
                 <h2 id="current">{c.name.clone()}</h2>
@@ -65,6 +68,58 @@ fn DashboardFor(me: Me) -> impl IntoView {
             } else {
                 view! { <p>"You do not have access to any customer yet."</p> }.into_any()
             }}
+        </section>
+    }
+}
+
+/// For a customer's admins: everyone who can act for the customer, and
+/// why; manual grants can be revoked here (PeeringDB ones follow PeeringDB).
+#[component]
+fn WhoHasAccess(customer_id: i64, my_id: i64) -> impl IntoView {
+    let revoke = ServerAction::<RevokeAccess>::new();
+    let access = Resource::new(move || revoke.version().get(), move |_| get_customer_access(customer_id));
+    view! {
+        <section class="card" aria-labelledby="access-title">
+            <h2 id="access-title">"Who has access"</h2>
+            {move || outcome(revoke.value().get(), "Access revoked.")}
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match access.await {
+                        Err(e) => load_error(e),
+                        Ok(list) => {
+                            let rows = list.entries.into_iter().map(|e| {
+                                let revocable = e.source == Source::Manual && e.user_id != my_id;
+                                view! {
+                                    <tr>
+                                        <td>{e.name}<br/><span class="muted">{e.username}</span></td>
+                                        <td>{e.email}</td>
+                                        <td><span class=format!("badge role-{}", e.role.as_str())>{e.role.as_str()}</span></td>
+                                        <td>{e.source.label()}</td>
+                                        <td>{e.since}</td>
+                                        <td>{revocable.then(|| view! {
+                                            <ActionForm action=revoke>
+                                                <input type="hidden" name="customer_id" value=customer_id.to_string()/>
+                                                <input type="hidden" name="user_id" value=e.user_id.to_string()/>
+                                                <button type="submit" class="link">"Revoke"</button>
+                                            </ActionForm>
+                                        })}</td>
+                                    </tr>
+                                }
+                            }).collect_view();
+                            view! {
+                                <div class="table-wrap">
+                                    <table id="who-has-access">
+                                        <thead><tr><th scope="col">"Person"</th><th scope="col">"Email"</th><th scope="col">"Role"</th>
+                                            <th scope="col">"Via"</th><th scope="col">"Since"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                </div>
+                                <p class="muted">"Access via PeeringDB follows the person's PeeringDB networks at each login. Ask the exchange to switch PeeringDB login off for your company if you want to grant access by hand only."</p>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
         </section>
     }
 }

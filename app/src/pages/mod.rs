@@ -1,3 +1,5 @@
+pub mod account;
+pub mod admin;
 pub mod choose;
 pub mod dashboard;
 pub mod login;

@@ -35,7 +35,7 @@ pub async fn spawn_pdb(extra: &[(&str, &str)]) -> PdbApp {
     let router = sim.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let text = include_str!("../../../fixtures/customers.csv");
-    peerportal::cli::customers_import(&app.db, text, "test").await.unwrap();
+    peerportal::cli::customers_import(&app.db, text, "test", true).await.unwrap();
     PdbApp { app, sim }
 }
 
@@ -511,7 +511,7 @@ async fn spawn_with_sim_url(base: &str) -> TestApp {
         ("PEERINGDB_OAUTH_URL", base),
     ])
     .await;
-    peerportal::cli::customers_import(&app.db, include_str!("../../../fixtures/customers.csv"), "test").await.unwrap();
+    peerportal::cli::customers_import(&app.db, include_str!("../../../fixtures/customers.csv"), "test", true).await.unwrap();
     app
 }
 

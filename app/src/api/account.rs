@@ -1,0 +1,51 @@
+//! Server functions every signed-in person may call about their own
+//! account, and those a customer's admins call about their customer.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::PostUrl;
+
+use crate::console::{Account, CustomerAccess};
+use crate::AppError;
+
+#[server(prefix = "/api", endpoint = "account", input = PostUrl)]
+pub async fn my_account() -> Result<Account, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.account(&ctx.session).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "account/peeringdb_login", input = PostUrl)]
+pub async fn set_peeringdb_login(allowed: bool) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.set_own_peeringdb_login(&ctx.session, &ctx.meta, allowed).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "account/password", input = PostUrl)]
+pub async fn change_password(current: String, new: String, again: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    if new != again {
+        return Err(ctx.fail(AppError::Validation("The two new passwords differ.".into())));
+    }
+    let (current, new) = (secrecy::SecretString::from(current), secrecy::SecretString::from(new));
+    ctx.backend.change_password(&ctx.session, &ctx.meta, current, new).await.map_err(|e| ctx.fail(e))
+}
+
+/// Ends every session of the caller, this one too, and goes to `/login`.
+#[server(prefix = "/api", endpoint = "account/logout_everywhere", input = PostUrl)]
+pub async fn logout_everywhere() -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.logout_everywhere(&ctx.session, &ctx.meta).await.map_err(|e| ctx.fail(e))?;
+    ctx.redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/api", endpoint = "customer/access", input = PostUrl)]
+pub async fn get_customer_access(customer_id: i64) -> Result<CustomerAccess, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.customer_access(&ctx.session, customer_id).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "customer/revoke", input = PostUrl)]
+pub async fn revoke_access(customer_id: i64, user_id: i64) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.revoke_access(&ctx.session, &ctx.meta, customer_id, user_id).await.map_err(|e| ctx.fail(e))
+}

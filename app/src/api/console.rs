@@ -1,0 +1,128 @@
+//! Server functions of the admin console (superadmins). The backend checks
+//! the caller's rights; these only translate HTTP to calls on it. All are
+//! POSTs with url-encoded bodies, so the CSRF origin check covers them.
+
+use leptos::prelude::*;
+use leptos::server_fn::codec::PostUrl;
+
+use crate::console::{AuditItem, CustomerItem, ImportPreview, Page, PeeringDbStatus, UserDetail, UserItem};
+use crate::AppError;
+
+#[server(prefix = "/api", endpoint = "admin/customers", input = PostUrl)]
+pub async fn admin_customers(q: String, page: u32) -> Result<Page<CustomerItem>, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.customers(&ctx.session, &q, page).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "admin/customer", input = PostUrl)]
+pub async fn admin_customer(id: i64) -> Result<CustomerItem, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.customer(&ctx.session, id).await.map_err(|e| ctx.fail(e))
+}
+
+/// Creates (no `id`) or updates a customer, then shows it.
+#[allow(clippy::too_many_arguments)] // one argument per form field
+#[server(prefix = "/api", endpoint = "admin/save_customer", input = PostUrl)]
+pub async fn save_customer(
+    id: Option<i64>,
+    name: String,
+    shortname: String,
+    asns: String,
+    kind: String,
+    status: String,
+    peeringdb_login: Option<String>,
+    max_role: Option<String>,
+    allow_reserved: Option<String>,
+) -> Result<i64, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let form = crate::console::CustomerForm {
+        id,
+        name,
+        shortname,
+        asns,
+        kind,
+        status,
+        peeringdb_login: crate::console::checkbox(&peeringdb_login),
+        max_role: max_role.as_deref().and_then(crate::Role::parse),
+        allow_reserved: crate::console::checkbox(&allow_reserved),
+    };
+    let id = ctx.backend.save_customer(&ctx.session, &ctx.meta, form).await.map_err(|e| ctx.fail(e))?;
+    Ok(id)
+}
+
+#[server(prefix = "/api", endpoint = "admin/delete_customer", input = PostUrl)]
+pub async fn delete_customer(id: i64, confirm: Option<String>) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    if !crate::console::checkbox(&confirm) {
+        return Err(ctx.fail(AppError::Validation("Tick the box to confirm the deletion.".into())));
+    }
+    ctx.backend.delete_customer(&ctx.session, &ctx.meta, id).await.map_err(|e| ctx.fail(e))?;
+    ctx.redirect("/admin/customers");
+    Ok(())
+}
+
+/// Checks a CSV and, with `commit`, imports it (all rows or none).
+#[server(prefix = "/api", endpoint = "admin/import_customers", input = PostUrl)]
+pub async fn import_customers(csv: String, allow_reserved: Option<String>, commit: Option<String>) -> Result<ImportPreview, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let (allow, commit) = (crate::console::checkbox(&allow_reserved), crate::console::checkbox(&commit));
+    ctx.backend.import_customers(&ctx.session, &ctx.meta, &csv, allow, commit).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "admin/users", input = PostUrl)]
+pub async fn admin_users(q: String, page: u32) -> Result<Page<UserItem>, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.users(&ctx.session, &q, page).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "admin/user", input = PostUrl)]
+pub async fn admin_user(id: i64) -> Result<UserDetail, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.user(&ctx.session, id).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "admin/create_user", input = PostUrl)]
+pub async fn create_user(username: String, name: String, email: String, password: String, superadmin: Option<String>) -> Result<i64, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let form = crate::console::NewUserForm { username, name, email, superadmin: crate::console::checkbox(&superadmin) };
+    let password = secrecy::SecretString::from(password);
+    ctx.backend.create_user(&ctx.session, &ctx.meta, form, password).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "admin/grant", input = PostUrl)]
+pub async fn grant_access(user_id: i64, customer: String, role: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let role = crate::Role::parse(&role).ok_or_else(|| ctx.fail(AppError::Validation("Pick a role: member or admin.".into())))?;
+    ctx.backend.grant(&ctx.session, &ctx.meta, user_id, &customer, role).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "admin/revoke", input = PostUrl)]
+pub async fn revoke_grant(user_id: i64, customer_id: i64) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.revoke(&ctx.session, &ctx.meta, user_id, customer_id).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "admin/set_disabled", input = PostUrl)]
+pub async fn set_user_disabled(user_id: i64, disabled: bool) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.set_disabled(&ctx.session, &ctx.meta, user_id, disabled).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "admin/unlink_peeringdb", input = PostUrl)]
+pub async fn unlink_peeringdb(user_id: i64) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.unlink_peeringdb(&ctx.session, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "admin/audit", input = PostUrl)]
+pub async fn audit_log(user: String, customer: String, event: String, from: String, to: String, page: u32) -> Result<Page<AuditItem>, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let filter = crate::console::AuditFilter { user, customer, event, from, to };
+    ctx.backend.audit(&ctx.session, filter, page).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "admin/peeringdb", input = PostUrl)]
+pub async fn peeringdb_status() -> Result<PeeringDbStatus, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.peeringdb_status(&ctx.session).await.map_err(|e| ctx.fail(e))
+}

@@ -1,0 +1,69 @@
+//! Pieces shared by the console pages: tabs, pager, result notices.
+
+use leptos::prelude::*;
+
+use crate::components::signed_in::SignedIn;
+use crate::{AppError, Me};
+
+const TABS: [(&str, &str); 4] =
+    [("/admin/customers", "Customers"), ("/admin/users", "Users"), ("/admin/audit", "Audit log"), ("/admin/peeringdb", "PeeringDB")];
+
+/// A superadmin page: the console's tabs above `view`. Others get a refusal
+/// (the server functions refuse them too; this only spares a useless page).
+#[component]
+pub fn AdminPage<V, F>(tab: &'static str, view: F) -> impl IntoView
+where
+    F: Fn(Me) -> V + Send + Sync + Copy + 'static,
+    V: IntoView + 'static,
+{
+    view! {
+        <SignedIn view=move |me| {
+            if me.is_superadmin {
+                let tabs = TABS
+                    .iter()
+                    .map(|(href, label)| view! { <a href=*href aria-current=(*href == tab).then_some("page")>{*label}</a> })
+                    .collect_view();
+                view! { <nav class="tabs" aria-label="Admin console">{tabs}</nav> {view(me)} }.into_any()
+            } else {
+                view! { <div class="alert error" role="alert">"This page is for the exchange's administrators."</div> }.into_any()
+            }
+        }/>
+    }
+}
+
+/// "Page 2 of 200" with previous/next links; `base` ends in `?` or `&`.
+#[component]
+pub fn Pager(base: String, page: u32, pages: u32, total: i64) -> impl IntoView {
+    let prev = (page > 0).then(|| format!("{base}page={}", page - 1));
+    let next = (page + 1 < pages).then(|| format!("{base}page={}", page + 1));
+    view! {
+        <nav class="pager" aria-label="Pages">
+            {prev.map(|href| view! { <a href=href rel="prev">"← Previous"</a> })}
+            <span class="muted">{format!("Page {} of {pages} · {total} in all", page + 1)}</span>
+            {next.map(|href| view! { <a href=href rel="next">"Next →"</a> })}
+        </nav>
+    }
+}
+
+/// The outcome of a form: a short confirmation or the error, read aloud.
+pub fn outcome<T>(result: Option<Result<T, AppError>>, ok: &'static str) -> Option<AnyView> {
+    result.map(|r| match r {
+        Ok(_) => view! { <div class="alert ok" role="status">{ok}</div> }.into_any(),
+        Err(e) => view! { <div class="alert error" role="alert">{e.to_string()}</div> }.into_any(),
+    })
+}
+
+/// An error box for a failed load.
+pub fn load_error(e: AppError) -> AnyView {
+    view! { <div class="alert error" role="alert">{e.to_string()}</div> }.into_any()
+}
+
+/// A query parameter, or empty.
+pub fn param(q: &leptos_router::params::ParamsMap, key: &str) -> String {
+    q.get(key).unwrap_or_default()
+}
+
+/// The zero-based page number of `?page=`.
+pub fn page_param(q: &leptos_router::params::ParamsMap) -> u32 {
+    q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0)
+}

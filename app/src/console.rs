@@ -1,0 +1,249 @@
+//! Types of the admin console, the customer-admin view and the account page.
+//! Like `model`, every value here may reach the browser: no secrets, no
+//! password hashes, no tokens.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Role, Source};
+
+/// Rows per page in every console list.
+pub const PAGE_SIZE: u32 = 50;
+
+/// One page of a longer list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    /// Zero-based.
+    pub page: u32,
+}
+
+impl<T> Page<T> {
+    pub fn pages(&self) -> u32 {
+        let total = u32::try_from(self.total.max(0)).unwrap_or(u32::MAX);
+        total.div_ceil(PAGE_SIZE).max(1)
+    }
+}
+
+/// A customer as the console lists and edits it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerItem {
+    pub id: i64,
+    pub name: String,
+    pub shortname: String,
+    pub asns: Vec<u32>,
+    pub kind: String,
+    pub status: String,
+    pub peeringdb_login: bool,
+    pub peeringdb_max_role: Option<Role>,
+    /// People with access (any source).
+    pub users: i64,
+}
+
+/// What the import preview found: the rows it would write, or every bad row.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportPreview {
+    pub rows: Vec<ImportRow>,
+    /// `(line, problem)`; when not empty nothing can be imported.
+    pub errors: Vec<(u64, String)>,
+    /// True once the rows were written.
+    pub committed: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportRow {
+    pub shortname: String,
+    pub name: String,
+    pub asns: Vec<u32>,
+    pub kind: String,
+    pub status: String,
+    pub peeringdb_login: bool,
+    /// True when the shortname is new (created), false when it updates one.
+    pub new: bool,
+}
+
+/// A user as the console lists them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserItem {
+    pub id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub is_superadmin: bool,
+    pub disabled: bool,
+    pub peeringdb_id: Option<i64>,
+    pub created_via: String,
+    pub last_login: Option<String>,
+    pub customers: i64,
+}
+
+/// One customer a user has access to, and who vouches for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Affiliation {
+    pub customer_id: i64,
+    pub customer: String,
+    pub shortname: String,
+    pub role: Role,
+    pub source: Source,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub user: UserItem,
+    pub peeringdb_login_allowed: bool,
+    pub has_password: bool,
+    pub created_at: String,
+    pub affiliations: Vec<Affiliation>,
+    pub recent: Vec<AuditItem>,
+}
+
+/// One line of the audit log, with names resolved for reading.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditItem {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub event: String,
+    pub user_id: Option<i64>,
+    pub username: Option<String>,
+    pub customer_id: Option<i64>,
+    pub customer: Option<String>,
+    pub details: String,
+    pub ip: Option<String>,
+}
+
+/// Filters of the audit log page; every field optional (empty = any).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AuditFilter {
+    /// Username (exact, case-insensitive).
+    pub user: String,
+    /// Customer shortname (exact).
+    pub customer: String,
+    /// Event name, or a prefix ending in `.` (`login.`).
+    pub event: String,
+    /// `YYYY-MM-DD`, inclusive, UTC.
+    pub from: String,
+    /// `YYYY-MM-DD`, inclusive, UTC.
+    pub to: String,
+}
+
+impl AuditFilter {
+    /// The filter as a query string, for the CSV link and the pager.
+    pub fn query(&self) -> String {
+        let pairs = [("user", &self.user), ("customer", &self.customer), ("event", &self.event), ("from", &self.from), ("to", &self.to)];
+        pairs
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", crate::auth::encode_query_component(v)))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+}
+
+/// The events the audit log knows, for the filter's drop-down.
+pub const AUDIT_EVENTS: &[&str] = &[
+    "login.",
+    "login.success",
+    "login.refused",
+    "logout",
+    "logout.everywhere",
+    "grant.",
+    "grant.added",
+    "grant.changed",
+    "grant.removed",
+    "customer.",
+    "customer.created",
+    "customer.updated",
+    "customer.deleted",
+    "customers.imported",
+    "user.",
+    "user.created",
+    "user.disabled",
+    "user.enabled",
+    "user.unlinked",
+    "account.peeringdb_login",
+    "account.password_changed",
+];
+
+/// The PeeringDB integration as the IXP sees it. The client secret is not
+/// here on purpose: it never leaves the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeeringDbStatus {
+    pub enabled: bool,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub oauth_url: Option<String>,
+    pub role_policy: Option<String>,
+    pub link_by_email: bool,
+    pub last_success: Option<AuditItem>,
+    pub last_failure: Option<AuditItem>,
+    pub linked_users: i64,
+    pub peeringdb_grants: i64,
+    pub customers_opted_out: i64,
+}
+
+/// Who can act for a customer, for that customer's admins.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessEntry {
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub role: Role,
+    pub source: Source,
+    pub since: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerAccess {
+    pub customer_id: i64,
+    pub customer: String,
+    pub entries: Vec<AccessEntry>,
+}
+
+/// The account page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub created_via: String,
+    pub created_at: String,
+    pub peeringdb_id: Option<i64>,
+    pub peeringdb_login_allowed: bool,
+    pub has_password: bool,
+    pub sessions: i64,
+    pub history: Vec<AuditItem>,
+}
+
+/// The customer form as submitted (text as typed; the server validates).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerForm {
+    /// `None` creates a customer.
+    pub id: Option<i64>,
+    pub name: String,
+    pub shortname: String,
+    pub asns: String,
+    pub kind: String,
+    pub status: String,
+    pub peeringdb_login: bool,
+    pub max_role: Option<Role>,
+    pub allow_reserved: bool,
+}
+
+/// A local account created by a superadmin (the password travels apart).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewUserForm {
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub superadmin: bool,
+}
+
+/// Reads an HTML checkbox: present (any value but "false"/"off") means on.
+pub fn checkbox(v: &Option<String>) -> bool {
+    v.as_deref().is_some_and(|v| !matches!(v, "" | "false" | "off" | "0"))
+}

@@ -1,0 +1,67 @@
+//! `/admin/audit`: the audit log, filtered, paged, exported as CSV.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::console::audit_log;
+use crate::components::audit::AuditTable;
+use crate::components::console::{load_error, page_param, param, AdminPage, Pager};
+use crate::console::{AuditFilter, AUDIT_EVENTS};
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    view! {
+        <Title text="Audit log"/>
+        <AdminPage tab="/admin/audit" view=|_| view! { <AuditView/> }/>
+    }
+}
+
+#[component]
+fn AuditView() -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || {
+        let q = query.read();
+        AuditFilter { user: param(&q, "user"), customer: param(&q, "customer"), event: param(&q, "event"), from: param(&q, "from"), to: param(&q, "to") }
+    };
+    let log = Resource::new(move || (filter(), page_param(&query.read())), |(f, page)| audit_log(f.user, f.customer, f.event, f.from, f.to, page));
+    let f = filter();
+    let events = AUDIT_EVENTS
+        .iter()
+        .map(|e| {
+            let label = if e.ends_with('.') { format!("{e}* (all)") } else { e.to_string() };
+            view! { <option value=*e selected=*e == f.event>{label}</option> }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="audit-title">
+            <h1 id="audit-title">"Audit log"</h1>
+            <Form action="/admin/audit" attr:class="filters" attr:role="search">
+                <span><label for="f-user">"User"</label><input id="f-user" name="user" type="text" value=f.user.clone() placeholder="username"/></span>
+                <span><label for="f-customer">"Customer"</label><input id="f-customer" name="customer" type="text" value=f.customer.clone() placeholder="shortname"/></span>
+                <span><label for="f-event">"Event"</label><select id="f-event" name="event"><option value="">"any"</option>{events}</select></span>
+                <span><label for="f-from">"From"</label><input id="f-from" name="from" type="date" value=f.from.clone()/></span>
+                <span><label for="f-to">"To"</label><input id="f-to" name="to" type="date" value=f.to.clone()/></span>
+                <button type="submit" class="button primary">"Filter"</button>
+            </Form>
+            <p><a href=move || { let q = filter().query(); if q.is_empty() { "/admin/audit.csv".to_string() } else { format!("/admin/audit.csv?{q}") } } download="">"Export these rows as CSV"</a></p>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match log.await {
+                        Err(e) => load_error(e),
+                        Ok(page) => {
+                            let q = filter().query();
+                            let base = if q.is_empty() { "/admin/audit?".to_string() } else { format!("/admin/audit?{q}&") };
+                            let pages = page.pages();
+                            view! {
+                                <AuditTable items=page.items/>
+                                <Pager base page=page.page pages total=page.total/>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}

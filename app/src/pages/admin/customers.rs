@@ -1,0 +1,278 @@
+//! `/admin/customers…`: list, search, create, edit, delete and CSV import.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::console::{admin_customer, admin_customers, DeleteCustomer, ImportCustomers, SaveCustomer};
+use crate::components::console::{load_error, outcome, page_param, param, AdminPage, Pager};
+use crate::console::{CustomerItem, ImportPreview};
+use crate::{format_asns, Role};
+
+/// The list: 50 a page, searchable by name, shortname or ASN.
+#[component]
+pub fn CustomersPage() -> impl IntoView {
+    view! {
+        <Title text="Customers"/>
+        <AdminPage tab="/admin/customers" view=|_| view! { <CustomerList/> }/>
+    }
+}
+
+#[component]
+fn CustomerList() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || param(&query.read(), "q");
+    let list = Resource::new(move || (q(), page_param(&query.read())), |(q, page)| admin_customers(q, page));
+    view! {
+        <section class="card" aria-labelledby="customers-title">
+            <div class="heading-row">
+                <h1 id="customers-title">"Customers"</h1>
+                <span class="actions">
+                    <a class="button primary" href="/admin/customers/new">"New customer"</a>
+                    <a class="button" href="/admin/customers/import">"Import CSV"</a>
+                </span>
+            </div>
+            <Form action="/admin/customers" attr:class="search" attr:role="search">
+                <label for="q">"Search by name, shortname or ASN"</label>
+                <span class="search-row">
+                    <input id="q" name="q" type="search" prop:value=q placeholder="e.g. Alpha or AS64500"/>
+                    <button type="submit">"Search"</button>
+                </span>
+            </Form>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(e) => load_error(e),
+                        Ok(page) => {
+                            let base = match q() { q if q.is_empty() => "/admin/customers?".to_string(), q => format!("/admin/customers?q={}&", crate::auth::encode_query_component(&q)) };
+                            let pages = page.pages();
+                            let rows = page.items.into_iter().map(|c| view! {
+                                <tr>
+                                    <td><a href=format!("/admin/customers/{}", c.id)>{c.name}</a></td>
+                                    <td>{c.shortname}</td>
+                                    <td>{format_asns(&c.asns)}</td>
+                                    <td>{c.kind}</td>
+                                    <td><span class=format!("badge status-{}", c.status)>{c.status.clone()}</span></td>
+                                    <td>{if c.peeringdb_login { "on" } else { "off" }}{c.peeringdb_max_role.map(|r| format!(" (max {})", r.as_str()))}</td>
+                                    <td class="num">{c.users}</td>
+                                </tr>
+                            }).collect_view();
+                            view! {
+                                <div class="table-wrap">
+                                    <table>
+                                        <thead><tr>
+                                            <th scope="col">"Name"</th><th scope="col">"Shortname"</th><th scope="col">"ASNs"</th>
+                                            <th scope="col">"Type"</th><th scope="col">"Status"</th><th scope="col">"PeeringDB login"</th><th scope="col">"Users"</th>
+                                        </tr></thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                </div>
+                                <Pager base page=page.page pages total=page.total/>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// `/admin/customers/new` and `/admin/customers/:id`.
+#[component]
+pub fn CustomerPage() -> impl IntoView {
+    view! {
+        <Title text="Customer"/>
+        <AdminPage tab="/admin/customers" view=|_| view! { <CustomerEditor/> }/>
+    }
+}
+
+#[component]
+fn CustomerEditor() -> impl IntoView {
+    let params = use_params_map();
+    let save = ServerAction::<SaveCustomer>::new();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
+    let customer = Resource::new(move || (id(), save.version().get()), |(id, _)| async move {
+        match id {
+            Some(id) => admin_customer(id).await.map(Some),
+            None => Ok(None),
+        }
+    });
+    // A new customer gets its own address once created.
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(new_id)) = save.value().get() {
+            if id() != Some(new_id) {
+                navigate(&format!("/admin/customers/{new_id}"), Default::default());
+            }
+        }
+    });
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match customer.await {
+                    Err(e) => load_error(e),
+                    Ok(c) => view! { <CustomerForm customer=c save/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CustomerForm(customer: Option<CustomerItem>, save: ServerAction<SaveCustomer>) -> impl IntoView {
+    let c = customer.clone().unwrap_or(CustomerItem {
+        id: 0,
+        name: String::new(),
+        shortname: String::new(),
+        asns: Vec::new(),
+        kind: "full".into(),
+        status: "active".into(),
+        peeringdb_login: true,
+        peeringdb_max_role: None,
+        users: 0,
+    });
+    let existing = customer.is_some();
+    let asns = c.asns.iter().map(u32::to_string).collect::<Vec<_>>().join(" ");
+    let option = |value: &'static str, label: &'static str, current: &str| {
+        let selected = value == current;
+        view! { <option value=value selected=selected>{label}</option> }
+    };
+    let cap = c.peeringdb_max_role.map(Role::as_str).unwrap_or("");
+    view! {
+        <section class="card" aria-labelledby="customer-title">
+            <h1 id="customer-title">{if existing { c.name.clone() } else { "New customer".to_string() }}</h1>
+            {move || outcome(save.value().get(), "Saved.")}
+            <ActionForm action=save attr:class="stack" attr:id="customer-form">
+                {existing.then(|| view! { <input type="hidden" name="id" value=c.id.to_string()/> })}
+                <label for="name">"Name"</label>
+                <input id="name" name="name" type="text" required=true value=c.name.clone()/>
+                <label for="shortname">"Shortname"</label>
+                <input id="shortname" name="shortname" type="text" required=true value=c.shortname.clone() pattern="[a-z0-9._\\-]{1,64}" aria-describedby="shortname-help"/>
+                <small id="shortname-help" class="muted">"Unique; lowercase letters, digits, '.', '_' and '-'."</small>
+                <label for="asns">"ASNs"</label>
+                <input id="asns" name="asns" type="text" required=true value=asns aria-describedby="asns-help"/>
+                <small id="asns-help" class="muted">"One or more, separated by spaces or commas, e.g. \"64500 AS64501\"."</small>
+                <label class="check"><input type="checkbox" name="allow_reserved" value="on"/>" Allow reserved ASNs (AS_TRANS, documentation, private use)"</label>
+                <label for="kind">"Type"</label>
+                <select id="kind" name="kind">
+                    {option("full", "full", &c.kind)}{option("associate", "associate", &c.kind)}
+                    {option("probono", "probono", &c.kind)}{option("internal", "internal", &c.kind)}
+                </select>
+                <label for="status">"Status"</label>
+                <select id="status" name="status">
+                    {option("active", "active", &c.status)}{option("suspended", "suspended", &c.status)}{option("left", "left", &c.status)}
+                </select>
+                <label class="check"><input type="checkbox" name="peeringdb_login" value="on" checked=c.peeringdb_login aria-describedby="pdb-help"/>" Allow login with PeeringDB"</label>
+                <small id="pdb-help" class="muted">"Switch it off when the customer asks that its staff not get access through PeeringDB. Existing PeeringDB access ends at each person's next login; manual grants stay."</small>
+                <label for="max_role">"Highest role through PeeringDB"</label>
+                <select id="max_role" name="max_role">
+                    {option("", "no cap (as PeeringDB says)", cap)}{option("member", "member", cap)}{option("admin", "admin", cap)}
+                </select>
+                <button type="submit" class="button primary" disabled=move || save.pending().get()>{if existing { "Save changes" } else { "Create customer" }}</button>
+            </ActionForm>
+        </section>
+        {existing.then(|| view! { <DeleteCustomerCard id=c.id users=c.users/> })}
+    }
+}
+
+#[component]
+fn DeleteCustomerCard(id: i64, users: i64) -> impl IntoView {
+    let delete = ServerAction::<DeleteCustomer>::new();
+    view! {
+        <section class="card danger" aria-labelledby="delete-title">
+            <h2 id="delete-title">"Delete this customer"</h2>
+            <p>{format!("Deleting removes its ASNs and the access of {users} person(s). It cannot be undone; setting the status to \"left\" keeps the history.")}</p>
+            {move || outcome(delete.value().get(), "Deleted.")}
+            <ActionForm action=delete attr:class="stack">
+                <input type="hidden" name="id" value=id.to_string()/>
+                <label class="check"><input type="checkbox" name="confirm" value="on" required=true/>" Yes, delete it"</label>
+                <button type="submit" class="button danger">"Delete customer"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// `/admin/customers/import`: paste CSV, preview every row, then import.
+#[component]
+pub fn ImportPage() -> impl IntoView {
+    view! {
+        <Title text="Import customers"/>
+        <AdminPage tab="/admin/customers" view=|_| view! { <Importer/> }/>
+    }
+}
+
+#[component]
+fn Importer() -> impl IntoView {
+    let import = ServerAction::<ImportCustomers>::new();
+    let csv = RwSignal::new(String::new());
+    let allow = RwSignal::new(false);
+    view! {
+        <section class="card" aria-labelledby="import-title">
+            <h1 id="import-title">"Import customers"</h1>
+            <p class="muted">"Columns: name,shortname,asns,type,status,peeringdb_login. Existing shortnames are updated. Nothing is written until the preview shows no bad row and you press Import."</p>
+            <ActionForm action=import attr:class="stack" attr:id="import-form">
+                <label for="csv">"CSV"</label>
+                <textarea id="csv" name="csv" rows="10" required=true spellcheck="false"
+                    prop:value=move || csv.get() on:input=move |ev| csv.set(event_target_value(&ev))></textarea>
+                <label class="check"><input type="checkbox" name="allow_reserved" value="on"
+                    prop:checked=move || allow.get() on:change=move |ev| allow.set(event_target_checked(&ev))/>" Allow reserved ASNs"</label>
+                <button type="submit" class="button">"Preview"</button>
+            </ActionForm>
+            {move || match import.value().get() {
+                None => None,
+                Some(Err(e)) => Some(load_error(e)),
+                Some(Ok(p)) => Some(view! { <Preview preview=p csv=csv.get_untracked() allow=allow.get_untracked() import/> }.into_any()),
+            }}
+        </section>
+    }
+}
+
+#[component]
+fn Preview(preview: ImportPreview, csv: String, allow: bool, import: ServerAction<ImportCustomers>) -> impl IntoView {
+    if !preview.errors.is_empty() {
+        let errors = preview.errors.into_iter().map(|(line, e)| view! { <li>{format!("Line {line}: {e}")}</li> }).collect_view();
+        return view! {
+            <div class="alert error" role="alert">
+                <p>"Nothing was imported. Fix these rows and preview again:"</p>
+                <ul class="errors">{errors}</ul>
+            </div>
+        }
+        .into_any();
+    }
+    let (new, updated) = (preview.rows.iter().filter(|r| r.new).count(), preview.rows.iter().filter(|r| !r.new).count());
+    let rows = preview
+        .rows
+        .into_iter()
+        .map(|r| view! {
+            <tr>
+                <td>{if r.new { "create" } else { "update" }}</td>
+                <td>{r.shortname}</td><td>{r.name}</td><td>{format_asns(&r.asns)}</td>
+                <td>{r.kind}</td><td>{r.status}</td><td>{if r.peeringdb_login { "on" } else { "off" }}</td>
+            </tr>
+        })
+        .collect_view();
+    view! {
+        {if preview.committed {
+            view! { <div class="alert ok" role="status">{format!("Imported: {new} created, {updated} updated.")}</div> }.into_any()
+        } else {
+            view! {
+                <div class="alert ok" role="status">{format!("Every row is valid: {new} to create, {updated} to update.")}</div>
+                <ActionForm action=import attr:id="import-commit">
+                    <input type="hidden" name="csv" value=csv/>
+                    {allow.then(|| view! { <input type="hidden" name="allow_reserved" value="on"/> })}
+                    <input type="hidden" name="commit" value="on"/>
+                    <button type="submit" class="button primary">{format!("Import {} customers", new + updated)}</button>
+                </ActionForm>
+            }.into_any()
+        }}
+        <div class="table-wrap">
+            <table>
+                <thead><tr><th scope="col">"Action"</th><th scope="col">"Shortname"</th><th scope="col">"Name"</th><th scope="col">"ASNs"</th>
+                    <th scope="col">"Type"</th><th scope="col">"Status"</th><th scope="col">"PeeringDB"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}

@@ -1,0 +1,4 @@
+pub mod audit;
+pub mod customers;
+pub mod peeringdb;
+pub mod users;

@@ -1,0 +1,247 @@
+//! `/admin/users…`: list and search, one user's access and history, new
+//! local accounts.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::console::{admin_user, admin_users, CreateUser, GrantAccess, RevokeGrant, SetUserDisabled, UnlinkPeeringdb};
+use crate::components::console::{load_error, outcome, page_param, param, AdminPage, Pager};
+use crate::components::audit::AuditTable;
+use crate::console::UserDetail;
+use crate::Source;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    view! {
+        <Title text="Users"/>
+        <AdminPage tab="/admin/users" view=|_| view! { <UserList/> }/>
+    }
+}
+
+#[component]
+fn UserList() -> impl IntoView {
+    let query = use_query_map();
+    let q = move || param(&query.read(), "q");
+    let list = Resource::new(move || (q(), page_param(&query.read())), |(q, page)| admin_users(q, page));
+    view! {
+        <section class="card" aria-labelledby="users-title">
+            <div class="heading-row">
+                <h1 id="users-title">"Users"</h1>
+                <span class="actions"><a class="button primary" href="/admin/users/new">"New local user"</a></span>
+            </div>
+            <Form action="/admin/users" attr:class="search" attr:role="search">
+                <label for="q">"Search by username, name or email"</label>
+                <span class="search-row">
+                    <input id="q" name="q" type="search" prop:value=q/>
+                    <button type="submit">"Search"</button>
+                </span>
+            </Form>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(e) => load_error(e),
+                        Ok(page) => {
+                            let base = match q() { q if q.is_empty() => "/admin/users?".to_string(), q => format!("/admin/users?q={}&", crate::auth::encode_query_component(&q)) };
+                            let pages = page.pages();
+                            let rows = page.items.into_iter().map(|u| view! {
+                                <tr>
+                                    <td><a href=format!("/admin/users/{}", u.id)>{u.username}</a></td>
+                                    <td>{u.name}</td>
+                                    <td>{u.email}</td>
+                                    <td>
+                                        {u.is_superadmin.then(|| view! { <span class="badge role-superadmin">"superadmin"</span>" " })}
+                                        {u.disabled.then(|| view! { <span class="badge disabled">"disabled"</span>" " })}
+                                        {u.peeringdb_id.map(|_| view! { <span class="badge">"PeeringDB"</span> })}
+                                    </td>
+                                    <td class="num">{u.customers}</td>
+                                    <td>{u.last_login.unwrap_or_else(|| "never".into())}</td>
+                                </tr>
+                            }).collect_view();
+                            view! {
+                                <div class="table-wrap">
+                                    <table>
+                                        <thead><tr><th scope="col">"Username"</th><th scope="col">"Name"</th><th scope="col">"Email"</th>
+                                            <th scope="col">"Flags"</th><th scope="col">"Customers"</th><th scope="col">"Last login"</th></tr></thead>
+                                        <tbody>{rows}</tbody>
+                                    </table>
+                                </div>
+                                <Pager base page=page.page pages total=page.total/>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// `/admin/users/new`
+#[component]
+pub fn NewUserPage() -> impl IntoView {
+    view! {
+        <Title text="New user"/>
+        <AdminPage tab="/admin/users" view=|_| view! { <NewUser/> }/>
+    }
+}
+
+#[component]
+fn NewUser() -> impl IntoView {
+    let create = ServerAction::<CreateUser>::new();
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = create.value().get() {
+            navigate(&format!("/admin/users/{id}"), Default::default());
+        }
+    });
+    view! {
+        <section class="card" aria-labelledby="new-user-title">
+            <h1 id="new-user-title">"New local user"</h1>
+            <p class="muted">"For people who cannot use PeeringDB. Give them access to customers on the next page."</p>
+            {move || outcome(create.value().get(), "Created.")}
+            <ActionForm action=create attr:class="stack" attr:id="new-user-form">
+                <label for="username">"Username"</label>
+                <input id="username" name="username" type="text" required=true autocomplete="off"/>
+                <label for="name">"Full name"</label>
+                <input id="name" name="name" type="text"/>
+                <label for="email">"Email"</label>
+                <input id="email" name="email" type="email" required=true/>
+                <label for="password">"Initial password (at least 10 characters)"</label>
+                <input id="password" name="password" type="password" required=true minlength="10" autocomplete="new-password"/>
+                <label class="check"><input type="checkbox" name="superadmin" value="on"/>" Superadmin (full access to this console)"</label>
+                <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create user"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// `/admin/users/:id`
+#[component]
+pub fn UserPage() -> impl IntoView {
+    view! {
+        <Title text="User"/>
+        <AdminPage tab="/admin/users" view=|me| view! { <UserView my_id=me.user_id/> }/>
+    }
+}
+
+#[component]
+fn UserView(my_id: i64) -> impl IntoView {
+    let params = use_params_map();
+    let grant = ServerAction::<GrantAccess>::new();
+    let revoke = ServerAction::<RevokeGrant>::new();
+    let disable = ServerAction::<SetUserDisabled>::new();
+    let unlink = ServerAction::<UnlinkPeeringdb>::new();
+    let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
+    let changes = move || (grant.version().get(), revoke.version().get(), disable.version().get(), unlink.version().get());
+    let detail = Resource::new(move || (id(), changes()), |(id, _)| admin_user(id));
+    view! {
+        {move || outcome(grant.value().get(), "Access granted.")}
+        {move || outcome(revoke.value().get(), "Access revoked.")}
+        {move || outcome(disable.value().get(), "Saved.")}
+        {move || outcome(unlink.value().get(), "PeeringDB identity unlinked.")}
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Err(e) => load_error(e),
+                    Ok(d) => view! { <UserCards d my_id grant revoke disable unlink/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn UserCards(
+    d: UserDetail,
+    my_id: i64,
+    grant: ServerAction<GrantAccess>,
+    revoke: ServerAction<RevokeGrant>,
+    disable: ServerAction<SetUserDisabled>,
+    unlink: ServerAction<UnlinkPeeringdb>,
+) -> impl IntoView {
+    let u = d.user;
+    let uid = u.id;
+    let rows = d
+        .affiliations
+        .into_iter()
+        .map(|a| {
+            let manual = a.source == Source::Manual;
+            view! {
+                <tr>
+                    <td><a href=format!("/admin/customers/{}", a.customer_id)>{a.customer}</a></td>
+                    <td><span class=format!("badge role-{}", a.role.as_str())>{a.role.as_str()}</span></td>
+                    <td><span class=format!("badge source-{}", a.source.as_str())>{a.source.label()}</span></td>
+                    <td>{a.created_at}</td>
+                    <td>{a.updated_at}</td>
+                    <td>{manual.then(|| view! {
+                        <ActionForm action=revoke>
+                            <input type="hidden" name="user_id" value=uid.to_string()/>
+                            <input type="hidden" name="customer_id" value=a.customer_id.to_string()/>
+                            <button type="submit" class="link">"Revoke"</button>
+                        </ActionForm>
+                    })}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let has_rows = !d.recent.is_empty();
+    view! {
+        <section class="card" aria-labelledby="user-title">
+            <h1 id="user-title">{format!("{} ({})", u.name, u.username)}</h1>
+            <dl class="facts">
+                <dt>"Email"</dt><dd>{u.email.clone()}</dd>
+                <dt>"Created"</dt><dd>{format!("{} via {}", d.created_at, u.created_via)}</dd>
+                <dt>"Last login"</dt><dd>{u.last_login.clone().unwrap_or_else(|| "never".into())}</dd>
+                <dt>"Password"</dt><dd>{if d.has_password { "set" } else { "none (PeeringDB only)" }}</dd>
+                <dt>"PeeringDB"</dt><dd>{match u.peeringdb_id { Some(id) => format!("linked (user id {id})"), None => "not linked".into() }}
+                    {(!d.peeringdb_login_allowed).then_some(" · the user switched PeeringDB login off")}</dd>
+                <dt>"State"</dt><dd>{if u.disabled { "disabled" } else { "active" }}{u.is_superadmin.then_some(" · superadmin")}</dd>
+            </dl>
+            <div class="actions">
+                {(u.id != my_id).then(|| view! {
+                    <ActionForm action=disable attr:class="inline">
+                        <input type="hidden" name="user_id" value=uid.to_string()/>
+                        <input type="hidden" name="disabled" value=(!u.disabled).to_string()/>
+                        <button type="submit" class="button">{if u.disabled { "Enable account" } else { "Disable account (ends their sessions)" }}</button>
+                    </ActionForm>
+                })}
+                {u.peeringdb_id.map(|_| view! {
+                    <ActionForm action=unlink attr:class="inline">
+                        <input type="hidden" name="user_id" value=uid.to_string()/>
+                        <button type="submit" class="button">"Unlink PeeringDB (removes PeeringDB access)"</button>
+                    </ActionForm>
+                })}
+            </div>
+        </section>
+        <section class="card" aria-labelledby="access-title">
+            <h2 id="access-title">"Access"</h2>
+            <div class="table-wrap">
+                <table id="affiliations">
+                    <thead><tr><th scope="col">"Customer"</th><th scope="col">"Role"</th><th scope="col">"Source"</th>
+                        <th scope="col">"Since"</th><th scope="col">"Updated"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            <h3>"Grant access by hand"</h3>
+            <ActionForm action=grant attr:class="grant-form" attr:id="grant-form">
+                <input type="hidden" name="user_id" value=uid.to_string()/>
+                <span>
+                    <label for="grant-customer">"Customer shortname"</label>
+                    <input id="grant-customer" name="customer" type="text" required=true/>
+                </span>
+                <span>
+                    <label for="grant-role">"Role"</label>
+                    <select id="grant-role" name="role"><option value="member">"member"</option><option value="admin">"admin"</option></select>
+                </span>
+                <button type="submit" class="button primary">"Grant"</button>
+            </ActionForm>
+            <p class="muted">"A manual grant is never changed by PeeringDB logins. PeeringDB grants come and go with PeeringDB; to stop them, switch PeeringDB login off for the customer."</p>
+        </section>
+        <section class="card" aria-labelledby="recent-title">
+            <h2 id="recent-title">"Recent activity"</h2>
+            {if has_rows { view! { <AuditTable items=d.recent/> }.into_any() } else { view! { <p>"Nothing yet."</p> }.into_any() }}
+            <p><a href=format!("/admin/audit?user={}", crate::auth::encode_query_component(&u.username))>"Full audit log of this user"</a></p>
+        </section>
+    }
+}
