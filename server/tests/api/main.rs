@@ -4,6 +4,7 @@
 mod helpers;
 
 mod cli;
+mod console;
 mod health;
 mod password_login;
 mod peeringdb;
