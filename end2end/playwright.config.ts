@@ -5,6 +5,21 @@ import { defineConfig } from "@playwright/test";
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const BASE_URL = process.env.BASE_URL ?? "http://127.0.0.1:3100";
 
+const LAUNCH = {
+  executablePath: CHROMIUM,
+  args: [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+  ],
+};
+
 export default defineConfig({
   testDir: "./tests",
   outputDir: "./test-results",
@@ -21,25 +36,9 @@ export default defineConfig({
     trace: "off",
   },
   projects: [
-    {
-      name: "chromium",
-      use: {
-        browserName: "chromium",
-        launchOptions: {
-          executablePath: CHROMIUM,
-          args: [
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--disable-dev-shm-usage",
-          ],
-        },
-      },
-    },
+    // The console story changes alice's access, so it runs after the login
+    // stories, which expect the demo exchange as it starts.
+    { name: "login", testIgnore: /admin-console/, use: { browserName: "chromium", launchOptions: LAUNCH } },
+    { name: "console", testMatch: /admin-console/, dependencies: ["login"], use: { browserName: "chromium", launchOptions: LAUNCH } },
   ],
 });

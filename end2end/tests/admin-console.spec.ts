@@ -1,0 +1,158 @@
+import { test, expect, Page, Browser } from "@playwright/test";
+import { ADMIN, expectHydrated, screenshot, watchConsole } from "./helpers";
+
+// The story of issue 4: a superadmin creates a customer with two ASNs,
+// alice gets it through PeeringDB, the superadmin sees where the grant came
+// from, switches the customer's PeeringDB login off, and alice loses it at
+// her next PeeringDB login.
+
+async function adminPage(browser: Browser): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto("/login");
+  await expectHydrated(page);
+  await page.getByLabel("Username").fill(ADMIN.username);
+  await page.getByLabel("Password").fill(ADMIN.password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("link", { name: "Admin" })).toBeVisible();
+  return page;
+}
+
+async function peeringdbLogin(page: Page, user: RegExp) {
+  await page.goto("/login");
+  await page.getByRole("link", { name: "Login with PeeringDB" }).click();
+  await page.getByLabel(user).check();
+  await page.getByRole("button", { name: "Authorize" }).click();
+  await expect(page).not.toHaveURL(/peeringdb-sim/);
+}
+
+test("a customer switched off for PeeringDB loses alice at her next login", async ({ browser }) => {
+  const admin = await adminPage(browser);
+  const errors = watchConsole(admin);
+
+  // 1. The superadmin creates Acme with two ASNs.
+  await admin.getByRole("link", { name: "Admin" }).click();
+  await expect(admin.getByRole("heading", { name: "Customers" })).toBeVisible();
+  await admin.getByRole("link", { name: "New customer" }).click();
+  await expectHydrated(admin);
+  await admin.getByLabel("Name").fill("Acme Networks");
+  await admin.getByLabel("Shortname").fill("acme");
+  await admin.getByLabel("ASNs").fill("64501 64999");
+  await admin.getByRole("button", { name: "Create customer" }).click();
+  // Demo ASNs are documentation/private numbers: refused until forced.
+  await expect(admin.getByRole("alert")).toContainText("documentation");
+  await admin.getByLabel(/Allow reserved ASNs/).check();
+  await admin.getByRole("button", { name: "Create customer" }).click();
+  await expect(admin).toHaveURL(/\/admin\/customers\/\d+$/);
+  await expect(admin.getByRole("heading", { name: "Acme Networks" })).toBeVisible();
+  const acmeUrl = admin.url();
+  await screenshot(admin, "admin-customer");
+
+  await admin.goto("/admin/customers?q=acme");
+  await expect(admin.getByRole("row", { name: /Acme Networks/ })).toContainText("AS64501, AS64999");
+  await screenshot(admin, "admin-customers");
+
+  // 2. Alice logs in with PeeringDB and gets Acme (she is a member of AS64501).
+  const alice = await (await browser.newContext()).newPage();
+  await peeringdbLogin(alice, /alice/);
+  await expect(alice.getByRole("status")).toContainText("Access added: Acme Networks.");
+  await expect(alice.getByRole("button", { name: /Acme Networks/ })).toContainText("member");
+
+  // 3. The superadmin sees the grant, with source PeeringDB, in alice's detail and the audit log.
+  await admin.goto("/admin/users?q=alice");
+  await admin.getByRole("link", { name: "alice.anders" }).click();
+  const acmeRow = admin.locator("#affiliations").getByRole("row", { name: /Acme Networks/ });
+  await expect(acmeRow).toContainText("PeeringDB");
+  await expect(acmeRow).toContainText("member");
+  await screenshot(admin, "admin-user");
+  await admin.goto("/admin/audit?customer=acme");
+  await expect(admin.getByRole("row", { name: /grant\.added/ })).toContainText("alice.anders");
+  await expect(admin.getByRole("row", { name: /grant\.added/ })).toContainText('"source":"peeringdb"');
+  await expect(admin.getByRole("row", { name: /customer\.created/ })).toBeVisible();
+  await screenshot(admin, "admin-audit");
+
+  // 4. The customer asks: no access through PeeringDB. The superadmin switches it off.
+  await admin.goto(acmeUrl);
+  await expectHydrated(admin);
+  await admin.getByLabel("Allow login with PeeringDB").uncheck();
+  await admin.getByLabel(/Allow reserved ASNs/).check();
+  await admin.getByRole("button", { name: "Save changes" }).click();
+  await expect(admin.getByRole("status")).toHaveText("Saved.");
+  await expect(admin.getByLabel("Allow login with PeeringDB")).not.toBeChecked();
+
+  // 5. Alice's next PeeringDB login takes Acme away.
+  await peeringdbLogin(alice, /alice/);
+  await expect(alice.getByRole("status")).toContainText("Removed: Acme Networks");
+  await expect(alice.getByRole("button", { name: /Acme Networks/ })).toHaveCount(0);
+
+  await admin.goto("/admin/audit?customer=acme&event=grant.removed");
+  await expect(admin.getByRole("row", { name: /grant\.removed/ })).toContainText("alice.anders");
+  expect(errors).toEqual([]);
+});
+
+test("the import preview lists every bad row before anything is written", async ({ browser }) => {
+  const admin = await adminPage(browser);
+  await admin.goto("/admin/customers/import");
+  await expectHydrated(admin);
+  await admin.getByLabel("CSV").fill(
+    "name,shortname,asns,type,status,peeringdb_login\nDelta Net,delta,13335,full,active,true\nBroken,broken,0,full,active,true\nOdd,odd,15169,gold,active,true\n",
+  );
+  await admin.getByRole("button", { name: "Preview" }).click();
+  const alert = admin.getByRole("alert");
+  await expect(alert).toContainText("Nothing was imported");
+  await expect(alert).toContainText("Line 3: AS0 is reserved");
+  await expect(alert).toContainText("Line 4: type");
+  await screenshot(admin, "admin-import-errors");
+
+  await admin.getByLabel("CSV").fill("name,shortname,asns,type,status,peeringdb_login\nDelta Net,delta,13335,full,active,true\n");
+  await admin.getByRole("button", { name: "Preview" }).click();
+  await expect(admin.getByRole("status")).toContainText("1 to create, 0 to update");
+  await admin.getByRole("button", { name: "Import 1 customers" }).click();
+  await expect(admin.getByRole("status")).toContainText("Imported: 1 created, 0 updated.");
+  await screenshot(admin, "admin-import");
+  await admin.goto("/admin/customers?q=AS13335");
+  await expect(admin.getByRole("row", { name: /Delta Net/ })).toBeVisible();
+});
+
+test("the PeeringDB status page shows the redirect URI and never the secret", async ({ browser }) => {
+  const admin = await adminPage(browser);
+  await admin.goto("/admin/peeringdb");
+  await expect(admin.getByText("enabled", { exact: true })).toBeVisible();
+  await expect(admin.locator("dd", { hasText: "/auth/peeringdb/callback" })).toBeVisible();
+  await expect(admin.locator("body")).not.toContainText("peerportal-demo-secret");
+  await screenshot(admin, "admin-peeringdb");
+});
+
+test("carol, a member, sees her account but not the console", async ({ page }) => {
+  await peeringdbLogin(page, /carol/);
+  await page.goto("/account");
+  await expectHydrated(page);
+  await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  await expect(page.getByText(/linked \(PeeringDB user/)).toBeVisible();
+  await expect(page.getByRole("row", { name: /login\.success/ }).first()).toBeVisible();
+  await screenshot(page, "account");
+  await page.getByRole("button", { name: "Switch PeeringDB login off" }).click();
+  await expect(page.getByRole("button", { name: "Switch PeeringDB login on" })).toBeVisible();
+  await page.getByRole("button", { name: "Switch PeeringDB login on" }).click();
+  await expect(page.getByRole("button", { name: "Switch PeeringDB login off" })).toBeVisible();
+
+  await page.goto("/admin/customers");
+  await expect(page.getByRole("alert")).toContainText("for the exchange's administrators");
+  await expect(page.getByRole("link", { name: "Admin" })).toHaveCount(0);
+});
+
+test("a customer admin sees who has access, on a phone, with the keyboard", async ({ page }) => {
+  await page.setViewportSize({ width: 360, height: 780 });
+  await peeringdbLogin(page, /alice/);
+  // Alice administers Alpha Net (AS64500, update perms at PeeringDB).
+  await page.goto("/choose");
+  await expectHydrated(page);
+  await page.getByLabel("Filter by name or ASN").fill("Alpha");
+  await page.keyboard.press("Tab");
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "Who has access" })).toBeVisible();
+  const table = page.locator("#who-has-access");
+  await expect(table.getByRole("row", { name: /alice\.anders/ })).toContainText("PeeringDB");
+  const scroll = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(scroll).toBeLessThanOrEqual(360);
+  await screenshot(page, "dashboard-access-360");
+});
