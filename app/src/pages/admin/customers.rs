@@ -262,7 +262,7 @@ fn Preview(preview: ImportPreview, csv: String, allow: bool, import: ServerActio
                     <input type="hidden" name="csv" value=csv/>
                     {allow.then(|| view! { <input type="hidden" name="allow_reserved" value="on"/> })}
                     <input type="hidden" name="commit" value="on"/>
-                    <button type="submit" class="button primary">{format!("Import {} customers", new + updated)}</button>
+                    <button type="submit" class="button primary">{match new + updated { 1 => "Import 1 customer".to_string(), n => format!("Import {n} customers") }}</button>
                 </ActionForm>
             }.into_any()
         }}
