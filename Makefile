@@ -10,7 +10,7 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 export CARGO_PROFILE_RELEASE_LTO := false
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS := 16
 
-.PHONY: run test setup node-deps browser build unit e2e clean
+.PHONY: run test setup node-deps browser build unit e2e bench clean
 
 setup: node-deps
 	@bash scripts/setup-tools.sh
@@ -40,6 +40,10 @@ e2e: build browser
 
 ## Every test: unit, integration, end-to-end.
 test: unit e2e
+
+## Benchmarks (loopback only, bounded): figures for BENCHMARKS.md.
+bench: setup
+	cargo bench -p peerportal --bench console_lists | tee target/bench-console-lists.md
 
 clean:
 	cargo clean

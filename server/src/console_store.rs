@@ -57,8 +57,12 @@ struct CustomerRecord {
 const CUSTOMER_SELECT: &str = "SELECT c.id, c.name, c.shortname, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, \
      (SELECT COUNT(*) FROM affiliations a WHERE a.customer_id = c.id) AS users FROM customers c";
 
-const CUSTOMER_SEARCH: &str = "($1 = '' OR LOWER(c.name) LIKE $2 ESCAPE '\\' OR c.shortname LIKE $2 ESCAPE '\\' \
-     OR c.id IN (SELECT customer_id FROM customer_asns WHERE asn = $3))";
+/// Text search: name or shortname contains the words.
+const CUSTOMER_BY_TEXT: &str = "($1 = '' OR LOWER(c.name) LIKE $2 ESCAPE '\\' OR c.shortname LIKE $2 ESCAPE '\\')";
+/// `64500` or `AS64500`: the customers holding that ASN (through its
+/// index), or whose shortname has those digits; names are not scanned.
+const CUSTOMER_BY_ASN: &str =
+    "(c.id IN (SELECT customer_id FROM customer_asns WHERE asn = $3) OR c.shortname = $1 OR c.shortname LIKE $2 ESCAPE '\\')";
 
 async fn with_asns(db: &Db, rows: Vec<CustomerRecord>) -> Result<Vec<CustomerItem>, DbError> {
     let mut asns: HashMap<i64, Vec<u32>> = HashMap::new();
@@ -90,10 +94,11 @@ async fn with_asns(db: &Db, rows: Vec<CustomerRecord>) -> Result<Vec<CustomerIte
 pub async fn search_customers(db: &Db, q: &str, page: u32) -> Result<(Vec<CustomerItem>, i64), DbError> {
     let q = q.trim();
     let (pattern, asn) = (contains_pattern(q), as_asn(q));
-    let sql = format!("{CUSTOMER_SELECT} WHERE {CUSTOMER_SEARCH} ORDER BY c.name, c.id LIMIT $4 OFFSET $5");
+    let search = if asn >= 0 { CUSTOMER_BY_ASN } else { CUSTOMER_BY_TEXT };
+    let sql = format!("{CUSTOMER_SELECT} WHERE {search} ORDER BY c.name, c.id LIMIT $4 OFFSET $5");
     let rows = with_db!(db, p => sqlx::query_as::<_, CustomerRecord>(&sql)
         .bind(q).bind(&pattern).bind(asn).bind(i64::from(PAGE_SIZE)).bind(offset(page)).fetch_all(p).await)?;
-    let count_sql = format!("SELECT COUNT(*) FROM customers c WHERE {CUSTOMER_SEARCH}");
+    let count_sql = format!("SELECT COUNT(*) FROM customers c WHERE {search}");
     let total: i64 = with_db!(db, p => sqlx::query_scalar(&count_sql).bind(q).bind(&pattern).bind(asn).fetch_one(p).await)?;
     Ok((with_asns(db, rows).await?, total))
 }
@@ -335,21 +340,37 @@ impl From<AuditRecord> for AuditItem {
 const AUDIT_SELECT: &str = "SELECT l.id, l.at, l.actor, l.event, l.user_id, u.username, l.customer_id, c.name AS customer, l.details, l.ip \
      FROM audit_log l LEFT JOIN users u ON u.id = l.user_id LEFT JOIN customers c ON c.id = l.customer_id";
 
-/// A filter turned into SQL: every condition always present, an unused
-/// one made true by its sentinel, so the statement text never varies.
-const AUDIT_WHERE: &str = "($1 < 0 OR l.user_id = $1) AND ($2 < 0 OR l.customer_id = $2) \
-     AND ($3 = '' OR l.event = $3 OR l.event LIKE $4) AND l.at >= $5 AND l.at < $6";
-
-/// The audit filter, checked and resolved to ids and instants.
+/// The audit filter, checked and resolved to ids and instants. Only the
+/// conditions in use go into the SQL, so each filter can use its own index
+/// (`(user_id, at)`, `(customer_id, at)`, `(event, at)`, `(at)`); a
+/// catch-all `($1 < 0 OR user_id = $1)` form would scan the whole log.
 pub struct AuditQuery {
-    user_id: i64,
-    customer_id: i64,
-    event: String,
-    event_prefix: String,
-    from: OffsetDateTime,
-    until: OffsetDateTime,
+    conditions: Vec<String>,
+    args: Vec<Arg>,
     /// A name in the filter matched nothing: the answer is empty.
     nothing: bool,
+}
+
+/// A value bound to a placeholder, in order.
+enum Arg {
+    Int(i64),
+    Text(String),
+    Time(OffsetDateTime),
+}
+
+/// Binds every `Arg` to a sqlx query, in order (per backend, inside `with_db!`).
+macro_rules! bind_args {
+    ($query:expr, $args:expr) => {{
+        let mut q = $query;
+        for a in $args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+                Arg::Time(v) => q.bind(*v),
+            };
+        }
+        q
+    }};
 }
 
 fn parse_day(s: &str, setting: &str) -> Result<Option<time::Date>, String> {
@@ -367,44 +388,67 @@ impl AuditQuery {
             (Ok(a), Ok(b)) => (a, b),
             (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
         };
-        let mut nothing = false;
-        let mut user_id = -1;
+        let mut q = AuditQuery { conditions: Vec::new(), args: Vec::new(), nothing: false };
         if !f.user.trim().is_empty() {
             match crate::store::user_by_username(db, f.user.trim()).await? {
-                Some(u) => user_id = u.id,
-                None => nothing = true,
+                Some(u) => q.push("a.user_id = ?", Arg::Int(u.id)),
+                None => q.nothing = true,
             }
         }
-        let mut customer_id = -1;
         if !f.customer.trim().is_empty() {
             match crate::store::customer_id_by_shortname(db, f.customer.trim()).await? {
-                Some(id) => customer_id = id,
-                None => nothing = true,
+                Some(id) => q.push("a.customer_id = ?", Arg::Int(id)),
+                None => q.nothing = true,
             }
         }
-        let event = f.event.trim().to_string();
-        let event_prefix = if event.ends_with('.') { format!("{}%", event.replace('_', "\\_")) } else { String::new() };
+        let event = f.event.trim();
+        if let Some(prefix) = event.strip_suffix('.') {
+            // `login.` = every event from "login." up to "login/" ('/' follows '.'):
+            // a range, which the (event, at) index serves; LIKE would not.
+            q.push("a.event > ?", Arg::Text(format!("{prefix}.")));
+            q.push("a.event < ?", Arg::Text(format!("{prefix}/")));
+        } else if !event.is_empty() {
+            q.push("a.event = ?", Arg::Text(event.to_string()));
+        }
         let midnight = |d: time::Date| d.midnight().assume_utc();
-        Ok(Ok(AuditQuery {
-            user_id,
-            customer_id,
-            event,
-            event_prefix,
-            from: from.map_or(OffsetDateTime::UNIX_EPOCH, midnight),
-            until: to.and_then(|d| d.next_day()).map_or(now() + time::Duration::days(1), midnight),
-            nothing,
-        }))
+        if let Some(d) = from {
+            q.push("a.at >= ?", Arg::Time(midnight(d)));
+        }
+        if let Some(d) = to.and_then(|d| d.next_day()) {
+            q.push("a.at < ?", Arg::Time(midnight(d)));
+        }
+        Ok(Ok(q))
     }
 
-    /// Newest first; `limit` rows from `offset`.
+    fn push(&mut self, condition: &str, arg: Arg) {
+        self.args.push(arg);
+        self.conditions.push(condition.replace('?', &format!("${}", self.args.len())));
+    }
+
+    fn where_clause(&self) -> String {
+        if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.conditions.join(" AND "))
+        }
+    }
+
+    /// Newest first; `limit` rows from `offset`. The page is chosen on ids
+    /// alone (an index walk), and only its rows are joined to names: a deep
+    /// page does not join the tens of thousands of rows it skips.
     pub async fn fetch(&self, db: &Db, limit: i64, offset: i64) -> Result<Vec<AuditItem>, DbError> {
         if self.nothing {
             return Ok(Vec::new());
         }
-        let sql = format!("{AUDIT_SELECT} WHERE {AUDIT_WHERE} ORDER BY l.id DESC LIMIT $7 OFFSET $8");
-        let rows = with_db!(db, p => sqlx::query_as::<_, AuditRecord>(&sql)
-            .bind(self.user_id).bind(self.customer_id).bind(&self.event).bind(&self.event_prefix)
-            .bind(self.from).bind(self.until).bind(limit).bind(offset).fetch_all(p).await)?;
+        let n = self.args.len();
+        let sql = format!(
+            "{AUDIT_SELECT} WHERE l.id IN (SELECT a.id FROM audit_log a {} ORDER BY a.at DESC, a.id DESC LIMIT ${} OFFSET ${}) \
+             ORDER BY l.at DESC, l.id DESC",
+            self.where_clause(),
+            n + 1,
+            n + 2
+        );
+        let rows = with_db!(db, p => bind_args!(sqlx::query_as::<_, AuditRecord>(&sql), &self.args).bind(limit).bind(offset).fetch_all(p).await)?;
         Ok(rows.into_iter().map(AuditItem::from).collect())
     }
 
@@ -412,10 +456,8 @@ impl AuditQuery {
         if self.nothing {
             return Ok(0);
         }
-        let sql = format!("SELECT COUNT(*) FROM audit_log l WHERE {AUDIT_WHERE}");
-        Ok(with_db!(db, p => sqlx::query_scalar(&sql)
-            .bind(self.user_id).bind(self.customer_id).bind(&self.event).bind(&self.event_prefix)
-            .bind(self.from).bind(self.until).fetch_one(p).await)?)
+        let sql = format!("SELECT COUNT(*) FROM audit_log a {}", self.where_clause());
+        Ok(with_db!(db, p => bind_args!(sqlx::query_scalar(&sql), &self.args).fetch_one(p).await)?)
     }
 }
 

@@ -77,7 +77,14 @@ impl Application {
                 }
             }
         });
-        let result = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+        // No Nagle: a streamed page goes out in several writes, and waiting
+        // for the browser's delayed ACK between them costs ~40 ms.
+        let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp: &mut tokio::net::TcpStream| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
+        let result = axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown)
             .await;
         purger.abort();
