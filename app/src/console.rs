@@ -104,7 +104,10 @@ pub struct UserDetail {
 pub struct AuditItem {
     pub id: i64,
     pub at: String,
+    /// `user:<id>`, `peeringdb`, `cli`, `demo` or `anonymous`, as recorded.
     pub actor: String,
+    /// The username behind a `user:<id>` actor, for reading.
+    pub actor_name: Option<String>,
     pub event: String,
     pub user_id: Option<i64>,
     pub username: Option<String>,

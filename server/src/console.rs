@@ -481,13 +481,14 @@ pub async fn audit_csv(
 /// (usernames and reasons come from outside).
 pub fn audit_rows_csv(rows: &[AuditItem]) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["id", "at", "event", "actor", "user_id", "username", "customer_id", "customer", "details", "ip"])?;
+    w.write_record(["id", "at", "event", "actor", "actor_name", "user_id", "username", "customer_id", "customer", "details", "ip"])?;
     for r in rows {
         let cells = [
             r.id.to_string(),
             r.at.clone(),
             r.event.clone(),
             r.actor.clone(),
+            r.actor_name.clone().unwrap_or_default(),
             r.user_id.map(|v| v.to_string()).unwrap_or_default(),
             r.username.clone().unwrap_or_default(),
             r.customer_id.map(|v| v.to_string()).unwrap_or_default(),
@@ -518,6 +519,7 @@ mod tests {
             id: 7,
             at: "2026-11-29 10:00 UTC".into(),
             actor: "peeringdb".into(),
+            actor_name: None,
             event: "login.refused".into(),
             user_id: Some(3),
             username: Some(username.into()),
@@ -532,7 +534,7 @@ mod tests {
     fn csv_export_quotes_json_and_defuses_formulas() {
         let text = audit_rows_csv(&[item("=HYPERLINK(\"x\")")]).unwrap();
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("id,at,event,actor,user_id,username,customer_id,customer,details,ip"));
+        assert_eq!(lines.next(), Some("id,at,event,actor,actor_name,user_id,username,customer_id,customer,details,ip"));
         let row = lines.next().unwrap();
         assert!(row.contains(r#""'=HYPERLINK(""x"")""#), "{row}");
         assert!(row.contains(r#""{""reason"":""no_customer"",""asns"":[1,2]}""#), "{row}");

@@ -325,6 +325,7 @@ impl From<AuditRecord> for AuditItem {
         AuditItem {
             id: r.id,
             at: fmt_time(r.at),
+            actor_name: None,
             actor: r.actor,
             event: r.event,
             user_id: r.user_id,
@@ -449,7 +450,7 @@ impl AuditQuery {
             n + 2
         );
         let rows = with_db!(db, p => bind_args!(sqlx::query_as::<_, AuditRecord>(&sql), &self.args).bind(limit).bind(offset).fetch_all(p).await)?;
-        Ok(rows.into_iter().map(AuditItem::from).collect())
+        name_actors(db, rows.into_iter().map(AuditItem::from).collect()).await
     }
 
     pub async fn count(&self, db: &Db) -> Result<i64, DbError> {
@@ -461,6 +462,24 @@ impl AuditQuery {
     }
 }
 
+/// Fills in who `user:<id>` actors are, with one query for the whole page.
+async fn name_actors(db: &Db, mut items: Vec<AuditItem>) -> Result<Vec<AuditItem>, DbError> {
+    let ids: std::collections::BTreeSet<i64> =
+        items.iter().filter_map(|i| i.actor.strip_prefix("user:").and_then(|id| id.parse().ok())).collect();
+    if ids.is_empty() {
+        return Ok(items);
+    }
+    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+    let sql = format!("SELECT id, username FROM users WHERE id IN ({list})");
+    let names: HashMap<i64, String> = with_db!(db, p => sqlx::query_as::<_, (i64, String)>(&sql).fetch_all(p).await)?.into_iter().collect();
+    for item in &mut items {
+        if let Some(id) = item.actor.strip_prefix("user:").and_then(|id| id.parse::<i64>().ok()) {
+            item.actor_name = names.get(&id).cloned();
+        }
+    }
+    Ok(items)
+}
+
 /// A user's own logins, logouts and account changes, newest first.
 pub async fn login_history(db: &Db, user_id: i64, limit: i64) -> Result<Vec<AuditItem>, DbError> {
     let sql = format!(
@@ -468,14 +487,14 @@ pub async fn login_history(db: &Db, user_id: i64, limit: i64) -> Result<Vec<Audi
          ORDER BY l.id DESC LIMIT $2"
     );
     let rows = with_db!(db, p => sqlx::query_as::<_, AuditRecord>(&sql).bind(user_id).bind(limit).fetch_all(p).await)?;
-    Ok(rows.into_iter().map(AuditItem::from).collect())
+    name_actors(db, rows.into_iter().map(AuditItem::from).collect()).await
 }
 
 /// Everything recorded about one user, newest first.
 pub async fn audit_of_user(db: &Db, user_id: i64, limit: i64) -> Result<Vec<AuditItem>, DbError> {
     let sql = format!("{AUDIT_SELECT} WHERE l.user_id = $1 ORDER BY l.id DESC LIMIT $2");
     let rows = with_db!(db, p => sqlx::query_as::<_, AuditRecord>(&sql).bind(user_id).bind(limit).fetch_all(p).await)?;
-    Ok(rows.into_iter().map(AuditItem::from).collect())
+    name_actors(db, rows.into_iter().map(AuditItem::from).collect()).await
 }
 
 /// The newest PeeringDB login with this outcome (`login.success` or `login.refused`).

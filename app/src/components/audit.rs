@@ -14,7 +14,7 @@ pub fn AuditTable(items: Vec<AuditItem>) -> impl IntoView {
                 <tr>
                     <td class="nowrap">{a.at}</td>
                     <td><code>{a.event.clone()}</code></td>
-                    <td>{a.actor}</td>
+                    <td>{a.actor_name.unwrap_or(a.actor)}</td>
                     <td>{who}</td>
                     <td>{a.customer.or_else(|| a.customer_id.map(|id| format!("#{id}")))}</td>
                     <td class="details"><code>{a.details}</code></td>

@@ -346,6 +346,9 @@ async fn manual_grants_are_added_changed_and_revoked_with_an_audit_row_each() {
     ok_json(&ops, &w.app, "admin/revoke", &f(&[("user_id", &uid), ("customer_id", &gamma_id)])).await;
     let events: Vec<String> = w.app.audit_events().await.into_iter().map(|(e, _)| e).filter(|e| e.starts_with("grant.")).collect();
     assert_eq!(events, ["grant.added", "grant.changed", "grant.removed"]);
+    let log = ok_json(&ops, &w.app, "admin/audit", &f(&[("user", "member"), ("customer", "gamma"), ("event", "grant."), ("from", ""), ("to", ""), ("page", "0")])).await;
+    let by: Vec<(&str, &str)> = log["items"].as_array().unwrap().iter().map(|i| (i["event"].as_str().unwrap(), i["actor_name"].as_str().unwrap())).collect();
+    assert_eq!(by, [("grant.removed", "ops"), ("grant.changed", "ops"), ("grant.added", "ops")], "newest first, each by its admin");
     let unknown = call(&ops, &w.app, "admin/grant", &f(&[("user_id", &uid), ("customer", "nosuch"), ("role", "member")])).await;
     assert_eq!(unknown.status(), 422);
 }
