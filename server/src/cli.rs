@@ -181,7 +181,7 @@ pub async fn write_customers(tx: &mut crate::db::Tx, customers: &[store::Custome
 }
 
 pub async fn customers_list(db: &Db) -> Result<String, CliError> {
-    let customers = store::list_customers(db).await?;
+    let customers = crate::console_store::all_customers(db).await?;
     let mut out = format!("{:<16} {:<32} {:<9} {:<9} {:<9} {}\n", "SHORTNAME", "NAME", "TYPE", "STATUS", "PEERINGDB", "ASNS");
     for c in &customers {
         out.push_str(&format!(

@@ -70,9 +70,7 @@ async fn with_asns(db: &Db, rows: Vec<CustomerRecord>) -> Result<Vec<CustomerIte
         let ids = rows.iter().map(|r| r.id.to_string()).collect::<Vec<_>>().join(",");
         let sql = format!("SELECT customer_id, asn FROM customer_asns WHERE customer_id IN ({ids}) ORDER BY asn");
         let pairs: Vec<(i64, i64)> = with_db!(db, p => sqlx::query_as(&sql).fetch_all(p).await)?;
-        for (c, asn) in pairs {
-            asns.entry(c).or_default().push(u32::try_from(asn).unwrap_or_default());
-        }
+        asns = crate::store::asns_by_customer(pairs);
     }
     Ok(rows
         .into_iter()
@@ -101,6 +99,13 @@ pub async fn search_customers(db: &Db, q: &str, page: u32) -> Result<(Vec<Custom
     let count_sql = format!("SELECT COUNT(*) FROM customers c WHERE {search}");
     let total: i64 = with_db!(db, p => sqlx::query_scalar(&count_sql).bind(q).bind(&pattern).bind(asn).fetch_one(p).await)?;
     Ok((with_asns(db, rows).await?, total))
+}
+
+/// Every customer, by name (the CLI's listing).
+pub async fn all_customers(db: &Db) -> Result<Vec<CustomerItem>, DbError> {
+    let sql = format!("{CUSTOMER_SELECT} ORDER BY c.name, c.id");
+    let rows = with_db!(db, p => sqlx::query_as::<_, CustomerRecord>(&sql).fetch_all(p).await)?;
+    with_asns(db, rows).await
 }
 
 pub async fn customer(db: &Db, id: i64) -> Result<Option<CustomerItem>, DbError> {

@@ -103,7 +103,7 @@ pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<Membership>, DbErr
 }
 
 /// Groups `(customer_id, asn)` rows, keeping their order.
-fn asns_by_customer(rows: Vec<(i64, i64)>) -> HashMap<i64, Vec<u32>> {
+pub(crate) fn asns_by_customer(rows: Vec<(i64, i64)>) -> HashMap<i64, Vec<u32>> {
     let mut by_customer: HashMap<i64, Vec<u32>> = HashMap::new();
     for (customer, asn) in rows {
         by_customer.entry(customer).or_default().push(asn_u32(asn));
@@ -124,18 +124,6 @@ pub struct CustomerInput {
     pub kind: String,
     pub status: String,
     pub peeringdb_login: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CustomerRow {
-    pub id: i64,
-    pub name: String,
-    pub shortname: String,
-    pub asns: Vec<u32>,
-    pub kind: String,
-    pub status: String,
-    pub peeringdb_login: bool,
-    pub peeringdb_max_role: Option<String>,
 }
 
 /// Creates or updates a customer by shortname, replacing its ASNs.
@@ -161,38 +149,6 @@ pub async fn upsert_customer(tx: &mut Tx, c: &CustomerInput) -> Result<bool, DbE
         with_tx!(tx, x => sqlx::query("INSERT INTO customer_asns (customer_id, asn) VALUES ($1, $2)").bind(id).bind(i64::from(*asn)).execute(x).await.map(|r| r.rows_affected()))?;
     }
     Ok(existing.is_none())
-}
-
-pub async fn list_customers(db: &Db) -> Result<Vec<CustomerRow>, DbError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: i64,
-        name: String,
-        shortname: String,
-        #[sqlx(rename = "type")]
-        kind: String,
-        status: String,
-        peeringdb_login: bool,
-        peeringdb_max_role: Option<String>,
-    }
-    let sql = "SELECT id, name, shortname, type, status, peeringdb_login, peeringdb_max_role FROM customers ORDER BY name, id";
-    let rows = with_db!(db, p => sqlx::query_as::<_, Row>(sql).fetch_all(p).await)?;
-    let asns: Vec<(i64, i64)> =
-        with_db!(db, p => sqlx::query_as("SELECT customer_id, asn FROM customer_asns ORDER BY asn").fetch_all(p).await)?;
-    let mut by_customer = asns_by_customer(asns);
-    Ok(rows
-        .into_iter()
-        .map(|r| CustomerRow {
-            asns: by_customer.remove(&r.id).unwrap_or_default(),
-            id: r.id,
-            name: r.name,
-            shortname: r.shortname,
-            kind: r.kind,
-            status: r.status,
-            peeringdb_login: r.peeringdb_login,
-            peeringdb_max_role: r.peeringdb_max_role,
-        })
-        .collect())
 }
 
 /// Grants a user access to a customer by hand (source `manual`).

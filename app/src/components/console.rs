@@ -45,6 +45,30 @@ pub fn Pager(base: String, page: u32, pages: u32, total: i64) -> impl IntoView {
     }
 }
 
+/// The search box of a list page: a GET form, so the query lives in the
+/// URL (bookmarkable, and it works without JavaScript).
+#[component]
+pub fn SearchForm(action: &'static str, label: &'static str, value: Signal<String>, #[prop(optional)] placeholder: &'static str) -> impl IntoView {
+    view! {
+        <leptos_router::components::Form action=action attr:class="search" attr:role="search">
+            <label for="q">{label}</label>
+            <span class="search-row">
+                <input id="q" name="q" type="search" prop:value=value placeholder=placeholder/>
+                <button type="submit">"Search"</button>
+            </span>
+        </leptos_router::components::Form>
+    }
+}
+
+/// The pager's base link of a searchable list: `/path?` or `/path?q=…&`.
+pub fn list_base(path: &str, q: &str) -> String {
+    if q.is_empty() {
+        format!("{path}?")
+    } else {
+        format!("{path}?q={}&", crate::auth::encode_query_component(q))
+    }
+}
+
 /// The outcome of a form: a short confirmation or the error, read aloud.
 pub fn outcome<T>(result: Option<Result<T, AppError>>, ok: &'static str) -> Option<AnyView> {
     result.map(|r| match r {

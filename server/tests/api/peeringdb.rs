@@ -156,7 +156,7 @@ async fn erin_gets_only_active_full_or_probono_customers_with_roles_from_perms()
     let flow = t.login_as("erin", true).await;
     assert_eq!(location(&flow.response), "/choose");
     let roles = roles_of(&t.app, "erin.evans").await;
-    let customers = peerportal::store::list_customers(&t.app.db).await.unwrap();
+    let customers = peerportal::console_store::all_customers(&t.app.db).await.unwrap();
     let profile: serde_json::Value = serde_json::from_str(peeringdb_sim::FIXTURES[4].1).unwrap();
     let mut expected = Vec::new();
     for net in profile["networks"].as_array().unwrap() {

@@ -2,11 +2,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::console::{admin_customer, admin_customers, DeleteCustomer, ImportCustomers, SaveCustomer};
-use crate::components::console::{load_error, outcome, page_param, param, AdminPage, Pager};
+use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
 use crate::console::{CustomerItem, ImportPreview};
 use crate::{format_asns, Role};
 
@@ -33,19 +32,13 @@ fn CustomerList() -> impl IntoView {
                     <a class="button" href="/admin/customers/import">"Import CSV"</a>
                 </span>
             </div>
-            <Form action="/admin/customers" attr:class="search" attr:role="search">
-                <label for="q">"Search by name, shortname or ASN"</label>
-                <span class="search-row">
-                    <input id="q" name="q" type="search" prop:value=q placeholder="e.g. Alpha or AS64500"/>
-                    <button type="submit">"Search"</button>
-                </span>
-            </Form>
+            <SearchForm action="/admin/customers" label="Search by name, shortname or ASN" value=Signal::derive(q) placeholder="e.g. Alpha or AS64500"/>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Err(e) => load_error(e),
                         Ok(page) => {
-                            let base = match q() { q if q.is_empty() => "/admin/customers?".to_string(), q => format!("/admin/customers?q={}&", crate::auth::encode_query_component(&q)) };
+                            let base = list_base("/admin/customers", &q());
                             let pages = page.pages();
                             let rows = page.items.into_iter().map(|c| view! {
                                 <tr>

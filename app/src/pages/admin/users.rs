@@ -3,11 +3,10 @@
 
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::console::{admin_user, admin_users, CreateUser, GrantAccess, RevokeGrant, SetUserDisabled, UnlinkPeeringdb};
-use crate::components::console::{load_error, outcome, page_param, param, AdminPage, Pager};
+use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
 use crate::components::audit::AuditTable;
 use crate::console::UserDetail;
 use crate::Source;
@@ -31,19 +30,13 @@ fn UserList() -> impl IntoView {
                 <h1 id="users-title">"Users"</h1>
                 <span class="actions"><a class="button primary" href="/admin/users/new">"New local user"</a></span>
             </div>
-            <Form action="/admin/users" attr:class="search" attr:role="search">
-                <label for="q">"Search by username, name or email"</label>
-                <span class="search-row">
-                    <input id="q" name="q" type="search" prop:value=q/>
-                    <button type="submit">"Search"</button>
-                </span>
-            </Form>
+            <SearchForm action="/admin/users" label="Search by username, name or email" value=Signal::derive(q)/>
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match list.await {
                         Err(e) => load_error(e),
                         Ok(page) => {
-                            let base = match q() { q if q.is_empty() => "/admin/users?".to_string(), q => format!("/admin/users?q={}&", crate::auth::encode_query_component(&q)) };
+                            let base = list_base("/admin/users", &q());
                             let pages = page.pages();
                             let rows = page.items.into_iter().map(|u| view! {
                                 <tr>
