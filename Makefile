@@ -10,7 +10,7 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 export CARGO_PROFILE_RELEASE_LTO := false
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS := 16
 
-.PHONY: run test setup node-deps browser build unit e2e bench clean
+.PHONY: run test setup node-deps browser build unit postgres e2e bench clean
 
 setup: node-deps
 	@bash scripts/setup-tools.sh
@@ -32,14 +32,20 @@ run: build
 
 unit: setup
 	cargo test -p app --features ssr
+	@echo "== server unit tests and the integration suite on SQLite =="
 	cargo test -p peerportal
 	cargo test -p peeringdb-sim
+
+## The whole integration suite again on a throwaway PostgreSQL cluster.
+postgres: setup
+	@echo "== the integration suite on PostgreSQL =="
+	bash scripts/with-postgres.sh cargo test -p peerportal --test api
 
 e2e: build browser
 	bash scripts/e2e.sh
 
-## Every test: unit, integration, end-to-end.
-test: unit e2e
+## Every test: unit, integration (SQLite and PostgreSQL), end-to-end.
+test: unit postgres e2e
 
 ## Benchmarks (loopback only, bounded): figures for BENCHMARKS.md.
 bench: setup

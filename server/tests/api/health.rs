@@ -8,6 +8,9 @@ async fn healthz_reports_the_database_reachable() {
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["ok"], true);
     assert_eq!(body["database"], "ok");
+    // The suite runs twice in `make test`; this says which database it ran on.
+    let expected = if std::env::var("PEERPORTAL_TEST_POSTGRES").is_ok_and(|v| !v.is_empty()) { "postgres" } else { "sqlite" };
+    assert_eq!(body["backend"], expected);
 }
 
 #[tokio::test]
