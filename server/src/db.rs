@@ -134,6 +134,16 @@ impl Db {
 }
 
 impl Tx {
+    /// Serialises transactions about the same thing (one PeeringDB
+    /// identity) across every replica until this one ends. SQLite needs
+    /// nothing: `BEGIN IMMEDIATE` already holds the database's write lock.
+    pub async fn lock_key(&mut self, key: i64) -> Result<(), DbError> {
+        if let Tx::Postgres(t) = self {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(key).execute(&mut **t).await?;
+        }
+        Ok(())
+    }
+
     pub async fn commit(self) -> Result<(), DbError> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,

@@ -268,6 +268,9 @@ impl Portal {
     /// existing user who lost every customer.
     async fn provision(&self, profile: &Profile, email: &str, ip: Option<&str>) -> Result<Provisioned, ProvisionError> {
         let mut tx = self.db.begin().await?;
+        // Two logins of one person at once (two tabs, two replicas) would
+        // both find no account and both create one: take turns.
+        tx.lock_key(profile.id).await?;
         let mut user = store::user_by_peeringdb_id(&mut tx, profile.id).await?;
         if user.is_none() && self.config.link_by_email {
             let mut candidates = store::unlinked_users_by_email(&mut tx, email).await?;

@@ -19,7 +19,7 @@ pub struct TestApp {
 /// Which database the suite runs on: SQLite in a temp dir by default, or a
 /// fresh PostgreSQL database per test when `PEERPORTAL_TEST_POSTGRES` holds
 /// the URL of a server where we may create databases.
-async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
+pub async fn fresh_database_url(dir: &tempfile::TempDir) -> String {
     match std::env::var("PEERPORTAL_TEST_POSTGRES") {
         Ok(server) if !server.is_empty() => {
             use sqlx::Connection;

@@ -8,4 +8,5 @@ mod console;
 mod health;
 mod password_login;
 mod peeringdb;
+mod replicas;
 mod security;
