@@ -206,3 +206,61 @@ async fn the_same_person_logging_in_on_both_replicas_at_once_gets_one_account() 
 async fn count(db: &peerportal::db::Db, sql: &str) -> i64 {
     peerportal::with_db!(db, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await).unwrap()
 }
+
+#[tokio::test]
+async fn a_manual_grant_racing_peeringdb_logins_is_neither_lost_nor_doubled() {
+    let c = cluster().await;
+    // Alice exists, with Alpha (admin) and Beta (member) from PeeringDB.
+    let first = browser(&c.a.base);
+    let callback = c.authorize(&first, &c.a, "alice").await;
+    assert_eq!(first.get(via(callback, &c.a)).send().await.unwrap().status(), 302);
+    let alice = peerportal::store::user_by_username(&c.db, "alice.anders").await.unwrap().unwrap().id;
+
+    std::env::set_var("PEERPORTAL_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD);
+    peerportal::cli::admin_create(&c.db, "ops", "ops@example.net", None).await.unwrap();
+    // The Origin a browser sends is the public (load balancer) address.
+    let ops = browser(&c.a.base);
+    let r = ops
+        .post(format!("{}/api/login", c.b.base))
+        .header(ACCEPT, "application/json")
+        .form(&[("username", "ops"), ("password", crate::helpers::ADMIN_PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+
+    let mut flows = Vec::new();
+    for i in 0..6 {
+        let client = browser(&c.a.base);
+        let replica = if i % 2 == 0 { &c.a } else { &c.b };
+        let callback = c.authorize(&client, replica, "alice").await;
+        flows.push((client, via(callback, replica)));
+    }
+    let mut tasks: Vec<tokio::task::JoinHandle<u16>> = flows
+        .into_iter()
+        .map(|(client, url)| tokio::spawn(async move { client.get(url).send().await.unwrap().status().as_u16() }))
+        .collect();
+    // Meanwhile an admin on B makes Beta a manual grant: admin, then member.
+    let (ops, url) = (ops.clone(), format!("{}/api/admin/grant", c.b.base));
+    tasks.push(tokio::spawn(async move {
+        let mut last = 0;
+        for role in ["admin", "member"] {
+            let form = [("user_id", alice.to_string()), ("customer", "beta".to_string()), ("role", role.to_string())];
+            last = ops.post(&url).header(ACCEPT, "application/json").form(&form).send().await.unwrap().status().as_u16();
+            assert_eq!(last, 200, "grant {role}");
+        }
+        last
+    }));
+    for t in tasks {
+        let status = t.await.unwrap();
+        assert!(status == 200 || status == 302, "{status}");
+    }
+    let rows: Vec<(String, String, String)> = peerportal::with_db!(&c.db, p => sqlx::query_as(
+        "SELECT c.shortname, a.role, a.source FROM affiliations a JOIN customers c ON c.id = a.customer_id ORDER BY c.shortname")
+        .fetch_all(p).await).unwrap();
+    assert_eq!(
+        rows,
+        [("alpha".into(), "admin".into(), "peeringdb".into()), ("beta".into(), "member".into(), "manual".into())],
+        "one row per customer; the manual grant survives every login"
+    );
+}
