@@ -49,6 +49,7 @@ test: unit postgres e2e
 
 ## Benchmarks (loopback only, bounded): figures for BENCHMARKS.md.
 bench: setup
+	cargo bench -p peerportal --bench grant_planning -- --noplot
 	cargo bench -p peerportal --bench console_lists | tee target/bench-console-lists.md
 
 clean:
