@@ -62,7 +62,7 @@ fn StatusCard(s: PeeringDbStatus) -> impl IntoView {
             <h1 id="pdb-title">"Login with PeeringDB"</h1>
             <p>
                 <span class=if s.enabled { "badge ok" } else { "badge disabled" }>{if s.enabled { "enabled" } else { "disabled" }}</span>
-                {(!s.enabled).then_some(" Set PEERINGDB_CLIENT_ID, PEERINGDB_CLIENT_SECRET and PEERINGDB_REDIRECT_URI to enable it.")}
+                {(!s.enabled).then_some(" To enable it, register PeerPortal at PeeringDB and set AUTH_PEERINGDB_ENABLED with the client id and secret (README, \"Login with PeeringDB\").")}
             </p>
             <dl class="facts">
                 <dt>"Client id"</dt><dd><code>{s.client_id.unwrap_or_else(dash)}</code></dd>
