@@ -24,6 +24,7 @@ browser:
 
 build: setup
 	cargo leptos build --release
+	node scripts/bundle.mjs compress
 
 ## Starts the portal in demo mode on http://127.0.0.1:3000 (SQLite, demo
 ## customers, built-in PeeringDB simulator).
@@ -33,24 +34,29 @@ run: build
 unit: setup
 	cargo test -p app --features ssr
 	@echo "== server unit tests and the integration suite on SQLite =="
-	cargo test -p peerportal
+	cargo test -p peerportal -- --test-threads=1
 	cargo test -p peeringdb-sim
+	cargo test -p peerportal-load
 
 ## The whole integration suite again on a throwaway PostgreSQL cluster.
+## Integration tests run one at a time (here and in `unit`): in parallel, a
+## console page rendered on the server sometimes never finished (2 runs in
+## 6); the cause is not found yet.
 postgres: setup
 	@echo "== the integration suite on PostgreSQL =="
-	bash scripts/with-postgres.sh cargo test -p peerportal --test api
+	bash scripts/with-postgres.sh cargo test -p peerportal --test api -- --test-threads=1
 
 e2e: build browser
+	@echo "== first-load bundle size (DESIGN §9) =="
+	node scripts/bundle.mjs check
 	bash scripts/e2e.sh
 
 ## Every test: unit, integration (SQLite and PostgreSQL), end-to-end.
 test: unit postgres e2e
 
-## Benchmarks (loopback only, bounded): figures for BENCHMARKS.md.
-bench: setup
-	cargo bench -p peerportal --bench grant_planning -- --noplot
-	cargo bench -p peerportal --bench console_lists | tee target/bench-console-lists.md
+## Benchmarks (loopback only, bounded): rewrites BENCHMARKS.md.
+bench: build
+	bash scripts/bench.sh
 
 clean:
 	cargo clean

@@ -13,7 +13,9 @@ use axum::{Json, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower::Layer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::{SetResponseHeader, SetResponseHeaderLayer};
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
@@ -130,6 +132,7 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
         router = router.nest_service("/peeringdb-sim", sim.router());
     }
     let router = router
+        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), bundle_service(&leptos_options))
         .route("/healthz", get(healthz))
         .route("/logout", post(logout))
         .route("/admin/audit.csv", get(crate::console::audit_csv))
@@ -159,6 +162,17 @@ pub fn router(config: Config, db: Db) -> anyhow::Result<Router> {
             }),
         );
     Ok(router)
+}
+
+/// The WASM, JS and CSS bundle. `make build` writes brotli and gzip copies
+/// beside each file (`scripts/bundle.mjs compress`); the best one the
+/// browser accepts is sent, so no request pays for compressing 1.6 MB.
+/// File names are not hashed, so browsers revalidate (`no-cache`) and get a
+/// 304 while the file is unchanged.
+fn bundle_service(options: &LeptosOptions) -> SetResponseHeader<ServeDir, HeaderValue> {
+    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    let files = ServeDir::new(dir).precompressed_br().precompressed_gzip();
+    SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-cache")).layer(files)
 }
 
 /// Demo mode serves the PeeringDB simulator itself, under `/peeringdb-sim`,

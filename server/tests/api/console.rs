@@ -549,6 +549,12 @@ async fn console_changes_need_a_same_origin_request() {
     assert_eq!(w.app.snapshot_without_audit().await, before);
 }
 
+/// A page that never finishes fails the test with its name instead of
+/// hanging the suite.
+async fn within<T>(what: &str, f: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(std::time::Duration::from_secs(30), f).await.unwrap_or_else(|_| panic!("{what}: no answer in 30 s"))
+}
+
 #[tokio::test]
 async fn console_pages_render_on_the_server_for_a_superadmin() {
     let w = world().await;
@@ -565,12 +571,13 @@ async fn console_pages_render_on_the_server_for_a_superadmin() {
         ("/admin/peeringdb", "Login with PeeringDB"),
         ("/account", "Log out everywhere"),
     ] {
-        let resp = ops.get(w.app.url(path)).send().await.unwrap();
+        let resp = within(path, ops.get(w.app.url(path)).send()).await.unwrap();
         assert_eq!(resp.status(), 200, "{path}");
-        let html = resp.text().await.unwrap();
+        let html = within(path, resp.text()).await.unwrap();
         assert!(html.contains(expect), "{path} lacks {expect:?}");
     }
-    let member = logged_in(&w.app, "member").await;
-    let html = member.get(w.app.url("/admin/customers")).send().await.unwrap().text().await.unwrap();
+    let member = within("member login", logged_in(&w.app, "member")).await;
+    let resp = within("member /admin/customers", member.get(w.app.url("/admin/customers")).send()).await.unwrap();
+    let html = within("member /admin/customers body", resp.text()).await.unwrap();
     assert!(!html.contains("PeeringDB login</th>") && html.contains("for the exchange"), "a member sees no customer list");
 }

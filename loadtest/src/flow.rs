@@ -1,0 +1,179 @@
+//! One complete "Login with PeeringDB" as a browser makes it, against the
+//! simulator, with the simulator's own time kept apart.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use peeringdb_sim::Simulator;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::json;
+
+/// Time spent inside the simulator's handlers (token and profile calls),
+/// so the portal's own time per callback is the callback minus this.
+#[derive(Clone, Default)]
+pub struct SimClock(Arc<AtomicU64>);
+
+impl SimClock {
+    pub fn total(&self) -> Duration {
+        Duration::from_nanos(self.0.load(Ordering::Relaxed))
+    }
+}
+
+async fn timed(State(clock): State<SimClock>, req: Request, next: Next) -> Response {
+    let t = Instant::now();
+    let resp = next.run(req).await;
+    clock.0.fetch_add(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX), Ordering::Relaxed);
+    resp
+}
+
+pub struct PeeringDb {
+    pub sim: Simulator,
+    pub base: String,
+    pub clock: SimClock,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PeeringDb {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Starts the simulator on loopback, knowing `redirect_uri`, with `users`
+/// people who each belong to `networks` of the customers' networks.
+pub async fn peeringdb(redirect_uri: &str, users: usize, networks: usize, customers: usize) -> anyhow::Result<PeeringDb> {
+    let sim = Simulator::new(peeringdb_sim::Client {
+        client_id: crate::portal::CLIENT_ID.into(),
+        client_secret: crate::portal::CLIENT_SECRET.into(),
+        redirect_uris: vec![redirect_uri.to_string()],
+    });
+    for u in 0..users {
+        sim.set_profile(&user_name(u), profile(u, networks, customers));
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let clock = SimClock::default();
+    let router = sim.router().layer(axum::middleware::from_fn_with_state(clock.clone(), timed));
+    let server = tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    Ok(PeeringDb { sim, base, clock, server })
+}
+
+pub fn user_name(u: usize) -> String {
+    format!("load{u:04}")
+}
+
+/// The ASN of customer `c` (private-use 32-bit range: imported with
+/// `--allow-reserved`).
+pub fn customer_asn(c: usize) -> u64 {
+    4_200_000_000 + c as u64
+}
+
+/// The customer list: `customers` rows, every tenth with a second ASN.
+pub fn customers_csv(customers: usize) -> String {
+    let mut csv = String::from("name,shortname,asns,type,status,peeringdb_login\n");
+    for c in 0..customers {
+        let asns = if c % 10 == 0 {
+            format!("\"{} {}\"", customer_asn(c), customer_asn(customers + c))
+        } else {
+            customer_asn(c).to_string()
+        };
+        csv.push_str(&format!("Load Customer {c:05},lc{c:05},{asns},full,active,true\n"));
+    }
+    csv
+}
+
+/// Person `u` is in `networks` networks spread over the customer list,
+/// admin of every other one.
+fn profile(u: usize, networks: usize, customers: usize) -> serde_json::Value {
+    let nets: Vec<serde_json::Value> = (0..networks)
+        .map(|j| {
+            let c = (u * 37 + j * 163) % customers;
+            let perms = if j % 2 == 0 { 15 } else { 1 };
+            json!({ "id": 100_000 + c, "name": format!("Load Customer {c:05}"), "asn": customer_asn(c), "perms": perms })
+        })
+        .collect();
+    json!({
+        "id": 500_000 + u,
+        "given_name": "Load",
+        "family_name": format!("User {u}"),
+        "name": format!("Load User {u}"),
+        "verified_user": true,
+        "email": format!("{}@load.example", user_name(u)),
+        "verified_email": true,
+        "networks": nets,
+    })
+}
+
+/// How long one login took, as the browser saw it.
+pub struct Timing {
+    /// `GET /auth/peeringdb/callback` alone.
+    pub callback: Duration,
+    /// The start redirect plus the callback (the consent page is the
+    /// person's time at PeeringDB and is not counted).
+    pub total: Duration,
+}
+
+/// A full login of `user`: start on `start` (base URL), approve at the
+/// simulator, come back to `finish` (base URL) as the load balancer might.
+pub async fn login(http: &reqwest::Client, pdb: &PeeringDb, start: &str, finish: &str, user: &str) -> anyhow::Result<Timing> {
+    let t0 = Instant::now();
+    let r = http.get(format!("{start}/auth/peeringdb/login")).send().await?;
+    if r.status() != 302 {
+        bail!("/auth/peeringdb/login answered {}", r.status());
+    }
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect();
+    let authorize = url::Url::parse(r.headers().get(LOCATION).context("no Location")?.to_str()?)?;
+    let _ = r.bytes().await;
+    let q: HashMap<String, String> = authorize.query_pairs().into_owned().collect();
+    let redirect_uri = q.get("redirect_uri").context("no redirect_uri")?;
+    let code = pdb.sim.approve(user, redirect_uri, q.get("code_challenge").map(String::as_str));
+    let mut callback = url::Url::parse(&format!("{finish}/auth/peeringdb/callback"))?;
+    callback.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").context("no state")?);
+
+    let t1 = Instant::now();
+    let r = http.get(callback).header(COOKIE, cookies.join("; ")).send().await?;
+    let t2 = Instant::now();
+    let to = r.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let status = r.status();
+    let _ = r.bytes().await;
+    if status != 302 || to.starts_with("/login") {
+        bail!("callback for {user} answered {status} to {to:?}");
+    }
+    Ok(Timing { callback: t2 - t1, total: t2 - t0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_profile_network_is_a_customer_of_the_list() {
+        let customers = 10_000;
+        let csv = customers_csv(customers);
+        for u in [0, 7, 199] {
+            let p = profile(u, 60, customers);
+            let nets = p["networks"].as_array().unwrap();
+            assert_eq!(nets.len(), 60);
+            for n in nets {
+                let asn = n["asn"].as_u64().unwrap();
+                assert!(csv.contains(&asn.to_string()), "AS{asn} is nobody's");
+            }
+            let distinct: std::collections::BTreeSet<u64> = nets.iter().map(|n| n["asn"].as_u64().unwrap()).collect();
+            assert_eq!(distinct.len(), 60, "60 different networks");
+        }
+        assert_eq!(csv.lines().count(), customers + 1);
+    }
+}

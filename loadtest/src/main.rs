@@ -1,0 +1,426 @@
+//! `peerportal-load`: the HTTP half of `make bench` (DESIGN §9).
+//!
+//! Starts real `peerportal` processes (the release binary) on a throwaway
+//! SQLite or PostgreSQL database with 10 000 customers, the PeeringDB
+//! simulator in this process, and measures complete PeeringDB logins (one
+//! and two replicas), the portal's own time per callback, its CPU per login
+//! and its memory; then server-rendered `/login` and the bytes a first visit
+//! to `/login` downloads. Loopback only; every phase is bounded in time and
+//! in requests. Prints Markdown for BENCHMARKS.md.
+
+mod flow;
+mod portal;
+mod stats;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
+
+use flow::{login, PeeringDb};
+use portal::{free_port, Database, Launcher, Replica};
+use stats::{ms, Latencies};
+
+#[derive(Parser, Debug)]
+#[command(about = "Load driver for BENCHMARKS.md (loopback only, bounded)")]
+struct Args {
+    /// The portal binary to measure (`cargo leptos build --release`).
+    #[arg(long, default_value = "target/release/peerportal")]
+    portal: PathBuf,
+    /// Its site root, with the built bundle.
+    #[arg(long, default_value = "target/site")]
+    site_root: PathBuf,
+    /// A PostgreSQL server to measure on as well; a database is created
+    /// for each scenario and dropped after it.
+    #[arg(long, env = "PEERPORTAL_TEST_POSTGRES")]
+    postgres: Option<String>,
+    #[arg(long, default_value_t = 10_000)]
+    customers: usize,
+    /// Networks of each person on PeeringDB (each one a customer).
+    #[arg(long, default_value_t = 60)]
+    networks: usize,
+    /// Distinct people logging in.
+    #[arg(long, default_value_t = 200)]
+    users: usize,
+    /// Logins one at a time, for the portal's own time per callback.
+    #[arg(long, default_value_t = 400)]
+    sequential: usize,
+    /// Logins in flight at once during a storm.
+    #[arg(long, default_value_t = 16)]
+    concurrency: usize,
+    /// Length of each storm.
+    #[arg(long, default_value_t = 8)]
+    seconds: u64,
+    /// Replica counts to measure.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    replicas: Vec<usize>,
+    /// Only the login scenarios, or only the page (for profiling one).
+    #[arg(long, value_enum)]
+    only: Option<Only>,
+    /// Upper bound on requests of any one storm.
+    #[arg(long, default_value_t = 50_000)]
+    max_requests: usize,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Only {
+    Logins,
+    Page,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    if !args.portal.exists() {
+        bail!("{} does not exist: run `cargo leptos build --release` first", args.portal.display());
+    }
+    let mut backends = vec![false];
+    if args.postgres.is_some() {
+        backends.push(true);
+    } else {
+        eprintln!("no --postgres (PEERPORTAL_TEST_POSTGRES): SQLite only");
+    }
+
+    let mut logins = Vec::new();
+    let mut page = None;
+    for postgres in backends {
+        for &replicas in &args.replicas {
+            let db = match (&args.postgres, postgres) {
+                (Some(admin), true) => Database::postgres(admin, &format!("peerportal_load_{replicas}"))?,
+                _ => Database::sqlite()?,
+            };
+            eprintln!("== {} · {replicas} replica(s)", db.label());
+            let s = Scenario::start(&args, db, replicas).await?;
+            if args.only != Some(Only::Page) {
+                logins.push(s.logins(&args).await.with_context(|| s.label())?);
+            }
+            if !postgres && replicas == 1 && args.only != Some(Only::Logins) {
+                page = Some(s.login_page(&args).await?);
+            }
+        }
+    }
+    print_report(&args, &logins, page.as_ref());
+    Ok(())
+}
+
+/// What every simulated browser shares: the replicas behind the "load
+/// balancer", PeeringDB, and one HTTP client with its connection pool.
+struct Net {
+    pdb: PeeringDb,
+    bases: Vec<String>,
+    http: reqwest::Client,
+    users: usize,
+}
+
+impl Net {
+    /// Login number `i`: started on one replica and finished on the next,
+    /// as a round-robin balancer would; person `i` modulo the people.
+    async fn login(&self, i: usize) -> anyhow::Result<flow::Timing> {
+        let n = self.bases.len();
+        login(&self.http, &self.pdb, &self.bases[i % n], &self.bases[(i + 1) % n], &flow::user_name(i % self.users)).await
+    }
+}
+
+/// One database, its replicas and its PeeringDB.
+struct Scenario {
+    db: Database,
+    replicas: Vec<Replica>,
+    idle_rss_kib: Vec<u64>,
+    net: Arc<Net>,
+}
+
+impl Scenario {
+    async fn start(args: &Args, db: Database, count: usize) -> anyhow::Result<Scenario> {
+        let ports: Vec<u16> = (0..count).map(|_| free_port()).collect::<Result<_, _>>()?;
+        let public = format!("http://127.0.0.1:{}", ports[0]);
+        let pdb = flow::peeringdb(&format!("{public}/auth/peeringdb/callback"), args.users, args.networks, args.customers).await?;
+        let launcher = Launcher {
+            binary: args.portal.clone(),
+            site_root: args.site_root.clone(),
+            database_url: db.url().to_string(),
+            public,
+            sim_base: pdb.base.clone(),
+        };
+        let csv = tempfile::NamedTempFile::new()?;
+        std::fs::write(csv.path(), flow::customers_csv(args.customers))?;
+        eprintln!("   {}", launcher.import_customers(csv.path())?);
+        let mut replicas = Vec::new();
+        for port in ports {
+            replicas.push(launcher.start(port).await?);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let idle_rss_kib = replicas.iter().map(Replica::rss_kib).collect();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .tcp_nodelay(true)
+            .pool_max_idle_per_host(args.concurrency * 2)
+            .build()?;
+        let bases = replicas.iter().map(|r| r.base.clone()).collect();
+        let net = Arc::new(Net { pdb, bases, http, users: args.users });
+        Ok(Scenario { db, replicas, idle_rss_kib, net })
+    }
+
+    fn cpu(&self) -> Duration {
+        self.replicas.iter().map(Replica::cpu).sum()
+    }
+
+    fn label(&self) -> String {
+        let n = self.replicas.len();
+        format!("{} · {n} replica{}", self.db.label(), if n > 1 { "s" } else { "" })
+    }
+
+    async fn logins(&self, args: &Args) -> anyhow::Result<LoginFigures> {
+        // Everyone's first login creates the account and its grants; then
+        // people the portal knows log in again. One at a time, to see the
+        // portal's own time per callback.
+        let first = self.one_at_a_time(0..args.users).await?;
+        let repeat = self.one_at_a_time(args.users..args.users + args.sequential).await?;
+
+        let cpu_before = self.cpu();
+        let net = self.net.clone();
+        let storm = storm(args, move |i| {
+            let net = net.clone();
+            async move { Ok(net.login(i).await?.total) }
+        })
+        .await?;
+        let cpu = self.cpu().saturating_sub(cpu_before);
+        Ok(LoginFigures {
+            label: self.label(),
+            first,
+            repeat,
+            per_second: storm.per_second(),
+            cpu_per_login: cpu / u32::try_from(storm.latencies.len().max(1)).unwrap_or(u32::MAX),
+            storm: storm.latencies,
+            idle_rss_kib: self.idle_rss_kib.clone(),
+            peak_rss_kib: self.replicas.iter().map(Replica::peak_rss_kib).collect(),
+        })
+    }
+
+    async fn one_at_a_time(&self, logins: std::ops::Range<usize>) -> anyhow::Result<OwnTimes> {
+        let mut callback = Vec::with_capacity(logins.len());
+        let mut own = Vec::with_capacity(logins.len());
+        for i in logins {
+            let in_sim_before = self.net.pdb.clock.total();
+            let t = self.net.login(i).await?;
+            let in_sim = self.net.pdb.clock.total().saturating_sub(in_sim_before);
+            callback.push(t.callback);
+            own.push(t.callback.saturating_sub(in_sim));
+        }
+        Ok(OwnTimes { callback: Latencies::new(callback), own: Latencies::new(own) })
+    }
+
+    /// Server-rendered `/login` under load, and what a first visit downloads.
+    async fn login_page(&self, args: &Args) -> anyhow::Result<PageFigures> {
+        let base = self.net.bases[0].clone();
+        let http = self.net.http.clone();
+        let html = http.get(format!("{base}/login")).send().await?.text().await?;
+        let mut assets = Vec::new();
+        for path in stats::pkg_assets(&html) {
+            let mut sizes = Vec::new();
+            for encoding in ["identity", "gzip", "br"] {
+                let r = http.get(format!("{base}{path}")).header(ACCEPT_ENCODING, encoding).send().await?;
+                if !r.status().is_success() {
+                    bail!("{path} answered {}", r.status());
+                }
+                let served = r.headers().get(CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity").to_string();
+                let bytes = r.bytes().await?.len();
+                sizes.push((served == encoding).then_some(bytes));
+            }
+            assets.push(Asset { path, raw: sizes[0].unwrap_or(0), gzip: sizes[1], br: sizes[2] });
+        }
+
+        let cpu_before = self.cpu();
+        let rss_before = self.replicas[0].rss_kib();
+        let page = format!("{base}/login");
+        let storm = storm(args, move |_| {
+            let (http, page) = (http.clone(), page.clone());
+            async move {
+                let t = Instant::now();
+                let r = http.get(&page).send().await?;
+                let status = r.status();
+                let body = r.bytes().await?;
+                if status != 200 || body.is_empty() {
+                    bail!("/login answered {status}");
+                }
+                Ok(t.elapsed())
+            }
+        })
+        .await?;
+        let cpu = self.cpu().saturating_sub(cpu_before);
+        Ok(PageFigures {
+            per_second: storm.per_second(),
+            cpu_per_request: cpu / u32::try_from(storm.latencies.len().max(1)).unwrap_or(u32::MAX),
+            latencies: storm.latencies,
+            rss_before_kib: rss_before,
+            rss_after_kib: self.replicas[0].rss_kib(),
+            assets,
+        })
+    }
+}
+
+struct Storm {
+    latencies: Latencies,
+    elapsed: Duration,
+}
+
+impl Storm {
+    fn per_second(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// `concurrency` workers call `one(i)` with i = 0, 1, 2, … until the time
+/// or the request budget runs out; the first error stops everything.
+async fn storm<F, Fut>(args: &Args, one: F) -> anyhow::Result<Storm>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send,
+{
+    let next = Arc::new(AtomicUsize::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(args.seconds);
+    let max = args.max_requests;
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency {
+        let (next, stop, one) = (next.clone(), stop.clone(), one.clone());
+        workers.push(tokio::spawn(async move {
+            let mut times = Vec::new();
+            while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= max {
+                    break;
+                }
+                match one(i).await {
+                    Ok(t) => times.push(t),
+                    Err(e) => {
+                        stop.store(true, Ordering::Relaxed);
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(times)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut first_error = None;
+    for w in workers {
+        match w.await? {
+            Ok(times) => all.extend(times),
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+    }
+    let elapsed = started.elapsed();
+    if let Some(e) = first_error {
+        return Err(e.context("during the storm"));
+    }
+    Ok(Storm { latencies: Latencies::new(all), elapsed })
+}
+
+struct OwnTimes {
+    callback: Latencies,
+    own: Latencies,
+}
+
+struct LoginFigures {
+    label: String,
+    first: OwnTimes,
+    repeat: OwnTimes,
+    storm: Latencies,
+    per_second: f64,
+    cpu_per_login: Duration,
+    idle_rss_kib: Vec<u64>,
+    peak_rss_kib: Vec<u64>,
+}
+
+struct Asset {
+    path: String,
+    raw: usize,
+    gzip: Option<usize>,
+    br: Option<usize>,
+}
+
+struct PageFigures {
+    per_second: f64,
+    cpu_per_request: Duration,
+    latencies: Latencies,
+    rss_before_kib: u64,
+    rss_after_kib: u64,
+    assets: Vec<Asset>,
+}
+
+fn mib(kib: &[u64]) -> String {
+    kib.iter().map(|k| format!("{:.1}", *k as f64 / 1024.0)).collect::<Vec<_>>().join(" + ")
+}
+
+fn kb(bytes: Option<usize>) -> String {
+    bytes.map_or_else(|| "not served".to_string(), |b| format!("{b}"))
+}
+
+fn print_report(args: &Args, logins: &[LoginFigures], page: Option<&PageFigures>) {
+    println!("### Complete PeeringDB logins\n");
+    println!(
+        "{} customers (every tenth with two ASNs); {} people, each in {} networks on PeeringDB that are all customers \
+         (admin of every other one). The simulator runs in the load driver; the portal is the release binary, \
+         RUST_LOG=warn. With two replicas every login starts on one and finishes on the other.\n",
+        args.customers, args.users, args.networks
+    );
+    println!("**The portal's own time per callback** (`GET /auth/peeringdb/callback` as the browser timed it, minus the time spent inside the simulator's token and profile handlers), logins one at a time, ms p50 / p99 / max:\n");
+    println!("| database · replicas | first login ({} people: account + {} grants) | repeat login ({} logins) | whole callback, repeat |", args.users, args.networks, args.sequential);
+    println!("|---|---|---|---|");
+    for f in logins {
+        println!("| {} | {} | {} | {} |", f.label, f.first.own.cell(), f.repeat.own.cell(), f.repeat.callback.cell());
+    }
+    println!(
+        "\n**Login storm**: {} browsers at once for {} s (start redirect + callback; the consent page is skipped), \
+         the portal's CPU from /proc (user + system, all replicas):\n",
+        args.concurrency, args.seconds
+    );
+    println!("| database · replicas | logins/s | latency p50 / p99 / max (ms) | portal CPU per login (ms) | RSS idle (MiB) | RSS peak (MiB) |");
+    println!("|---|---|---|---|---|---|");
+    for f in logins {
+        println!(
+            "| {} | {:.0} | {} | {} | {} | {} |",
+            f.label,
+            f.per_second,
+            f.storm.cell(),
+            ms(f.cpu_per_login),
+            mib(&f.idle_rss_kib),
+            mib(&f.peak_rss_kib)
+        );
+    }
+    let Some(p) = page else { return };
+    println!("\n### Server-rendered `/login`\n");
+    println!(
+        "{} clients at once for {} s on one replica (SQLite), the client in the same 2 cores:\n",
+        args.concurrency, args.seconds
+    );
+    println!("| requests/s | latency p50 / p99 / max (ms) | portal CPU per request (ms) | RSS before / after (MiB) |");
+    println!("|---|---|---|---|");
+    println!(
+        "| {:.0} | {} | {} | {} / {} |",
+        p.per_second,
+        p.latencies.cell(),
+        ms(p.cpu_per_request),
+        mib(&[p.rss_before_kib]),
+        mib(&[p.rss_after_kib])
+    );
+    println!("\n### First load of `/login`\n");
+    println!("Every asset the page links to, as the portal serves it (bytes on the wire for each `Accept-Encoding`):\n");
+    println!("| asset | raw | gzip | brotli |");
+    println!("|---|---|---|---|");
+    for a in &p.assets {
+        println!("| `{}` | {} | {} | {} |", a.path, a.raw, kb(a.gzip), kb(a.br));
+    }
+    let sum = |f: fn(&Asset) -> Option<usize>| -> Option<usize> { p.assets.iter().map(f).sum() };
+    println!(
+        "| **total** | **{}** | **{}** | **{}** |",
+        p.assets.iter().map(|a| a.raw).sum::<usize>(),
+        kb(sum(|a| a.gzip)),
+        kb(sum(|a| a.br))
+    );
+}

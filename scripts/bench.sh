@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark of DESIGN §9 and issues 4–5, then
+# BENCHMARKS.md rewritten from what they printed. Loopback only; every
+# phase is bounded. Expects `make build` to have run (the Makefile does).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# cargo-leptos compiles the server with this set; the benches must see the
+# same value or cargo rebuilds leptos and everything above it.
+export LEPTOS_OUTPUT_NAME=peerportal
+out=target/bench
+mkdir -p "$out"
+began=$(date +%s)
+
+echo "== load driver =="
+cargo build --release -p peerportal-load
+echo "== grant planning (criterion) =="
+cargo bench -p peerportal --bench grant_planning -- --noplot 2>&1 | tee "$out/grant-planning.log"
+echo "== console lists =="
+cargo bench -p peerportal --bench console_lists | tee "$out/console-lists.md"
+echo "== logins, SSR, bundle: SQLite and PostgreSQL, one and two replicas =="
+bash scripts/with-postgres.sh target/release/peerportal-load | tee "$out/load.md"
+node scripts/bundle.mjs check | tee "$out/bundle.txt"
+took=$(( $(date +%s) - began ))
+
+# "time:   [616.23 µs 650.12 µs 713.45 µs]" → "616.23 µs – 713.45 µs (estimate 650.12 µs)"
+planning=$(grep -m1 'time:' "$out/grant-planning.log" | sed -E 's/.*\[([^ ]+ [^ ]+) ([^ ]+ [^ ]+) ([^ ]+ [^ ]+)\].*/\1 – \3 (estimate \2)/')
+cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
+mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
+commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' || echo " (with uncommitted changes)")
+pg=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 | xargs -r -I{} {}/postgres --version)
+
+{
+  cat <<EOF
+# Benchmarks
+
+Written by \`make bench\` ($(date -u +%Y-%m-%d), took ${took} s after \`make build\`);
+do not edit by hand — the notes at the end come from \`docs/benchmark-notes.md\`.
+Budgets are DESIGN §9's and issue 4's.
+
+- Commit: $commit
+- Machine: $(nproc) × $cpu, $mem RAM, $(. /etc/os-release && echo "$PRETTY_NAME")
+- Toolchain: $(rustc --version), $pg, Node $(node --version)
+- Builds: the release profile of \`make build\` (no LTO, 16 codegen units);
+  the WASM bundle with \`wasm-release\` (opt-level z, LTO) and wasm-opt.
+- SQLite in WAL mode, \`synchronous=NORMAL\`; PostgreSQL a throwaway cluster
+  with \`fsync=off\` (scripts/with-postgres.sh). Loopback HTTP only; the load
+  driver runs on the same cores as the portal.
+
+Reproduce: \`make bench\` (all of it), or one part:
+\`cargo bench -p peerportal --bench grant_planning\`,
+\`cargo bench -p peerportal --bench console_lists\`,
+\`bash scripts/with-postgres.sh target/release/peerportal-load --help\`,
+\`node scripts/bundle.mjs check\`.
+
+## Grant planning (budget: 10 000 customers × 1 000 networks in ≤ 1 ms)
+
+\`server/benches/grant_planning.rs\` (criterion, pure code): 10 000
+customers (one or two ASNs, some associate, suspended or opted out), 1 000
+PeeringDB networks with perms cycling 15/1/3/0, a person with 300 existing
+affiliations (one in five manual).
+
+| case | time (criterion 95% interval) |
+|---|---|
+| plan, 10 000 × 1 000, 300 existing | $planning |
+
+## PeeringDB logins, \`/login\`, memory, first load
+
+Budgets: own time per callback p50 ≤ 1 ms and p99 ≤ 5 ms (SQLite, 10 000
+customers, a person in 60 networks); ≥ 500 complete logins/s on 2 cores;
+portal CPU ≤ 0.5 ms per login; SSR \`/login\` ≥ 5 000 req/s; RSS ≤ 30 MB
+idle and under a login storm; first load of \`/login\` ≤ 150 KB brotli.
+
+\`loadtest/\` (\`peerportal-load\`) drives the release binary from outside.
+
+EOF
+  sed 's/^### /### /' "$out/load.md"
+  cat <<EOF
+
+Bundle check of \`make test\` (\`node scripts/bundle.mjs check\`, Node's
+brotli at quality 11, the same files the portal serves precompressed):
+
+\`\`\`
+$(cat "$out/bundle.txt")
+\`\`\`
+
+## Admin console list pages (issue 4: under 50 ms on the server)
+
+\`server/benches/console_lists.rs\` seeds a fresh SQLite database with
+10 000 customers, 2 000 users and 50 000 audit rows, starts the real server
+on 127.0.0.1, logs in as a superadmin and asks for each list one request at
+a time, both as the server function the hydrated page calls and as the whole
+server-rendered page of a first load (client-side times, loopback HTTP
+included).
+
+EOF
+  cat "$out/console-lists.md"
+  echo
+  cat docs/benchmark-notes.md
+} > BENCHMARKS.md
+echo "BENCHMARKS.md written (${took} s of benchmarks)"

@@ -1,0 +1,80 @@
+// The browser bundle after `cargo leptos build --release`.
+//
+//   node scripts/bundle.mjs compress   writes NAME.br and NAME.gz beside every
+//                                      .wasm/.js/.css in target/site/pkg, so
+//                                      the portal serves them precompressed
+//                                      (best ratio, paid once at build time).
+//   node scripts/bundle.mjs check      fails when the brotli first-load bytes
+//                                      grew past the size recorded in
+//                                      end2end/bundle-size.json.
+//   node scripts/bundle.mjs record     records the current size there.
+//
+// Node's own zlib: no dependency, and the same numbers on every machine.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
+
+const pkg = process.env.BUNDLE_DIR ?? 'target/site/pkg';
+const recordFile = 'end2end/bundle-size.json';
+// DESIGN §9: the first load of /login, as served, in brotli.
+const BUDGET = 150 * 1024;
+// Room for noise between toolchain builds; anything more is growth.
+const SLACK = 1024;
+
+const assets = readdirSync(pkg).filter((n) => /\.(wasm|js|css)$/.test(n)).sort();
+if (assets.length === 0) {
+  console.error(`no .wasm/.js/.css in ${pkg}: run cargo leptos build --release first`);
+  process.exit(1);
+}
+
+function sizes() {
+  return assets.map((name) => {
+    const data = readFileSync(join(pkg, name));
+    const br = brotliCompressSync(data, {
+      params: {
+        [constants.BROTLI_PARAM_QUALITY]: constants.BROTLI_MAX_QUALITY,
+        [constants.BROTLI_PARAM_SIZE_HINT]: data.length,
+      },
+    });
+    const gz = gzipSync(data, { level: 9 });
+    return { name, data, br, gz };
+  });
+}
+
+function table(rows) {
+  for (const r of rows) {
+    console.log(`  ${r.name.padEnd(24)} ${String(r.data.length).padStart(9)} raw ${String(r.gz.length).padStart(8)} gzip ${String(r.br.length).padStart(8)} br`);
+  }
+  const total = (k) => rows.reduce((s, r) => s + r[k].length, 0);
+  console.log(`  ${'total'.padEnd(24)} ${String(total('data')).padStart(9)} raw ${String(total('gz')).padStart(8)} gzip ${String(total('br')).padStart(8)} br`);
+  return { raw: total('data'), gzip: total('gz'), brotli: total('br') };
+}
+
+const command = process.argv[2];
+if (command === 'compress') {
+  const rows = sizes();
+  for (const r of rows) {
+    writeFileSync(join(pkg, `${r.name}.br`), r.br);
+    writeFileSync(join(pkg, `${r.name}.gz`), r.gz);
+  }
+  console.log(`precompressed ${pkg}:`);
+  table(rows);
+} else if (command === 'check' || command === 'record') {
+  const now = table(sizes());
+  if (command === 'record') {
+    writeFileSync(recordFile, JSON.stringify({ ...now, budget_brotli: BUDGET }, null, 2) + '\n');
+    console.log(`recorded in ${recordFile}`);
+  } else {
+    const recorded = JSON.parse(readFileSync(recordFile, 'utf8'));
+    const over = now.brotli > BUDGET ? ` — over DESIGN §9's ${BUDGET} B budget by ${now.brotli - BUDGET} B (see BENCHMARKS.md)` : '';
+    if (now.brotli > recorded.brotli + SLACK) {
+      console.error(`FAIL: the first-load bundle grew to ${now.brotli} B brotli, past the recorded ${recorded.brotli} B.`);
+      console.error('Make it smaller, or if the growth is worth it, run `node scripts/bundle.mjs record` and say why in the commit.');
+      process.exit(1);
+    }
+    console.log(`bundle size: ${now.brotli} B brotli, recorded ${recorded.brotli} B${over}`);
+  }
+} else {
+  console.error('usage: node scripts/bundle.mjs compress|check|record');
+  process.exit(2);
+}
