@@ -27,15 +27,24 @@ pub fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal
 }
 
+/// The one customer of someone who has exactly one.
+pub fn sole_customer(memberships: &[app::Membership]) -> Option<i64> {
+    match memberships {
+        [only] => Some(only.customer_id),
+        _ => None,
+    }
+}
+
 impl Portal {
     /// Starts a new session for a user who has just proved who they are.
     /// A new id defeats session fixation: any id planted before login dies.
-    pub async fn start_session(&self, session: &Session, user_id: i64, memberships: &[app::Membership]) -> Result<(), AppError> {
+    /// With exactly one customer there is nothing to pick: it is chosen.
+    pub async fn start_session(&self, session: &Session, user_id: i64, sole_customer: Option<i64>) -> Result<(), AppError> {
         session.cycle_id().await.map_err(internal)?;
         session.clear().await;
         session.insert(sessions::USER_ID, user_id).await.map_err(internal)?;
-        if let [only] = memberships {
-            session.insert(sessions::CUSTOMER_ID, only.customer_id).await.map_err(internal)?;
+        if let Some(customer_id) = sole_customer {
+            session.insert(sessions::CUSTOMER_ID, customer_id).await.map_err(internal)?;
         }
         Ok(())
     }
@@ -119,7 +128,7 @@ impl Backend for Portal {
         tx.commit().await.map_err(internal)?;
 
         let memberships = store::memberships(&self.db, user.id).await.map_err(internal)?;
-        self.start_session(session, user.id, &memberships).await?;
+        self.start_session(session, user.id, sole_customer(&memberships)).await?;
         tracing::info!(user_id = user.id, "password login");
         Ok(())
     }

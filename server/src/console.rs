@@ -405,7 +405,7 @@ impl SelfService for Portal {
         self.commit_audited(tx, Portal::audit_entry(&me, meta, "account.password_changed", Some(user_id), None, details)).await?;
         let memberships = store::memberships(&self.db, user_id).await.map_err(internal)?;
         let chosen = session.get::<i64>(sessions::CUSTOMER_ID).await.map_err(internal)?;
-        self.start_session(session, user_id, &memberships).await?;
+        self.start_session(session, user_id, crate::backend::sole_customer(&memberships)).await?;
         if let Some(c) = chosen {
             session.insert(sessions::CUSTOMER_ID, c).await.map_err(internal)?;
         }

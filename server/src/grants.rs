@@ -65,6 +65,16 @@ impl GrantPlan {
     pub fn customers_after(&self) -> usize {
         self.add.len() + self.change_role.len() + self.keep.len()
     }
+
+    /// The customer, when the user can act for exactly one once the plan
+    /// is applied: the login then skips the picker without another query.
+    pub fn sole_customer_after(&self) -> Option<i64> {
+        let mut after = self.add.iter().map(|a| a.0).chain(self.change_role.iter().map(|c| c.0)).chain(self.keep.iter().copied());
+        match (after.next(), after.next()) {
+            (Some(id), None) => Some(id),
+            _ => None,
+        }
+    }
 }
 
 /// The role one network's permissions give; `None` means no access.
@@ -134,6 +144,17 @@ pub fn plan(networks: &[Network], customers: &[Customer], existing: &[Existing],
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sole_customer_is_known_only_when_there_is_exactly_one() {
+        let plan = |add: Vec<(i64, Role)>, keep: Vec<i64>| GrantPlan { add, keep, ..GrantPlan::default() };
+        assert_eq!(plan(vec![(7, Role::Admin)], vec![]).sole_customer_after(), Some(7));
+        assert_eq!(plan(vec![], vec![9]).sole_customer_after(), Some(9));
+        assert_eq!(plan(vec![(7, Role::Admin)], vec![9]).sole_customer_after(), None);
+        assert_eq!(plan(vec![], vec![]).sole_customer_after(), None);
+        let removed_only = GrantPlan { remove: vec![3], ..GrantPlan::default() };
+        assert_eq!(removed_only.sole_customer_after(), None);
+    }
 
     fn customer(id: i64, asns: &[u32]) -> Customer {
         Customer { id, asns: asns.to_vec(), kind: "full".into(), status: "active".into(), peeringdb_login: true, max_role: None }

@@ -269,6 +269,17 @@ pub async fn refresh_from_peeringdb(tx: &mut Tx, user_id: i64, name: &str, email
 
 /// Customers holding any of these ASNs, or affiliated with the user: all
 /// the planner needs to decide.
+fn planning_sql(networks: &str) -> String {
+    format!(
+        "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, ca.asn \
+         FROM (SELECT customer_id FROM customer_asns WHERE asn IN ({networks}) \
+               UNION SELECT customer_id FROM affiliations WHERE user_id = $2) w \
+         JOIN customers c ON c.id = w.customer_id \
+         JOIN customer_asns ca ON ca.customer_id = c.id \
+         ORDER BY c.id, ca.asn"
+    )
+}
+
 pub async fn planning_customers(tx: &mut Tx, asns: &[u32], user_id: Option<i64>) -> Result<Vec<crate::grants::Customer>, DbError> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -280,17 +291,19 @@ pub async fn planning_customers(tx: &mut Tx, asns: &[u32], user_id: Option<i64>)
         peeringdb_max_role: Option<String>,
         asn: i64,
     }
-    // ASNs are integers we parsed ourselves; inlining them keeps one query
-    // for any number of networks on both databases.
-    let list = if asns.is_empty() { "NULL".to_string() } else { asns.iter().map(u32::to_string).collect::<Vec<_>>().join(",") };
-    let sql = format!(
-        "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, ca.asn FROM customers c \
-         JOIN customer_asns ca ON ca.customer_id = c.id \
-         WHERE c.id IN (SELECT customer_id FROM customer_asns WHERE asn IN ({list})) \
-            OR c.id IN (SELECT customer_id FROM affiliations WHERE user_id = $1) \
-         ORDER BY c.id, ca.asn"
-    );
-    let rows = with_tx!(tx, c => sqlx::query_as::<_, Row>(&sql).bind(user_id.unwrap_or(-1)).fetch_all(c).await)?;
+    // The networks travel as one parameter (a JSON array for SQLite, an
+    // array for PostgreSQL), so each backend prepares this statement once
+    // instead of once per distinct list. The UNION of the two id sources
+    // lets both databases walk their indexes instead of an OR over all customers.
+    let networks: Vec<i64> = asns.iter().map(|&a| i64::from(a)).collect();
+    let user = user_id.unwrap_or(-1);
+    let rows = match tx {
+        Tx::Sqlite(t, _) => {
+            let list = format!("[{}]", networks.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+            sqlx::query_as::<_, Row>(&planning_sql("SELECT value FROM json_each($1)")).bind(list).bind(user).fetch_all(&mut **t).await?
+        }
+        Tx::Postgres(t) => sqlx::query_as::<_, Row>(&planning_sql("SELECT unnest($1::bigint[])")).bind(&networks).bind(user).fetch_all(&mut **t).await?,
+    };
     let mut out: Vec<crate::grants::Customer> = Vec::new();
     for r in rows {
         match out.last_mut() {

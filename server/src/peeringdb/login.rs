@@ -243,9 +243,8 @@ impl Portal {
 
         // 4. Everything else in one transaction.
         match self.provision(&profile, &email, ip).await {
-            Ok(Provisioned { user_id, added, removed, customers }) => {
-                let memberships = store::memberships(&self.db, user_id).await.map_err(|e| internal(&e))?;
-                self.start_session(session, user_id, &memberships).await.map_err(|e| internal(&e))?;
+            Ok(Provisioned { user_id, added, removed, customers, sole_customer }) => {
+                self.start_session(session, user_id, sole_customer).await.map_err(|e| internal(&e))?;
                 let flash = flash_text(&added, &removed);
                 if let Some(flash) = flash {
                     session.insert(crate::sessions::FLASH, flash).await.map_err(|e| internal(&e))?;
@@ -366,6 +365,7 @@ impl Portal {
             added: plan.add.iter().map(|(id, _)| name_of(id)).collect(),
             removed: plan.remove.iter().map(name_of).collect(),
             customers: plan.customers_after(),
+            sole_customer: plan.sole_customer_after(),
         })
     }
 
@@ -398,6 +398,7 @@ struct Provisioned {
     added: Vec<String>,
     removed: Vec<String>,
     customers: usize,
+    sole_customer: Option<i64>,
 }
 
 enum ProvisionError {
