@@ -28,7 +28,7 @@ planning=$(grep -m1 'time:' "$out/grant-planning.log" | sed -E 's/.*\[([^ ]+ [^ 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')
 mem=$(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)
 commit=$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- . ':!BENCHMARKS.md' || echo " (with uncommitted changes)")
-pg=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1 | xargs -r -I{} {}/postgres --version)
+pg=$(for bin in /usr/lib/postgresql/*/bin; do "$bin/postgres" --version; done 2>/dev/null | sort -V | tail -n1)
 
 {
   cat <<EOF
