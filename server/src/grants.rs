@@ -61,15 +61,20 @@ impl GrantPlan {
         self.add.is_empty() && self.change_role.is_empty() && self.remove.is_empty()
     }
 
+    /// The customers the user can act for once the plan is applied.
+    fn customers_after_ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.add.iter().map(|a| a.0).chain(self.change_role.iter().map(|c| c.0)).chain(self.keep.iter().copied())
+    }
+
     /// How many customers the user can act for once the plan is applied.
     pub fn customers_after(&self) -> usize {
-        self.add.len() + self.change_role.len() + self.keep.len()
+        self.customers_after_ids().count()
     }
 
     /// The customer, when the user can act for exactly one once the plan
     /// is applied: the login then skips the picker without another query.
     pub fn sole_customer_after(&self) -> Option<i64> {
-        let mut after = self.add.iter().map(|a| a.0).chain(self.change_role.iter().map(|c| c.0)).chain(self.keep.iter().copied());
+        let mut after = self.customers_after_ids();
         match (after.next(), after.next()) {
             (Some(id), None) => Some(id),
             _ => None,

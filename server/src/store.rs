@@ -267,19 +267,25 @@ pub async fn refresh_from_peeringdb(tx: &mut Tx, user_id: i64, name: &str, email
     Ok(())
 }
 
-/// Customers holding any of these ASNs, or affiliated with the user: all
-/// the planner needs to decide.
-fn planning_sql(networks: &str) -> String {
-    format!(
-        "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, ca.asn \
-         FROM (SELECT customer_id FROM customer_asns WHERE asn IN ({networks}) \
-               UNION SELECT customer_id FROM affiliations WHERE user_id = $2) w \
-         JOIN customers c ON c.id = w.customer_id \
-         JOIN customer_asns ca ON ca.customer_id = c.id \
-         ORDER BY c.id, ca.asn"
-    )
+/// The planning query with `$networks` (a subquery yielding the person's
+/// ASNs from `$1`) spliced in at compile time: a constant per backend, no
+/// string built per login.
+macro_rules! planning_sql {
+    ($networks:literal) => {
+        concat!(
+            "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, ca.asn \
+             FROM (SELECT customer_id FROM customer_asns WHERE asn IN (",
+            $networks,
+            ") UNION SELECT customer_id FROM affiliations WHERE user_id = $2) w \
+             JOIN customers c ON c.id = w.customer_id \
+             JOIN customer_asns ca ON ca.customer_id = c.id \
+             ORDER BY c.id, ca.asn"
+        )
+    };
 }
 
+/// Customers holding any of these ASNs, or affiliated with the user: all
+/// the planner needs to decide.
 pub async fn planning_customers(tx: &mut Tx, asns: &[u32], user_id: Option<i64>) -> Result<Vec<crate::grants::Customer>, DbError> {
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -300,9 +306,9 @@ pub async fn planning_customers(tx: &mut Tx, asns: &[u32], user_id: Option<i64>)
     let rows = match tx {
         Tx::Sqlite(t, _) => {
             let list = format!("[{}]", networks.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-            sqlx::query_as::<_, Row>(&planning_sql("SELECT value FROM json_each($1)")).bind(list).bind(user).fetch_all(&mut **t).await?
+            sqlx::query_as::<_, Row>(planning_sql!("SELECT value FROM json_each($1)")).bind(list).bind(user).fetch_all(&mut **t).await?
         }
-        Tx::Postgres(t) => sqlx::query_as::<_, Row>(&planning_sql("SELECT unnest($1::bigint[])")).bind(&networks).bind(user).fetch_all(&mut **t).await?,
+        Tx::Postgres(t) => sqlx::query_as::<_, Row>(planning_sql!("SELECT unnest($1::bigint[])")).bind(&networks).bind(user).fetch_all(&mut **t).await?,
     };
     let mut out: Vec<crate::grants::Customer> = Vec::new();
     for r in rows {
