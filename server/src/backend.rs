@@ -40,7 +40,12 @@ impl Portal {
     /// A new id defeats session fixation: any id planted before login dies.
     /// With exactly one customer there is nothing to pick: it is chosen.
     pub async fn start_session(&self, session: &Session, user_id: i64, sole_customer: Option<i64>) -> Result<(), AppError> {
-        session.cycle_id().await.map_err(internal)?;
+        // Without a session cookie there is no id to plant: saving creates
+        // a fresh one, and a cycle would only delete a random id that was
+        // never stored (a write per login for nothing).
+        if session.id().is_some() {
+            session.cycle_id().await.map_err(internal)?;
+        }
         session.clear().await;
         session.insert(sessions::USER_ID, user_id).await.map_err(internal)?;
         if let Some(customer_id) = sole_customer {

@@ -7,7 +7,7 @@ use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
 use crate::db::{now, Db, DbError};
-use crate::with_db;
+use crate::{with_db, write_db};
 
 /// Session keys, in one place.
 pub const USER_ID: &str = "user_id";
@@ -42,7 +42,7 @@ impl SessionStore for DbSessionStore {
         let sql = "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4)";
         loop {
             let id = record.id.to_string();
-            let result = with_db!(&self.db, p => sqlx::query(sql).bind(&id).bind(user_id).bind(&data).bind(record.expiry_date).execute(p).await.map(|r| r.rows_affected()));
+            let result = write_db!(&self.db, p => sqlx::query(sql).bind(&id).bind(user_id).bind(&data).bind(record.expiry_date).execute(p).await.map(|r| r.rows_affected()));
             match result.map_err(DbError::from) {
                 Ok(_) => return Ok(()),
                 // 128 random bits collide in theory only; take a new id.
@@ -58,7 +58,7 @@ impl SessionStore for DbSessionStore {
         let (data, user_id) = encode(record)?;
         let sql = "UPDATE sessions SET user_id = $1, data = $2, expires_at = $3 WHERE id = $4";
         let id = record.id.to_string();
-        with_db!(&self.db, p => sqlx::query(sql).bind(user_id).bind(&data).bind(record.expiry_date).bind(&id).execute(p).await.map(|r| r.rows_affected()))
+        write_db!(&self.db, p => sqlx::query(sql).bind(user_id).bind(&data).bind(record.expiry_date).bind(&id).execute(p).await.map(|r| r.rows_affected()))
             .map_err(backend)?;
         Ok(())
     }
@@ -80,7 +80,7 @@ impl SessionStore for DbSessionStore {
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         let id = id.to_string();
-        with_db!(&self.db, p => sqlx::query("DELETE FROM sessions WHERE id = $1").bind(&id).execute(p).await.map(|r| r.rows_affected())).map_err(backend)?;
+        write_db!(&self.db, p => sqlx::query("DELETE FROM sessions WHERE id = $1").bind(&id).execute(p).await.map(|r| r.rows_affected())).map_err(backend)?;
         Ok(())
     }
 }
@@ -88,7 +88,7 @@ impl SessionStore for DbSessionStore {
 /// Deletes expired sessions and pending logins; run periodically.
 pub async fn purge_expired(db: &Db) -> Result<u64, DbError> {
     let at = now();
-    let a = with_db!(db, p => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(at).execute(p).await.map(|r| r.rows_affected()))?;
-    let b = with_db!(db, p => sqlx::query("DELETE FROM pending_logins WHERE expires_at <= $1").bind(at).execute(p).await.map(|r| r.rows_affected()))?;
+    let a = write_db!(db, p => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(at).execute(p).await.map(|r| r.rows_affected()))?;
+    let b = write_db!(db, p => sqlx::query("DELETE FROM pending_logins WHERE expires_at <= $1").bind(at).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(a + b)
 }

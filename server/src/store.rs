@@ -8,7 +8,7 @@ use app::{Membership, Role, Source};
 use time::OffsetDateTime;
 
 use crate::db::{now, Db, DbError, Tx};
-use crate::{with_db, with_tx};
+use crate::{with_db, with_tx, write_db};
 
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
@@ -225,7 +225,7 @@ pub struct PendingRow {
 
 pub async fn put_pending(db: &Db, id: &str, p: &PendingRow, expires_at: OffsetDateTime) -> Result<(), DbError> {
     let sql = "INSERT INTO pending_logins (id, state, pkce_verifier, next_path, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
-    with_db!(db, c => sqlx::query(sql).bind(id).bind(&p.state).bind(&p.pkce_verifier).bind(&p.next_path).bind(p.created_at).bind(expires_at)
+    write_db!(db, c => sqlx::query(sql).bind(id).bind(&p.state).bind(&p.pkce_verifier).bind(&p.next_path).bind(p.created_at).bind(expires_at)
         .execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
@@ -234,7 +234,7 @@ pub async fn put_pending(db: &Db, id: &str, p: &PendingRow, expires_at: OffsetDa
 pub async fn take_pending(db: &Db, id: &str) -> Result<Option<PendingRow>, DbError> {
     let sql = "DELETE FROM pending_logins WHERE id = $1 RETURNING state, pkce_verifier, next_path, created_at";
     let row: Option<(String, String, Option<String>, OffsetDateTime)> =
-        with_db!(db, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?;
+        write_db!(db, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?;
     Ok(row.map(|(state, pkce_verifier, next_path, created_at)| PendingRow { state, pkce_verifier, next_path, created_at }))
 }
 

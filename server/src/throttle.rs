@@ -5,7 +5,7 @@
 use time::{Duration, OffsetDateTime};
 
 use crate::db::{now, Db, DbError};
-use crate::with_db;
+use crate::{with_db, write_db};
 
 #[derive(Clone, Copy, Debug)]
 pub struct Limit {
@@ -48,12 +48,12 @@ pub async fn record_failure(db: &Db, key: &str, limit: Limit) -> Result<(), DbEr
                ON CONFLICT (key) DO UPDATE SET \
                failures = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END, \
                window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END";
-    with_db!(db, p => sqlx::query(sql).bind(key).bind(at).bind(at - limit.window).execute(p).await.map(|r| r.rows_affected()))?;
+    write_db!(db, p => sqlx::query(sql).bind(key).bind(at).bind(at - limit.window).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
 pub async fn clear(db: &Db, key: &str) -> Result<(), DbError> {
-    with_db!(db, p => sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(p).await.map(|r| r.rows_affected()))?;
+    write_db!(db, p => sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
