@@ -10,6 +10,17 @@ use time::OffsetDateTime;
 use crate::db::{now, Db, DbError, Tx};
 use crate::{with_db, with_tx, write_db};
 
+/// The one of two SQL texts that fits the transaction's backend, for the
+/// few statements whose dialects differ (JSON and array parameters).
+macro_rules! backend_sql {
+    ($tx:expr, sqlite: $sqlite:expr, postgres: $postgres:expr) => {
+        match $tx {
+            Tx::Sqlite(..) => $sqlite,
+            Tx::Postgres(_) => $postgres,
+        }
+    };
+}
+
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct UserRow {
     pub id: i64,
@@ -190,6 +201,28 @@ pub async fn audit(tx: &mut Tx, e: &AuditEntry<'_>) -> Result<(), DbError> {
     Ok(())
 }
 
+/// Writes audit rows in one statement, in the given order (ids ascending).
+pub async fn audit_all(tx: &mut Tx, entries: &[AuditEntry<'_>]) -> Result<(), DbError> {
+    match entries {
+        [] => return Ok(()),
+        [one] => return audit(tx, one).await,
+        _ => {}
+    }
+    let rows = serde_json::Value::from_iter(
+        entries.iter().map(|e| serde_json::json!([e.actor, e.event, e.user_id, e.customer_id, e.details.to_string(), e.ip])),
+    )
+    .to_string();
+    let sql = backend_sql!(tx,
+        sqlite: "INSERT INTO audit_log (at, actor, event, user_id, customer_id, details, ip) \
+                 SELECT $1, value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5 \
+                 FROM json_each($2) ORDER BY key",
+        postgres: "INSERT INTO audit_log (at, actor, event, user_id, customer_id, details, ip) \
+                   SELECT $1, e ->> 0, e ->> 1, (e ->> 2)::bigint, (e ->> 3)::bigint, e ->> 4, e ->> 5 \
+                   FROM jsonb_array_elements($2::text::jsonb) WITH ORDINALITY AS t(e, n) ORDER BY n");
+    with_tx!(tx, c => sqlx::query(sql).bind(now()).bind(&rows).execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// Writes a single audit row in its own transaction (refusals, where
 /// nothing else may be written).
 pub async fn audit_alone(db: &Db, e: &AuditEntry<'_>) -> Result<(), DbError> {
@@ -260,10 +293,11 @@ pub async fn insert_peeringdb_user(tx: &mut Tx, username: &str, name: &str, emai
     Ok(with_tx!(tx, c => sqlx::query_scalar(sql).bind(username).bind(name).bind(email).bind(peeringdb_id).bind(now()).fetch_one(c).await)?)
 }
 
-/// Name and email follow PeeringDB on every login; links the identity.
+/// Name and email follow PeeringDB on every login; links the identity and
+/// records the login (one statement where [`record_login`] would be a second).
 pub async fn refresh_from_peeringdb(tx: &mut Tx, user_id: i64, name: &str, email: &str, peeringdb_id: i64) -> Result<(), DbError> {
-    let sql = "UPDATE users SET name = $1, email = $2, peeringdb_id = $3 WHERE id = $4";
-    with_tx!(tx, c => sqlx::query(sql).bind(name).bind(email).bind(peeringdb_id).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
+    let sql = "UPDATE users SET name = $1, email = $2, peeringdb_id = $3, last_login_at = $4, last_login_via = 'peeringdb' WHERE id = $5";
+    with_tx!(tx, c => sqlx::query(sql).bind(name).bind(email).bind(peeringdb_id).bind(now()).bind(user_id).execute(c).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -273,20 +307,28 @@ pub async fn refresh_from_peeringdb(tx: &mut Tx, user_id: i64, name: &str, email
 macro_rules! planning_sql {
     ($networks:literal) => {
         concat!(
-            "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, ca.asn \
+            "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, ca.asn, a.role, a.source \
              FROM (SELECT customer_id FROM customer_asns WHERE asn IN (",
             $networks,
             ") UNION SELECT customer_id FROM affiliations WHERE user_id = $2) w \
              JOIN customers c ON c.id = w.customer_id \
              JOIN customer_asns ca ON ca.customer_id = c.id \
+             LEFT JOIN affiliations a ON a.customer_id = c.id AND a.user_id = $2 \
              ORDER BY c.id, ca.asn"
         )
     };
 }
 
-/// Customers holding any of these ASNs, or affiliated with the user: all
-/// the planner needs to decide.
-pub async fn planning_customers(tx: &mut Tx, asns: &[u32], user_id: Option<i64>) -> Result<Vec<crate::grants::Customer>, DbError> {
+/// What the grant planner reads: the customers holding any of the
+/// person's ASNs or affiliated with the user, and the user's affiliations.
+#[derive(Debug, Default)]
+pub struct Planning {
+    pub customers: Vec<crate::grants::Customer>,
+    pub existing: Vec<crate::grants::Existing>,
+}
+
+/// Everything the planner needs, in one statement.
+pub async fn planning(tx: &mut Tx, asns: &[u32], user_id: Option<i64>) -> Result<Planning, DbError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
@@ -296,6 +338,8 @@ pub async fn planning_customers(tx: &mut Tx, asns: &[u32], user_id: Option<i64>)
         peeringdb_login: bool,
         peeringdb_max_role: Option<String>,
         asn: i64,
+        role: Option<String>,
+        source: Option<String>,
     }
     // The networks travel as one parameter (a JSON array for SQLite, an
     // array for PostgreSQL), so each backend prepares this statement once
@@ -304,58 +348,79 @@ pub async fn planning_customers(tx: &mut Tx, asns: &[u32], user_id: Option<i64>)
     let networks: Vec<i64> = asns.iter().map(|&a| i64::from(a)).collect();
     let user = user_id.unwrap_or(-1);
     let rows = match tx {
-        Tx::Sqlite(t, _) => {
-            let list = format!("[{}]", networks.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
-            sqlx::query_as::<_, Row>(planning_sql!("SELECT value FROM json_each($1)")).bind(list).bind(user).fetch_all(&mut **t).await?
-        }
+        Tx::Sqlite(t, _) => sqlx::query_as::<_, Row>(planning_sql!("SELECT value FROM json_each($1)"))
+            .bind(json_list(&networks))
+            .bind(user)
+            .fetch_all(&mut **t)
+            .await?,
         Tx::Postgres(t) => sqlx::query_as::<_, Row>(planning_sql!("SELECT unnest($1::bigint[])")).bind(&networks).bind(user).fetch_all(&mut **t).await?,
     };
-    let mut out: Vec<crate::grants::Customer> = Vec::new();
+    let mut out = Planning::default();
     for r in rows {
-        match out.last_mut() {
+        match out.customers.last_mut() {
             Some(last) if last.id == r.id => last.asns.push(asn_u32(r.asn)),
-            _ => out.push(crate::grants::Customer {
-                id: r.id,
-                asns: vec![asn_u32(r.asn)],
-                kind: r.kind,
-                status: r.status,
-                peeringdb_login: r.peeringdb_login,
-                max_role: r.peeringdb_max_role.as_deref().and_then(Role::parse),
-            }),
+            _ => {
+                if let Some(role) = &r.role {
+                    out.existing.push(crate::grants::Existing {
+                        customer_id: r.id,
+                        role: Role::parse(role).unwrap_or(Role::Member),
+                        source: r.source.as_deref().and_then(Source::parse).unwrap_or(Source::Manual),
+                    });
+                }
+                out.customers.push(crate::grants::Customer {
+                    id: r.id,
+                    asns: vec![asn_u32(r.asn)],
+                    kind: r.kind,
+                    status: r.status,
+                    peeringdb_login: r.peeringdb_login,
+                    max_role: r.peeringdb_max_role.as_deref().and_then(Role::parse),
+                })
+            }
         }
     }
     Ok(out)
 }
 
-pub async fn existing_affiliations(tx: &mut Tx, user_id: i64) -> Result<Vec<crate::grants::Existing>, DbError> {
-    let rows: Vec<(i64, String, String)> = with_tx!(tx, c => sqlx::query_as("SELECT customer_id, role, source FROM affiliations WHERE user_id = $1")
-        .bind(user_id).fetch_all(c).await)?;
-    Ok(rows
-        .into_iter()
-        .map(|(customer_id, role, source)| crate::grants::Existing {
-            customer_id,
-            role: Role::parse(&role).unwrap_or(Role::Member),
-            source: Source::parse(&source).unwrap_or(Source::Manual),
-        })
-        .collect())
+/// A list of ids as one SQLite parameter, read back with `json_each`.
+fn json_list(ids: &[i64]) -> String {
+    serde_json::Value::from(ids).to_string()
 }
 
 /// Applies a grant plan. Rows are touched only where still `peeringdb`, so
-/// a manual grant made meanwhile by an admin is never overwritten.
+/// a manual grant made meanwhile by an admin is never overwritten. Each kind
+/// of change is one statement whatever its size (a first login in sixty
+/// networks was 60 inserts): the rows travel as one JSON parameter.
 pub async fn apply_plan(tx: &mut Tx, user_id: i64, plan: &crate::grants::GrantPlan) -> Result<(), DbError> {
     let at = now();
-    for (customer_id, role) in &plan.add {
-        let sql = "INSERT INTO affiliations (user_id, customer_id, role, source, created_at, updated_at) \
-                   VALUES ($1, $2, $3, 'peeringdb', $4, $4) ON CONFLICT (user_id, customer_id) DO NOTHING";
-        with_tx!(tx, c => sqlx::query(sql).bind(user_id).bind(customer_id).bind(role.as_str()).bind(at).execute(c).await.map(|r| r.rows_affected()))?;
+    if !plan.add.is_empty() {
+        let rows = serde_json::Value::from_iter(plan.add.iter().map(|(c, r)| serde_json::json!([c, r.as_str()]))).to_string();
+        let sql = backend_sql!(tx,
+            sqlite: "INSERT INTO affiliations (user_id, customer_id, role, source, created_at, updated_at) \
+                     SELECT $1, value ->> 0, value ->> 1, 'peeringdb', $2, $2 FROM json_each($3) WHERE true \
+                     ON CONFLICT (user_id, customer_id) DO NOTHING",
+            postgres: "INSERT INTO affiliations (user_id, customer_id, role, source, created_at, updated_at) \
+                       SELECT $1, (e ->> 0)::bigint, e ->> 1, 'peeringdb', $2, $2 FROM jsonb_array_elements($3::text::jsonb) e \
+                       ON CONFLICT (user_id, customer_id) DO NOTHING");
+        with_tx!(tx, c => sqlx::query(sql).bind(user_id).bind(at).bind(&rows).execute(c).await.map(|r| r.rows_affected()))?;
     }
-    for (customer_id, _, role) in &plan.change_role {
-        let sql = "UPDATE affiliations SET role = $1, updated_at = $2 WHERE user_id = $3 AND customer_id = $4 AND source = 'peeringdb'";
-        with_tx!(tx, c => sqlx::query(sql).bind(role.as_str()).bind(at).bind(user_id).bind(customer_id).execute(c).await.map(|r| r.rows_affected()))?;
+    for role in [Role::Admin, Role::Member] {
+        let ids: Vec<i64> = plan.change_role.iter().filter(|(_, _, to)| *to == role).map(|(c, _, _)| *c).collect();
+        if ids.is_empty() {
+            continue;
+        }
+        let sql = backend_sql!(tx,
+            sqlite: "UPDATE affiliations SET role = $1, updated_at = $2 \
+                     WHERE user_id = $3 AND source = 'peeringdb' AND customer_id IN (SELECT value FROM json_each($4))",
+            postgres: "UPDATE affiliations SET role = $1, updated_at = $2 \
+                       WHERE user_id = $3 AND source = 'peeringdb' AND customer_id IN (SELECT (jsonb_array_elements_text($4::text::jsonb))::bigint)");
+        with_tx!(tx, c => sqlx::query(sql).bind(role.as_str()).bind(at).bind(user_id).bind(json_list(&ids)).execute(c).await.map(|r| r.rows_affected()))?;
     }
-    for customer_id in &plan.remove {
-        let sql = "DELETE FROM affiliations WHERE user_id = $1 AND customer_id = $2 AND source = 'peeringdb'";
-        with_tx!(tx, c => sqlx::query(sql).bind(user_id).bind(customer_id).execute(c).await.map(|r| r.rows_affected()))?;
+    if !plan.remove.is_empty() {
+        let sql = backend_sql!(tx,
+            sqlite: "DELETE FROM affiliations WHERE user_id = $1 AND source = 'peeringdb' AND customer_id IN (SELECT value FROM json_each($2))",
+            postgres: "DELETE FROM affiliations WHERE user_id = $1 AND source = 'peeringdb' \
+                       AND customer_id IN (SELECT (jsonb_array_elements_text($2::text::jsonb))::bigint)");
+        with_tx!(tx, c => sqlx::query(sql).bind(user_id).bind(json_list(&plan.remove)).execute(c).await.map(|r| r.rows_affected()))?;
     }
     Ok(())
 }

@@ -294,11 +294,7 @@ impl Portal {
 
         let user_id = user.as_ref().map(|u| u.id);
         let asns = profile.asns();
-        let customers = store::planning_customers(&mut tx, &asns, user_id).await?;
-        let existing = match user_id {
-            Some(id) => store::existing_affiliations(&mut tx, id).await?,
-            None => Vec::new(),
-        };
+        let store::Planning { customers, existing } = store::planning(&mut tx, &asns, user_id).await?;
         let plan = grants::plan(&profile.grant_networks(), &customers, &existing, self.config.role_policy);
         let names = {
             let ids: Vec<i64> = plan.add.iter().map(|a| a.0).chain(plan.remove.iter().copied()).chain(plan.change_role.iter().map(|c| c.0)).collect();
@@ -311,7 +307,7 @@ impl Portal {
             if let Some(id) = user_id {
                 // De-provisioning never waits for a successful login.
                 store::apply_plan(&mut tx, id, &plan).await?;
-                self.audit_grants(&mut tx, id, &plan, &names, ip).await?;
+                store::audit_all(&mut tx, &grant_audit(id, &plan, &names, ip)).await?;
                 let ended = store::end_sessions_of(&mut tx, id).await?;
                 tracing::info!(user_id = id, sessions_ended = ended, "user lost every PeeringDB customer");
                 tx.commit().await?;
@@ -320,6 +316,8 @@ impl Portal {
         }
 
         let name = profile.display_name();
+        // The audit rows of this login, written together at the end.
+        let mut audit = Vec::new();
         let user_id = match user {
             Some(u) => {
                 store::refresh_from_peeringdb(&mut tx, u.id, &name, email, profile.id).await?;
@@ -334,30 +332,29 @@ impl Portal {
                     username = format!("{base}{n}");
                 }
                 let id = store::insert_peeringdb_user(&mut tx, &username, &name, email, profile.id).await?;
-                let entry = AuditEntry {
+                store::record_login(&mut tx, id, "peeringdb").await?;
+                audit.push(AuditEntry {
                     actor: "peeringdb".into(),
                     event: "user.created",
                     user_id: Some(id),
                     customer_id: None,
                     details: json!({ "username": username, "peeringdb_id": profile.id }),
                     ip,
-                };
-                store::audit(&mut tx, &entry).await?;
+                });
                 id
             }
         };
         store::apply_plan(&mut tx, user_id, &plan).await?;
-        self.audit_grants(&mut tx, user_id, &plan, &names, ip).await?;
-        store::record_login(&mut tx, user_id, "peeringdb").await?;
-        let entry = AuditEntry {
+        audit.extend(grant_audit(user_id, &plan, &names, ip));
+        audit.push(AuditEntry {
             actor: format!("user:{user_id}"),
             event: "login.success",
             user_id: Some(user_id),
             customer_id: None,
             details: json!({ "via": "peeringdb", "peeringdb_id": profile.id, "mfa": profile.has_mfa() }),
             ip,
-        };
-        store::audit(&mut tx, &entry).await?;
+        });
+        store::audit_all(&mut tx, &audit).await?;
         tx.commit().await?;
         let name_of = |id: &i64| names.get(id).cloned().unwrap_or_else(|| format!("customer {id}"));
         Ok(Provisioned {
@@ -368,29 +365,28 @@ impl Portal {
             sole_customer: plan.sole_customer_after(),
         })
     }
+}
 
-    async fn audit_grants(
-        &self,
-        tx: &mut crate::db::Tx,
-        user_id: i64,
-        plan: &grants::GrantPlan,
-        names: &std::collections::HashMap<i64, String>,
-        ip: Option<&str>,
-    ) -> Result<(), crate::db::DbError> {
-        let events = plan
-            .add
-            .iter()
-            .map(|(c, r)| ("grant.added", *c, json!({ "role": r.as_str() })))
-            .chain(plan.change_role.iter().map(|(c, from, to)| ("grant.changed", *c, json!({ "from": from.as_str(), "to": to.as_str() }))))
-            .chain(plan.remove.iter().map(|c| ("grant.removed", *c, json!({ "why": "PeeringDB no longer vouches for it" }))));
-        for (event, customer_id, mut details) in events {
+/// One audit row per grant the plan adds, changes or removes.
+fn grant_audit<'a>(
+    user_id: i64,
+    plan: &grants::GrantPlan,
+    names: &std::collections::HashMap<i64, String>,
+    ip: Option<&'a str>,
+) -> Vec<AuditEntry<'a>> {
+    let events = plan
+        .add
+        .iter()
+        .map(|(c, r)| ("grant.added", *c, json!({ "role": r.as_str() })))
+        .chain(plan.change_role.iter().map(|(c, from, to)| ("grant.changed", *c, json!({ "from": from.as_str(), "to": to.as_str() }))))
+        .chain(plan.remove.iter().map(|c| ("grant.removed", *c, json!({ "why": "PeeringDB no longer vouches for it" }))));
+    events
+        .map(|(event, customer_id, mut details)| {
             details["source"] = json!("peeringdb");
             details["customer"] = json!(names.get(&customer_id));
-            let entry = AuditEntry { actor: "peeringdb".into(), event, user_id: Some(user_id), customer_id: Some(customer_id), details, ip };
-            store::audit(tx, &entry).await?;
-        }
-        Ok(())
-    }
+            AuditEntry { actor: "peeringdb".into(), event, user_id: Some(user_id), customer_id: Some(customer_id), details, ip }
+        })
+        .collect()
 }
 
 struct Provisioned {

@@ -209,6 +209,49 @@ async fn lost_network_removes_only_peeringdb_grants() {
 }
 
 #[tokio::test]
+async fn changed_permissions_change_the_roles_and_each_change_is_audited_in_order() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    let before = t.app.audit_events().await.len();
+
+    // On PeeringDB alice now administers Beta and is a plain member of Alpha.
+    let mut profile = t.sim.profile("alice").unwrap();
+    profile["networks"][0]["perms"] = json!(1);
+    profile["networks"][1]["perms"] = json!(15);
+    t.sim.set_profile("alice", profile);
+    t.login_as("alice", true).await;
+    assert_eq!(
+        roles_of(&t.app, "alice.anders").await,
+        vec![("alpha".into(), "member".into(), "peeringdb".into()), ("beta".into(), "admin".into(), "peeringdb".into())]
+    );
+
+    type Row = (String, String, Option<i64>, Option<i64>, String, Option<String>);
+    let rows: Vec<Row> = peerportal::with_db!(&t.app.db, p => sqlx::query_as(
+        "SELECT a.actor, a.event, a.user_id, a.customer_id, a.details, a.ip FROM audit_log a ORDER BY a.id").fetch_all(p).await).unwrap();
+    let alice: i64 = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT id FROM users WHERE username = 'alice.anders'").fetch_one(p).await).unwrap();
+    let alpha = peerportal::store::customer_id_by_shortname(&t.app.db, "alpha").await.unwrap().unwrap();
+    let beta = peerportal::store::customer_id_by_shortname(&t.app.db, "beta").await.unwrap().unwrap();
+    let new: Vec<(String, String, Option<i64>, Option<i64>, serde_json::Value, Option<String>)> = rows[before..]
+        .iter()
+        .map(|(actor, event, user, customer, details, ip)| (actor.clone(), event.clone(), *user, *customer, serde_json::from_str(details).unwrap(), ip.clone()))
+        .collect();
+    let ip = Some("127.0.0.1".to_string());
+    let changed = |customer: i64, name: &str, from: &str, to: &str| {
+        ("peeringdb".to_string(), "grant.changed".to_string(), Some(alice), Some(customer),
+         json!({ "from": from, "to": to, "source": "peeringdb", "customer": name }), ip.clone())
+    };
+    assert_eq!(new.len(), 3, "{new:?}");
+    let mut grants = new[..2].to_vec();
+    grants.sort_by_key(|r| r.3);
+    let mut expected = vec![changed(alpha, "Alpha Net", "admin", "member"), changed(beta, "Beta Net", "member", "admin")];
+    expected.sort_by_key(|r| r.3);
+    assert_eq!(grants, expected);
+    assert_eq!((new[2].0.as_str(), new[2].1.as_str(), new[2].2, new[2].3), (format!("user:{alice}").as_str(), "login.success", Some(alice), None));
+    assert_eq!(new[2].4["via"], "peeringdb");
+    assert_eq!(new[2].5, ip);
+}
+
+#[tokio::test]
 async fn a_user_who_lost_every_network_is_refused_deprovisioned_and_logged_out() {
     let t = spawn_pdb(&[]).await;
     t.login_as("alice", true).await;
