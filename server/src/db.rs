@@ -6,26 +6,22 @@
 //! backend with native types.
 
 use std::str::FromStr;
-use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 #[derive(Clone, Debug)]
 pub enum Db {
-    /// With the queue of this process's writers (see [`Db::begin`]).
-    Sqlite(SqlitePool, Arc<Mutex<()>>),
+    /// Readers, and the one connection every write of this process goes
+    /// through (see [`Db::begin`]).
+    Sqlite { read: SqlitePool, write: SqlitePool },
     Postgres(PgPool),
 }
 
-/// An open write transaction on either backend. On SQLite it holds this
-/// process's writer turn until it ends (the guard drops after the
-/// transaction, fields dropping in order).
+/// An open write transaction on either backend.
 pub enum Tx {
-    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>, OwnedMutexGuard<()>),
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
     Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
 }
 
@@ -34,24 +30,20 @@ pub enum Tx {
 macro_rules! with_db {
     ($db:expr, $p:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($p, _) => $body,
+            $crate::db::Db::Sqlite { read: $p, .. } => $body,
             $crate::db::Db::Postgres($p) => $body,
         }
     };
 }
 
-/// [`with_db!`] for one write outside a transaction: on SQLite the
-/// statement first waits for this process's writer turn (see
-/// [`Db::begin`]), so it never meets SQLite's sleeping busy handler.
-/// `$body` must give a `Result<_, sqlx::Error>`.
+/// [`with_db!`] for one write outside a transaction: on SQLite it waits its
+/// turn for the writer connection (see [`Db::begin`]), so it never meets
+/// SQLite's sleeping busy handler.
 #[macro_export]
 macro_rules! write_db {
     ($db:expr, $p:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite($p, writers) => match $crate::db::writer_turn(writers).await {
-                Ok(_turn) => $body,
-                Err(e) => Err(e),
-            },
+            $crate::db::Db::Sqlite { write: $p, .. } => $body,
             $crate::db::Db::Postgres($p) => $body,
         }
     };
@@ -62,7 +54,7 @@ macro_rules! write_db {
 macro_rules! with_tx {
     ($tx:expr, $c:ident => $body:expr) => {
         match $tx {
-            $crate::db::Tx::Sqlite(t, _) => {
+            $crate::db::Tx::Sqlite(t) => {
                 let $c = &mut **t;
                 $body
             }
@@ -102,13 +94,6 @@ const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// 1 000, about 4 MB).
 const SQLITE_AUTOCHECKPOINT_PAGES: &str = "10000";
 
-/// Waits for this process's turn to write to SQLite.
-pub async fn writer_turn(writers: &Arc<Mutex<()>>) -> Result<OwnedMutexGuard<()>, sqlx::Error> {
-    tokio::time::timeout(SQLITE_BUSY_TIMEOUT, writers.clone().lock_owned())
-        .await
-        .map_err(|_| sqlx::Error::PoolTimedOut)
-}
-
 /// Copies the WAL back into the database file off the request path.
 /// Left to SQLite, the commit that crosses 1 000 WAL pages does it inline,
 /// two `fsync`s of 5–25 ms: under `strace`, one repeat PeeringDB login in
@@ -144,13 +129,21 @@ impl Db {
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
                 .pragma("wal_autocheckpoint", SQLITE_AUTOCHECKPOINT_PAGES)
                 .foreign_keys(true);
-            let pool = SqlitePoolOptions::new()
+            // The writer first: it creates the file and turns WAL on.
+            let write = SqlitePoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(SQLITE_BUSY_TIMEOUT)
+                .connect_with(opts.clone())
+                .await
+                .map_err(DbError::Connect)?;
+            let read = SqlitePoolOptions::new()
                 .max_connections(8)
+                .acquire_timeout(SQLITE_BUSY_TIMEOUT)
                 .connect_with(opts)
                 .await
                 .map_err(DbError::Connect)?;
-            spawn_sqlite_checkpoints(pool.clone());
-            Ok(Db::Sqlite(pool, Arc::new(Mutex::new(()))))
+            spawn_sqlite_checkpoints(read.clone());
+            Ok(Db::Sqlite { read, write })
         } else {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
@@ -164,7 +157,7 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), DbError> {
         match self {
-            Db::Sqlite(p, _) => SQLITE_MIGRATIONS.run(p).await,
+            Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await,
             Db::Postgres(p) => POSTGRES_MIGRATIONS.run(p).await,
         }
         .map_err(DbError::Migrate)
@@ -172,18 +165,24 @@ impl Db {
 
     /// Starts a write transaction. On SQLite it takes the write lock at once
     /// (`BEGIN IMMEDIATE`), so two writers never fail upgrading a read lock.
-    /// Writers of this process first queue on a fair async lock: SQLite's
-    /// own busy handler sleeps 1, 2, 5 … 100 ms between tries, which under a
-    /// login storm made the slowest logins wait a second while the median
-    /// took 35 ms. Single writes outside a transaction queue the same way
-    /// ([`write_db!`]). Other processes on the same file (a second replica,
-    /// the CLI) still meet the busy timeout.
+    ///
+    /// Every write of this process, in a transaction or alone
+    /// ([`write_db!`]), goes through one connection, queued fairly by its
+    /// pool:
+    /// - SQLite's own busy handler sleeps 1, 2, 5 … 100 ms between tries,
+    ///   which under a login storm made the slowest logins wait a second
+    ///   while the median took 35 ms;
+    /// - in WAL mode a connection drops its whole page cache when another
+    ///   connection has committed since its last transaction. Spread over
+    ///   eight connections, each login's planning query started cold and
+    ///   re-read its pages (`pread` was the portal's largest kernel cost);
+    ///   the one writer only ever sees its own commits, so its cache stays.
+    ///
+    /// Other processes on the same file (a second replica, the CLI) still
+    /// meet the busy timeout.
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match self {
-            Db::Sqlite(p, writers) => {
-                let turn = writer_turn(writers).await?;
-                Tx::Sqlite(p.begin_with("BEGIN IMMEDIATE").await?, turn)
-            }
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
         })
     }
@@ -195,13 +194,19 @@ impl Db {
 
     pub fn backend_name(&self) -> &'static str {
         match self {
-            Db::Sqlite(..) => "sqlite",
+            Db::Sqlite { .. } => "sqlite",
             Db::Postgres(_) => "postgres",
         }
     }
 
     pub async fn close(&self) {
-        with_db!(self, p => p.close().await)
+        match self {
+            Db::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
+            Db::Postgres(p) => p.close().await,
+        }
     }
 }
 
@@ -218,7 +223,7 @@ impl Tx {
 
     pub async fn commit(self) -> Result<(), DbError> {
         match self {
-            Tx::Sqlite(t, _) => t.commit().await?,
+            Tx::Sqlite(t) => t.commit().await?,
             Tx::Postgres(t) => t.commit().await?,
         }
         Ok(())
@@ -242,7 +247,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("wal.db");
         let db = Db::connect(&format!("sqlite://{}", file.display())).await.unwrap();
-        let Db::Sqlite(pool, _) = &db else { unreachable!() };
+        let Db::Sqlite { write: pool, .. } = &db else { unreachable!() };
         let pages: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint").fetch_one(pool).await.unwrap();
         assert_eq!(pages.to_string(), SQLITE_AUTOCHECKPOINT_PAGES);
 

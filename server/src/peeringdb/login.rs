@@ -294,12 +294,8 @@ impl Portal {
 
         let user_id = user.as_ref().map(|u| u.id);
         let asns = profile.asns();
-        let store::Planning { customers, existing } = store::planning(&mut tx, &asns, user_id).await?;
+        let store::Planning { customers, existing, names } = store::planning(&mut tx, &asns, user_id).await?;
         let plan = grants::plan(&profile.grant_networks(), &customers, &existing, self.config.role_policy);
-        let names = {
-            let ids: Vec<i64> = plan.add.iter().map(|a| a.0).chain(plan.remove.iter().copied()).chain(plan.change_role.iter().map(|c| c.0)).collect();
-            store::customer_names(&mut tx, &ids).await?
-        };
 
         if plan.customers_after() == 0 {
             let opted_out = customers.iter().any(|c| !c.peeringdb_login && c.asns.iter().any(|a| asns.contains(a)));
