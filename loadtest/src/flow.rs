@@ -116,6 +116,9 @@ fn profile(u: usize, networks: usize, customers: usize) -> serde_json::Value {
 pub struct Timing {
     /// `GET /auth/peeringdb/callback` alone.
     pub callback: Duration,
+    /// The portal's wait for PeeringDB's two round trips during the
+    /// callback, from its `Server-Timing` header.
+    pub at_peeringdb: Option<Duration>,
     /// The start redirect plus the callback (the consent page is the
     /// person's time at PeeringDB and is not counted).
     pub total: Duration,
@@ -146,18 +149,39 @@ pub async fn login(http: &reqwest::Client, pdb: &PeeringDb, start: &str, finish:
     let t1 = Instant::now();
     let r = http.get(callback).header(COOKIE, cookies.join("; ")).send().await?;
     let t2 = Instant::now();
+    let at_peeringdb = r.headers().get("server-timing").and_then(|v| v.to_str().ok()).and_then(peeringdb_wait);
     let to = r.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
     let status = r.status();
     let _ = r.bytes().await;
     if status != 302 || to.starts_with("/login") {
         bail!("callback for {user} answered {status} to {to:?}");
     }
-    Ok(Timing { callback: t2 - t1, total: t2 - t0 })
+    Ok(Timing { callback: t2 - t1, at_peeringdb, total: t2 - t0 })
+}
+
+/// The `peeringdb` entry's `dur` (milliseconds) of a `Server-Timing` value.
+fn peeringdb_wait(server_timing: &str) -> Option<Duration> {
+    server_timing.split(',').find_map(|entry| {
+        let mut params = entry.split(';').map(str::trim);
+        if params.next()? != "peeringdb" {
+            return None;
+        }
+        let ms: f64 = params.find_map(|p| p.strip_prefix("dur="))?.parse().ok()?;
+        (ms.is_finite() && ms >= 0.0).then(|| Duration::from_secs_f64(ms / 1000.0))
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_peeringdb_wait_is_read_from_server_timing() {
+        assert_eq!(peeringdb_wait(r#"peeringdb;dur=742.500;desc="token and profile""#), Some(Duration::from_micros(742_500)));
+        assert_eq!(peeringdb_wait("db;dur=3, peeringdb;dur=1.25"), Some(Duration::from_micros(1250)));
+        assert_eq!(peeringdb_wait("db;dur=3"), None);
+        assert_eq!(peeringdb_wait("peeringdb;dur=-1"), None);
+    }
 
     #[test]
     fn every_profile_network_is_a_customer_of_the_list() {

@@ -113,6 +113,15 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
 }
 
+const SERVER_TIMING: header::HeaderName = header::HeaderName::from_static("server-timing");
+
+/// How long the callback waited for PeeringDB (code exchange and profile),
+/// as a `Server-Timing` entry: browsers' developer tools show it, and the
+/// load driver subtracts it to get the portal's own time per callback.
+fn server_timing(waited: std::time::Duration) -> Option<HeaderValue> {
+    HeaderValue::from_str(&format!("peeringdb;dur={:.3};desc=\"token and profile\"", waited.as_secs_f64() * 1000.0)).ok()
+}
+
 fn found(location: &str) -> Response {
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
@@ -155,11 +164,15 @@ pub async fn callback(
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let ip = Some(peer.ip().to_string());
+    let mut at_peeringdb = None;
     // Success and refusal both end in a redirect; only the target differs.
-    let location = portal.peeringdb_callback(&session, &headers, query, ip.as_deref()).await.unwrap_or_else(|to| to);
+    let location = portal.peeringdb_callback(&session, &headers, query, ip.as_deref(), &mut at_peeringdb).await.unwrap_or_else(|to| to);
     let mut resp = found(&location);
     let https = portal.config.https();
     let h = resp.headers_mut();
+    if let Some(t) = at_peeringdb.and_then(server_timing) {
+        h.insert(SERVER_TIMING, t);
+    }
     // The pending login is spent either way; drop the browser's half.
     h.append(header::SET_COOKIE, binding_cookie(https, String::new(), time::Duration::ZERO));
     // The URL carried a code: it must not leak through a Referer.
@@ -181,8 +194,16 @@ impl Portal {
     }
 
     /// The callback's work; `Ok` and `Err` are both where to send the browser.
+    /// `at_peeringdb` gets the time spent waiting for PeeringDB, when it was asked.
     #[tracing::instrument(skip_all)]
-    async fn peeringdb_callback(&self, session: &Session, headers: &HeaderMap, query: CallbackQuery, ip: Option<&str>) -> Result<String, String> {
+    async fn peeringdb_callback(
+        &self,
+        session: &Session,
+        headers: &HeaderMap,
+        query: CallbackQuery,
+        ip: Option<&str>,
+        at_peeringdb: &mut Option<std::time::Duration>,
+    ) -> Result<String, String> {
         let Some(client) = self.peeringdb.as_ref() else {
             return Err("/login".into());
         };
@@ -212,11 +233,13 @@ impl Portal {
         };
 
         // 2. Code → token → profile. The token lives only in this function.
+        let asked = std::time::Instant::now();
         let fetched: Result<Profile, PeeringDbError> = async {
             let token = client.exchange(exchange.code, exchange.pkce_verifier).await?;
             client.profile(&token).await
         }
         .await;
+        *at_peeringdb = Some(asked.elapsed());
         let profile = match fetched {
             Ok(p) => p,
             Err(e) => {
@@ -440,6 +463,12 @@ mod tests {
         assert_eq!(check_profile(&profile(r#"{"id":1,"verified_user":true,"email":"a@b","verified_email":false}"#)), Err(Refusal::EmailNotVerified));
         assert_eq!(check_profile(&profile(r#"{"id":1,"verified_user":true,"verified_email":true}"#)), Err(Refusal::NoEmail));
         assert_eq!(check_profile(&profile(r#"{"id":1,"verified_user":true,"email":"a@b","verified_email":true}"#)), Ok("a@b"));
+    }
+
+    #[test]
+    fn server_timing_names_peeringdb_in_milliseconds() {
+        let v = server_timing(std::time::Duration::from_micros(742_500)).unwrap();
+        assert_eq!(v.to_str().unwrap(), "peeringdb;dur=742.500;desc=\"token and profile\"");
     }
 
     #[test]

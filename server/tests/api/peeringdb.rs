@@ -107,6 +107,8 @@ async fn alice_gets_admin_of_alpha_and_member_of_beta_and_lands_on_the_picker() 
     assert_eq!(flow.response.status(), 302);
     assert_eq!(location(&flow.response), "/choose");
     assert_eq!(flow.response.headers()["referrer-policy"], "no-referrer");
+    let timing = flow.response.headers()["server-timing"].to_str().unwrap();
+    assert!(timing.starts_with("peeringdb;dur="), "{timing}");
     assert_eq!(
         roles_of(&t.app, "alice.anders").await,
         vec![("alpha".into(), "admin".into(), "peeringdb".into()), ("beta".into(), "member".into(), "peeringdb".into())]
@@ -294,6 +296,7 @@ async fn callback_with_wrong_state_is_refused_before_peeringdb_is_called() {
     let resp = t.app.client.get(url.as_str()).send().await.unwrap();
     assert_eq!(location(&resp), "/login?error=pdb_state");
     assert_eq!(t.sim.calls(), (0, 0));
+    assert!(resp.headers().get("server-timing").is_none(), "PeeringDB was not asked");
     assert_eq!(t.app.count("users").await, 0);
 }
 
