@@ -1,0 +1,138 @@
+//! The audit log's vocabulary: what happened, and who did it.
+
+words! {
+    /// Every event the audit log records. Names are `family.what`; the
+    /// console filters by a whole family with the `family.` prefix.
+    pub enum AuditEvent ("audit event") {
+        LoginSuccess = "login.success",
+        LoginRefused = "login.refused",
+        Logout = "logout",
+        LogoutEverywhere = "logout.everywhere",
+        GrantAdded = "grant.added",
+        GrantChanged = "grant.changed",
+        GrantRemoved = "grant.removed",
+        CustomerCreated = "customer.created",
+        CustomerUpdated = "customer.updated",
+        CustomerDeleted = "customer.deleted",
+        CustomersImported = "customers.imported",
+        UserCreated = "user.created",
+        UserDisabled = "user.disabled",
+        UserEnabled = "user.enabled",
+        UserUnlinked = "user.unlinked",
+        AccountPeeringdbLogin = "account.peeringdb_login",
+        AccountPasswordChanged = "account.password_changed",
+    }
+}
+serde_as_word!(AuditEvent);
+
+impl AuditEvent {
+    /// The family prefix (`login.`), when the event has one.
+    pub fn family(self) -> Option<&'static str> {
+        let s = self.as_str();
+        s.find('.').map(|dot| &s[..=dot])
+    }
+}
+
+/// The choices of the audit log's event filter: each family with more than
+/// one event as its prefix, followed by its events.
+pub fn filter_choices() -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for event in AuditEvent::ALL {
+        if let Some(family) = event.family() {
+            let members = AuditEvent::ALL.iter().filter(|e| e.family() == Some(family)).count();
+            if members > 1 && !out.contains(&family) {
+                out.push(family);
+            }
+        }
+        out.push(event.as_str());
+    }
+    out
+}
+
+/// Who did what the audit log records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Actor {
+    /// A signed-in person, by user id.
+    User(i64),
+    /// PeeringDB, through a login (grants it vouches for).
+    Peeringdb,
+    /// The `peerportal` command line.
+    Cli,
+    /// Demo mode's own setup.
+    Demo,
+    /// Someone not signed in (a refused login).
+    Anonymous,
+}
+
+impl Actor {
+    pub fn user_id(self) -> Option<i64> {
+        match self {
+            Actor::User(id) => Some(id),
+            _ => None,
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Actor, crate::UnknownValue> {
+        let unknown = || crate::UnknownValue { what: "actor", value: s.to_string() };
+        Ok(match s {
+            "peeringdb" => Actor::Peeringdb,
+            "cli" => Actor::Cli,
+            "demo" => Actor::Demo,
+            "anonymous" => Actor::Anonymous,
+            _ => Actor::User(s.strip_prefix("user:").and_then(|id| id.parse().ok()).ok_or_else(unknown)?),
+        })
+    }
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::User(id) => write!(f, "user:{id}"),
+            Actor::Peeringdb => f.write_str("peeringdb"),
+            Actor::Cli => f.write_str("cli"),
+            Actor::Demo => f.write_str("demo"),
+            Actor::Anonymous => f.write_str("anonymous"),
+        }
+    }
+}
+
+impl serde::Serialize for Actor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Actor {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Actor, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Actor::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_read_back_as_themselves() {
+        for a in [Actor::User(42), Actor::Peeringdb, Actor::Cli, Actor::Demo, Actor::Anonymous] {
+            assert_eq!(Actor::parse(&a.to_string()), Ok(a));
+        }
+        assert_eq!(Actor::User(7).to_string(), "user:7");
+        for bad in ["user:", "user:x", "root", ""] {
+            assert!(Actor::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_filter_offers_each_family_before_its_events() {
+        let choices = filter_choices();
+        assert_eq!(&choices[..4], ["login.", "login.success", "login.refused", "logout"]);
+        for family in ["grant.", "customer.", "user.", "account."] {
+            let at = choices.iter().position(|c| *c == family).unwrap();
+            assert!(choices[at + 1].starts_with(family), "{family} then its events");
+        }
+        assert!(!choices.contains(&"logout."), "a family of one needs no prefix");
+        assert_eq!(choices.iter().filter(|c| !c.ends_with('.')).count(), AuditEvent::ALL.len());
+    }
+}
