@@ -1,9 +1,15 @@
 //! The port between the Leptos server functions and the server crate.
 //!
 //! Server functions live in `app` (they are compiled into both the server and
-//! the browser), but the database, sessions and secrets live in `server`. The
-//! server implements [`Backend`] and puts it in the Leptos context; server
-//! functions only translate HTTP to calls on it.
+//! the browser), but the database and secrets live in `server`. The server
+//! implements [`Backend`] and puts it in the Leptos context; server
+//! functions translate HTTP into calls on it.
+//!
+//! Who is calling is settled once per request, before any server function
+//! runs: the server's middleware reads the session, loads the person and
+//! their customers, and leaves a [`ResolvedCaller`] in the request. Use
+//! cases receive a [`Caller`] or a [`Superadmin`], never the session; the
+//! session itself is only touched here, through [`BrowserSession`].
 
 use std::sync::Arc;
 
@@ -14,96 +20,225 @@ use crate::console::{
     Account, AuditFilter, AuditItem, CustomerAccess, CustomerForm, CustomerItem, ImportPreview, NewUserForm, Page, PeeringDbStatus,
     UserDetail, UserItem,
 };
-use crate::{AppError, Me, Role, SiteInfo};
+use crate::{Actor, AppError, Me, Membership, Role, SiteInfo};
 
 /// Facts about the HTTP request that the backend records (audit, throttling).
 #[derive(Clone, Debug, Default)]
 pub struct RequestMeta {
     pub ip: Option<String>,
-    pub user_agent: Option<String>,
+}
+
+/// The signed-in, enabled person behind a request, with every customer
+/// they can act for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub user_id: i64,
+    pub username: String,
+    pub name: String,
+    pub email: String,
+    pub is_superadmin: bool,
+    pub memberships: Vec<Membership>,
+}
+
+impl Caller {
+    pub fn actor(&self) -> Actor {
+        Actor::User(self.user_id)
+    }
+
+    pub fn membership(&self, customer_id: i64) -> Option<&Membership> {
+        self.memberships.iter().find(|m| m.customer_id == customer_id)
+    }
+
+    /// True when the caller may see and manage who has access to the customer.
+    pub fn administers(&self, customer_id: i64) -> bool {
+        self.is_superadmin || self.membership(customer_id).is_some_and(|m| m.role == Role::Admin)
+    }
+
+    /// The one customer of someone who has exactly one.
+    pub fn sole_customer(&self) -> Option<i64> {
+        match self.memberships.as_slice() {
+            [only] => Some(only.customer_id),
+            _ => None,
+        }
+    }
+
+    /// The caller as a superadmin, or `Forbidden`.
+    pub fn superadmin(&self) -> Result<Superadmin, AppError> {
+        if self.is_superadmin {
+            Ok(Superadmin(self.clone()))
+        } else {
+            tracing::warn!(user_id = self.user_id, "refused: superadmin only");
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// The person as the pages see them.
+    pub fn me(&self, chosen: Option<i64>, flash: Option<String>) -> Me {
+        Me {
+            user_id: self.user_id,
+            username: self.username.clone(),
+            name: self.name.clone(),
+            email: self.email.clone(),
+            is_superadmin: self.is_superadmin,
+            memberships: self.memberships.clone(),
+            current_customer: chosen.filter(|c| self.membership(*c).is_some()),
+            flash,
+        }
+    }
+}
+
+/// A caller proven to be a superadmin: the console's use cases take only
+/// this, so a missing rights check does not compile.
+#[derive(Clone, Debug)]
+pub struct Superadmin(Caller);
+
+impl std::ops::Deref for Superadmin {
+    type Target = Caller;
+    fn deref(&self) -> &Caller {
+        &self.0
+    }
+}
+
+/// What the request's middleware found: the caller, or nobody.
+#[derive(Clone, Debug, Default)]
+pub struct ResolvedCaller(pub Option<Arc<Caller>>);
+
+/// A person who just proved who they are: what their new session holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SignIn {
+    pub user_id: i64,
+    /// With exactly one customer there is nothing to pick: it is chosen.
+    pub sole_customer: Option<i64>,
 }
 
 #[async_trait::async_trait]
 pub trait Backend: Console + SelfService + Send + Sync + 'static {
     fn site_info(&self) -> SiteInfo;
 
-    /// Checks the password and, on success, starts a fresh session.
-    async fn password_login(
-        &self,
-        session: &Session,
-        meta: &RequestMeta,
-        username: &str,
-        password: secrecy::SecretString,
-    ) -> Result<(), AppError>;
-
-    /// The signed-in person, or `None` for an anonymous session.
-    async fn me(&self, session: &Session) -> Result<Option<Me>, AppError>;
-
-    /// Remembers which of their customers the person acts for.
-    async fn choose_customer(&self, session: &Session, customer_id: i64) -> Result<(), AppError>;
+    /// Checks the password (throttled, audited).
+    async fn password_login(&self, meta: &RequestMeta, username: &str, password: secrecy::SecretString) -> Result<SignIn, AppError>;
 }
 
-/// The admin console: superadmins only. Every method checks that itself;
-/// the server functions are thin.
+/// The admin console: superadmins only, which the argument proves.
 #[async_trait::async_trait]
 pub trait Console: Send + Sync + 'static {
-    async fn customers(&self, session: &Session, q: &str, page: u32) -> Result<Page<CustomerItem>, AppError>;
-    async fn customer(&self, session: &Session, id: i64) -> Result<CustomerItem, AppError>;
+    async fn customers(&self, admin: &Superadmin, q: &str, page: u32) -> Result<Page<CustomerItem>, AppError>;
+    async fn customer(&self, admin: &Superadmin, id: i64) -> Result<CustomerItem, AppError>;
     /// Creates or updates; returns the customer's id.
-    async fn save_customer(&self, session: &Session, meta: &RequestMeta, form: CustomerForm) -> Result<i64, AppError>;
-    async fn delete_customer(&self, session: &Session, meta: &RequestMeta, id: i64) -> Result<(), AppError>;
+    async fn save_customer(&self, admin: &Superadmin, meta: &RequestMeta, form: CustomerForm) -> Result<i64, AppError>;
+    async fn delete_customer(&self, admin: &Superadmin, meta: &RequestMeta, id: i64) -> Result<(), AppError>;
     /// Checks a CSV; writes it only when `commit` and every row is good.
-    async fn import_customers(&self, session: &Session, meta: &RequestMeta, csv: &str, allow_reserved: bool, commit: bool)
+    async fn import_customers(&self, admin: &Superadmin, meta: &RequestMeta, csv: &str, allow_reserved: bool, commit: bool)
         -> Result<ImportPreview, AppError>;
 
-    async fn users(&self, session: &Session, q: &str, page: u32) -> Result<Page<UserItem>, AppError>;
-    async fn user(&self, session: &Session, id: i64) -> Result<UserDetail, AppError>;
-    async fn create_user(&self, session: &Session, meta: &RequestMeta, form: NewUserForm, password: secrecy::SecretString)
+    async fn users(&self, admin: &Superadmin, q: &str, page: u32) -> Result<Page<UserItem>, AppError>;
+    async fn user(&self, admin: &Superadmin, id: i64) -> Result<UserDetail, AppError>;
+    async fn create_user(&self, admin: &Superadmin, meta: &RequestMeta, form: NewUserForm, password: secrecy::SecretString)
         -> Result<i64, AppError>;
     /// A manual grant by customer shortname (turns a PeeringDB grant manual).
-    async fn grant(&self, session: &Session, meta: &RequestMeta, user_id: i64, customer: &str, role: Role) -> Result<(), AppError>;
-    async fn revoke(&self, session: &Session, meta: &RequestMeta, user_id: i64, customer_id: i64) -> Result<(), AppError>;
-    async fn set_disabled(&self, session: &Session, meta: &RequestMeta, user_id: i64, disabled: bool) -> Result<(), AppError>;
-    async fn unlink_peeringdb(&self, session: &Session, meta: &RequestMeta, user_id: i64) -> Result<(), AppError>;
+    async fn grant(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64, customer: &str, role: Role) -> Result<(), AppError>;
+    async fn revoke(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64, customer_id: i64) -> Result<(), AppError>;
+    async fn set_disabled(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64, disabled: bool) -> Result<(), AppError>;
+    async fn unlink_peeringdb(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError>;
 
-    async fn audit(&self, session: &Session, filter: AuditFilter, page: u32) -> Result<Page<AuditItem>, AppError>;
-    async fn peeringdb_status(&self, session: &Session) -> Result<PeeringDbStatus, AppError>;
+    async fn audit(&self, admin: &Superadmin, filter: AuditFilter, page: u32) -> Result<Page<AuditItem>, AppError>;
+    async fn peeringdb_status(&self, admin: &Superadmin) -> Result<PeeringDbStatus, AppError>;
 }
 
 /// What every signed-in person may do about their own account, and what a
 /// customer's admins may do about their customer.
 #[async_trait::async_trait]
 pub trait SelfService: Send + Sync + 'static {
-    async fn account(&self, session: &Session) -> Result<Account, AppError>;
-    async fn set_own_peeringdb_login(&self, session: &Session, meta: &RequestMeta, allowed: bool) -> Result<(), AppError>;
-    async fn change_password(
-        &self,
-        session: &Session,
-        meta: &RequestMeta,
-        current: secrecy::SecretString,
-        new: secrecy::SecretString,
-    ) -> Result<(), AppError>;
+    async fn account(&self, me: &Caller) -> Result<Account, AppError>;
+    async fn set_own_peeringdb_login(&self, me: &Caller, meta: &RequestMeta, allowed: bool) -> Result<(), AppError>;
+    /// Ends every other session of the caller; the answer restarts this one.
+    async fn change_password(&self, me: &Caller, meta: &RequestMeta, current: secrecy::SecretString, new: secrecy::SecretString)
+        -> Result<SignIn, AppError>;
     /// Ends every session of the caller, this one included.
-    async fn logout_everywhere(&self, session: &Session, meta: &RequestMeta) -> Result<(), AppError>;
+    async fn logout_everywhere(&self, me: &Caller, meta: &RequestMeta) -> Result<(), AppError>;
 
     /// Who has access to a customer: its admins (and superadmins) only.
-    async fn customer_access(&self, session: &Session, customer_id: i64) -> Result<CustomerAccess, AppError>;
+    async fn customer_access(&self, me: &Caller, customer_id: i64) -> Result<CustomerAccess, AppError>;
     /// A customer admin removes a manual grant of their own customer.
-    async fn revoke_access(&self, session: &Session, meta: &RequestMeta, customer_id: i64, user_id: i64) -> Result<(), AppError>;
+    async fn revoke_access(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, user_id: i64) -> Result<(), AppError>;
 }
 
 /// How the backend travels through the Leptos context.
 #[derive(Clone)]
 pub struct SharedBackend(pub Arc<dyn Backend>);
 
-/// What every server function needs: the backend, the session and the request facts.
+/// The names of the session's values, in one place (the server's session
+/// store reads `USER_ID` to know whose session a row is).
+pub mod session_keys {
+    pub const USER_ID: &str = "user_id";
+    pub const CUSTOMER_ID: &str = "customer_id";
+    pub const FLASH: &str = "flash";
+}
+
+/// The browser's session, through the few operations the portal needs.
+#[derive(Clone, Debug)]
+pub struct BrowserSession(pub Session);
+
+fn session_error(e: tower_sessions::session::Error) -> AppError {
+    tracing::error!(error = %e, "session store failed");
+    AppError::Internal
+}
+
+impl BrowserSession {
+    pub async fn user_id(&self) -> Result<Option<i64>, AppError> {
+        self.0.get::<i64>(session_keys::USER_ID).await.map_err(session_error)
+    }
+
+    /// Starts a new session for a person who has just proved who they are.
+    /// A new id defeats session fixation: any id planted before login dies.
+    pub async fn sign_in(&self, s: SignIn) -> Result<(), AppError> {
+        // Without a session cookie there is no id to plant: saving creates
+        // a fresh one, and a cycle would only delete a random id that was
+        // never stored (a write per login for nothing).
+        if self.0.id().is_some() {
+            self.0.cycle_id().await.map_err(session_error)?;
+        }
+        self.0.clear().await;
+        self.0.insert(session_keys::USER_ID, s.user_id).await.map_err(session_error)?;
+        if let Some(customer_id) = s.sole_customer {
+            self.choose(customer_id).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn chosen_customer(&self) -> Result<Option<i64>, AppError> {
+        self.0.get::<i64>(session_keys::CUSTOMER_ID).await.map_err(session_error)
+    }
+
+    pub async fn choose(&self, customer_id: i64) -> Result<(), AppError> {
+        self.0.insert(session_keys::CUSTOMER_ID, customer_id).await.map_err(session_error)
+    }
+
+    /// A one-time notice for the next page ("Access added: …").
+    pub async fn set_flash(&self, text: String) -> Result<(), AppError> {
+        self.0.insert(session_keys::FLASH, text).await.map_err(session_error)
+    }
+
+    pub async fn take_flash(&self) -> Result<Option<String>, AppError> {
+        self.0.remove::<String>(session_keys::FLASH).await.map_err(session_error)
+    }
+
+    /// Forgets the session, here and in the store.
+    pub async fn end(&self) -> Result<(), AppError> {
+        self.0.flush().await.map_err(session_error)
+    }
+}
+
+/// What every server function needs: the backend, the caller, the session
+/// and the request facts.
 pub struct Ctx {
     pub backend: Arc<dyn Backend>,
-    pub session: Session,
+    pub session: BrowserSession,
     pub meta: RequestMeta,
     /// True when the browser posted a plain HTML form (JavaScript off): the
     /// answer must then be a redirect, not JSON.
     pub plain_form: bool,
+    caller: Option<Arc<Caller>>,
 }
 
 impl Ctx {
@@ -111,18 +246,34 @@ impl Ctx {
         let backend = use_context::<SharedBackend>().ok_or(AppError::Internal)?.0;
         let session: Session = leptos_axum::extract().await.map_err(|_| AppError::Internal)?;
         let parts = use_context::<axum::http::request::Parts>().ok_or(AppError::Internal)?;
-        let header = |name: axum::http::HeaderName| {
-            parts.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
-        };
-        let plain_form = header(axum::http::header::ACCEPT).is_some_and(|a| a.contains("text/html"));
+        let plain_form = parts
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|a| a.contains("text/html"));
         let meta = RequestMeta {
-            ip: parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
-            user_agent: header(axum::http::header::USER_AGENT),
+            ip: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()),
         };
-        Ok(Ctx { backend, session, meta, plain_form })
+        let Some(ResolvedCaller(caller)) = parts.extensions.get::<ResolvedCaller>().cloned() else {
+            tracing::error!(path = %parts.uri.path(), "no caller was resolved for this request");
+            return Err(AppError::Internal);
+        };
+        Ok(Ctx { backend, session: BrowserSession(session), meta, plain_form, caller })
+    }
+
+    /// The signed-in person, if any.
+    pub fn signed_in(&self) -> Option<&Caller> {
+        self.caller.as_deref()
+    }
+
+    /// The signed-in person, or `Unauthenticated`.
+    pub fn caller(&self) -> Result<&Caller, AppError> {
+        self.signed_in().ok_or_else(|| self.fail(AppError::Unauthenticated))
+    }
+
+    /// The signed-in superadmin, or `Unauthenticated` / `Forbidden`.
+    pub fn superadmin(&self) -> Result<Superadmin, AppError> {
+        self.caller()?.superadmin().map_err(|e| self.fail(e))
     }
 
     /// Answers an error with a fitting status instead of leptos' blanket

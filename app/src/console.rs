@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Role, Source};
+use crate::{Actor, AuditEvent, CreatedVia, CustomerKind, CustomerStatus, Role, Source};
 
 /// Rows per page in every console list.
 pub const PAGE_SIZE: u32 = 50;
@@ -32,8 +32,8 @@ pub struct CustomerItem {
     pub name: String,
     pub shortname: String,
     pub asns: Vec<u32>,
-    pub kind: String,
-    pub status: String,
+    pub kind: CustomerKind,
+    pub status: CustomerStatus,
     pub peeringdb_login: bool,
     pub peeringdb_max_role: Option<Role>,
     /// People with access (any source).
@@ -55,8 +55,8 @@ pub struct ImportRow {
     pub shortname: String,
     pub name: String,
     pub asns: Vec<u32>,
-    pub kind: String,
-    pub status: String,
+    pub kind: CustomerKind,
+    pub status: CustomerStatus,
     pub peeringdb_login: bool,
     /// True when the shortname is new (created), false when it updates one.
     pub new: bool,
@@ -72,7 +72,7 @@ pub struct UserItem {
     pub is_superadmin: bool,
     pub disabled: bool,
     pub peeringdb_id: Option<i64>,
-    pub created_via: String,
+    pub created_via: CreatedVia,
     pub last_login: Option<String>,
     pub customers: i64,
 }
@@ -104,11 +104,10 @@ pub struct UserDetail {
 pub struct AuditItem {
     pub id: i64,
     pub at: String,
-    /// `user:<id>`, `peeringdb`, `cli`, `demo` or `anonymous`, as recorded.
-    pub actor: String,
-    /// The username behind a `user:<id>` actor, for reading.
+    pub actor: Actor,
+    /// The username behind a user actor, for reading.
     pub actor_name: Option<String>,
-    pub event: String,
+    pub event: AuditEvent,
     pub user_id: Option<i64>,
     pub username: Option<String>,
     pub customer_id: Option<i64>,
@@ -140,36 +139,11 @@ impl AuditFilter {
         pairs
             .iter()
             .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", crate::auth::encode_query_component(v)))
+            .map(|(k, v)| format!("{k}={}", crate::encode_query_component(v)))
             .collect::<Vec<_>>()
             .join("&")
     }
 }
-
-/// The events the audit log knows, for the filter's drop-down.
-pub const AUDIT_EVENTS: &[&str] = &[
-    "login.",
-    "login.success",
-    "login.refused",
-    "logout",
-    "logout.everywhere",
-    "grant.",
-    "grant.added",
-    "grant.changed",
-    "grant.removed",
-    "customer.",
-    "customer.created",
-    "customer.updated",
-    "customer.deleted",
-    "customers.imported",
-    "user.",
-    "user.created",
-    "user.disabled",
-    "user.enabled",
-    "user.unlinked",
-    "account.peeringdb_login",
-    "account.password_changed",
-];
 
 /// The PeeringDB integration as the IXP sees it. The client secret is not
 /// here on purpose: it never leaves the server.
@@ -213,7 +187,7 @@ pub struct Account {
     pub username: String,
     pub name: String,
     pub email: String,
-    pub created_via: String,
+    pub created_via: CreatedVia,
     pub created_at: String,
     pub peeringdb_id: Option<i64>,
     pub peeringdb_login_allowed: bool,

@@ -6,6 +6,8 @@ use server_fn::{codec::JsonEncoding, error::FromServerFnError, ServerFnError};
 
 use leptos::server_fn;
 
+use crate::LoginError;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     #[error("Please log in first.")]
@@ -35,20 +37,19 @@ pub enum AppError {
 }
 
 impl AppError {
-    /// A short stable code, carried in `/login?error=…` when the form was
-    /// posted without JavaScript.
-    pub fn code(&self) -> &'static str {
+    /// The code carried in `/login?error=…` when the login form was posted
+    /// without JavaScript. A login fails only in the first five ways; the
+    /// rest read as "did not succeed".
+    pub fn login_error(&self) -> LoginError {
         match self {
-            AppError::Unauthenticated => "unauthenticated",
-            AppError::Forbidden => "forbidden",
-            AppError::NotFound => "not_found",
-            AppError::Validation(_) => "invalid",
-            AppError::Conflict(_) => "conflict",
-            AppError::BadCredentials => "bad_credentials",
-            AppError::AccountDisabled => "disabled",
-            AppError::Throttled { .. } => "throttled",
-            AppError::Internal => "internal",
-            AppError::Transport(_) => "transport",
+            AppError::Unauthenticated => LoginError::Unauthenticated,
+            AppError::BadCredentials => LoginError::BadCredentials,
+            AppError::AccountDisabled => LoginError::Disabled,
+            AppError::Throttled { .. } => LoginError::Throttled,
+            AppError::Validation(_) => LoginError::Invalid,
+            AppError::Forbidden | AppError::NotFound | AppError::Conflict(_) | AppError::Internal | AppError::Transport(_) => {
+                LoginError::Internal
+            }
         }
     }
 }

@@ -5,7 +5,6 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 pub mod api;
-pub mod auth;
 #[cfg(feature = "ssr")]
 pub mod backend;
 mod components;
@@ -14,6 +13,9 @@ mod error;
 mod model;
 mod pages;
 
+pub use domain::customer::format_asns;
+pub use domain::login::{encode_query_component, login_error_text, safe_next};
+pub use domain::{Actor, AuditEvent, CreatedVia, CustomerKind, CustomerStatus, LoginError, LoginMethod, Role, Source};
 pub use error::AppError;
 pub use model::*;
 

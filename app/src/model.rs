@@ -3,60 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a person may do on one customer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub enum Role {
-    Member,
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Member => "member",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        match s {
-            "member" => Some(Role::Member),
-            "admin" => Some(Role::Admin),
-            _ => None,
-        }
-    }
-}
-
-/// Who vouches for an affiliation: an IXP admin, or PeeringDB at the last login.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Source {
-    Manual,
-    Peeringdb,
-}
-
-impl Source {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Manual => "manual",
-            Source::Peeringdb => "peeringdb",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Source> {
-        match s {
-            "manual" => Some(Source::Manual),
-            "peeringdb" => Some(Source::Peeringdb),
-            _ => None,
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Source::Manual => "manual",
-            Source::Peeringdb => "PeeringDB",
-        }
-    }
-}
+use crate::{Role, Source};
 
 /// One customer the signed-in person has access to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -96,9 +43,4 @@ impl Me {
 pub struct SiteInfo {
     pub peeringdb_login: bool,
     pub demo: bool,
-}
-
-/// Formats an ASN list the way network engineers write it: "AS64500, AS64501".
-pub fn format_asns(asns: &[u32]) -> String {
-    asns.iter().map(|a| format!("AS{a}")).collect::<Vec<_>>().join(", ")
 }

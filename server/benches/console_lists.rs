@@ -9,9 +9,14 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use domain::customer::{validate_customer, CustomerFields};
+use domain::{Actor, AuditEvent, CreatedVia, Role};
 use peerportal::config::Config;
 use peerportal::startup::Application;
-use peerportal::store::{self, AuditEntry, CustomerInput, NewUser};
+use peerportal::store::audit::{self, AuditEntry};
+use peerportal::store::customers::{self, RoleCap};
+use peerportal::store::users::{self, NewUser};
+use peerportal::store::{grants, Db};
 
 const CUSTOMERS: usize = 10_000;
 const USERS: usize = 2_000;
@@ -125,51 +130,71 @@ fn fmt((p50, p99, max): (Duration, Duration, Duration)) -> String {
     format!("{:.2} / {:.2} / {:.2}", ms(p50), ms(p99), ms(max))
 }
 
-async fn seed(db: &peerportal::db::Db) {
+async fn seed(db: &Db) {
     let mut tx = db.begin().await.expect("tx");
-    let customers: Vec<CustomerInput> = (0..CUSTOMERS)
-        .map(|i| CustomerInput {
-            name: format!("Net {i} Networks"),
-            shortname: format!("c{i}"),
-            // Public 32-bit ASNs, one or two per customer.
-            asns: if i % 3 == 0 { vec![200_000 + i as u32, 300_000 + i as u32] } else { vec![200_000 + i as u32] },
-            kind: if i % 10 == 0 { "associate".into() } else { "full".into() },
-            status: "active".into(),
+    for i in 0..CUSTOMERS {
+        let (name, shortname) = (format!("Net {i} Networks"), format!("c{i}"));
+        // Public 32-bit ASNs, one or two per customer.
+        let asns = if i % 3 == 0 { format!("{} {}", 200_000 + i, 300_000 + i) } else { format!("{}", 200_000 + i) };
+        let fields = CustomerFields {
+            name: &name,
+            shortname: &shortname,
+            asns: &asns,
+            kind: if i % 10 == 0 { "associate" } else { "full" },
+            status: "active",
             peeringdb_login: i % 20 != 0,
-        })
-        .collect();
-    peerportal::cli::write_customers(&mut tx, &customers).await.expect("customers");
+            allow_reserved: false,
+        };
+        let customer = validate_customer(&fields).expect("valid customer");
+        customers::save(&mut tx, None, &customer, RoleCap::Keep).await.expect("customer");
+    }
     tx.commit().await.expect("commit");
 
     let hash = peerportal::password::hash(PASSWORD.to_string().into()).await.expect("hash");
     let mut tx = db.begin().await.expect("tx");
-    let ops = NewUser { username: "ops", name: "Ops", email: "ops@example.net", password_hash: Some(&hash), is_superadmin: true, created_via: "cli" };
-    store::insert_user(&mut tx, &ops).await.expect("ops");
-    let mut users = Vec::new();
+    let ops = NewUser {
+        username: "ops",
+        name: "Ops",
+        email: "ops@example.net",
+        password_hash: Some(&hash),
+        is_superadmin: true,
+        peeringdb_id: None,
+        created_via: CreatedVia::Cli,
+    };
+    users::insert(&mut tx, &ops).await.expect("ops");
+    let mut people = Vec::new();
     for i in 0..USERS {
         let (username, email) = (format!("user{i}"), format!("user{i}@example.net"));
-        let u = NewUser { username: &username, name: &username, email: &email, password_hash: None, is_superadmin: false, created_via: "peeringdb" };
-        let id = store::insert_user(&mut tx, &u).await.expect("user");
+        let u = NewUser {
+            username: &username,
+            name: &username,
+            email: &email,
+            password_hash: None,
+            is_superadmin: false,
+            peeringdb_id: None,
+            created_via: CreatedVia::Peeringdb,
+        };
+        let id = users::insert(&mut tx, &u).await.expect("user");
         for k in 0..(1 + i % 3) {
             let customer = 1 + ((i * 7 + k * 1_301) % CUSTOMERS) as i64;
-            store::grant_manual(&mut tx, id, customer, app::Role::Member).await.expect("grant");
+            grants::grant_manual(&mut tx, id, customer, Role::Member).await.expect("grant");
         }
-        users.push(id);
+        people.push(id);
     }
     tx.commit().await.expect("commit");
 
-    let events = ["login.success", "login.refused", "grant.added", "grant.removed", "logout", "customer.updated"];
+    let events = [AuditEvent::LoginSuccess, AuditEvent::LoginRefused, AuditEvent::GrantAdded, AuditEvent::GrantRemoved, AuditEvent::Logout, AuditEvent::CustomerUpdated];
     let mut tx = db.begin().await.expect("tx");
     for i in 0..AUDIT_ROWS {
         let entry = AuditEntry {
-            actor: "peeringdb".into(),
+            actor: Actor::Peeringdb,
             event: events[i % events.len()],
-            user_id: Some(users[i % users.len()]),
+            user_id: Some(people[i % people.len()]),
             customer_id: Some(1 + (i % CUSTOMERS) as i64),
             details: serde_json::json!({ "via": "peeringdb", "n": i }),
             ip: Some("192.0.2.1"),
         };
-        store::audit(&mut tx, &entry).await.expect("audit");
+        audit::write(&mut tx, &entry).await.expect("audit");
     }
     tx.commit().await.expect("commit");
 }

@@ -3,11 +3,14 @@
 use std::io::IsTerminal;
 
 use clap::{Parser, Subcommand};
+use domain::{Actor, AuditEvent, CreatedVia, Email, Username};
 use secrecy::SecretString;
 use serde_json::json;
 
-use crate::db::Db;
-use crate::{import, password, store};
+use crate::password;
+use crate::portal::customers::ImportError;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::{customers, users, Db, DbError};
 
 #[derive(Debug, Parser)]
 #[command(name = "peerportal", version, about = "An IXP member portal with Login with PeeringDB")]
@@ -78,61 +81,49 @@ pub enum CliError {
     #[error("{0}")]
     Usage(String),
     #[error(transparent)]
-    Db(#[from] crate::db::DbError),
+    Db(#[from] DbError),
     #[error(transparent)]
     Password(#[from] password::PasswordError),
+    #[error(transparent)]
+    Import(#[from] ImportError),
 }
 
-/// Usernames are stored lowercase: letters, digits, '.', '_' and '-'.
-pub fn normalize_username(username: &str) -> Result<String, String> {
-    let username = username.trim().to_lowercase();
-    if username.is_empty() || username.len() > 64 || !username.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)) {
-        return Err("1 to 64 letters, digits, '.', '_' or '-'".into());
-    }
-    Ok(username)
-}
-
-/// Something@something, no spaces: the rest is the mail server's business.
-pub fn plausible_email(email: &str) -> bool {
-    matches!(email.split_once('@'), Some((local, domain)) if !local.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace))
-}
-
-pub async fn admin_create(db: &Db, username: &str, email: &str, name: Option<&str>) -> Result<i64, CliError> {
-    let username = normalize_username(username).map_err(|e| CliError::Usage(format!("--username must be {e}")))?;
-    if !plausible_email(email) {
-        return Err(CliError::Usage(format!("--email {email:?} is not an email address")));
-    }
-    let secret = read_admin_password()?;
-    password::validate_new(&secret).map_err(|e| CliError::Usage(format!("password: {e}")))?;
-    let hash = password::hash(secret).await?;
+/// Creates a superadmin with a password (`peerportal admin create`).
+pub async fn admin_create(db: &Db, username: &str, email: &str, name: Option<&str>, password: SecretString) -> Result<i64, CliError> {
+    let username = Username::parse(username).map_err(|e| CliError::Usage(format!("--username must be {e}")))?;
+    let email = Email::parse(email).map_err(|e| CliError::Usage(format!("--email {e}")))?;
+    password::validate_new(&password).map_err(|e| CliError::Usage(format!("password: {e}")))?;
+    let hash = password::hash(password).await?;
     let mut tx = db.begin().await?;
-    let new = store::NewUser {
-        username: &username,
-        name: name.unwrap_or(&username),
-        email,
+    let new = users::NewUser {
+        username: username.as_str(),
+        name: name.unwrap_or(username.as_str()),
+        email: email.as_str(),
         password_hash: Some(&hash),
         is_superadmin: true,
-        created_via: "cli",
+        peeringdb_id: None,
+        created_via: CreatedVia::Cli,
     };
-    let id = match store::insert_user(&mut tx, &new).await {
+    let id = match users::insert(&mut tx, &new).await {
         Ok(id) => id,
-        Err(e) if e.is_unique_violation() => return Err(CliError::Usage(format!("a user named {username:?} already exists"))),
+        Err(e) if e.is_unique_violation() => return Err(CliError::Usage(format!("a user named {:?} already exists", username.as_str()))),
         Err(e) => return Err(e.into()),
     };
-    let entry = store::AuditEntry {
-        actor: "cli".into(),
-        event: "user.created",
+    let entry = AuditEntry {
+        actor: Actor::Cli,
+        event: AuditEvent::UserCreated,
         user_id: Some(id),
         customer_id: None,
-        details: json!({ "username": username, "superadmin": true }),
+        details: json!({ "username": username.as_str(), "superadmin": true }),
         ip: None,
     };
-    store::audit(&mut tx, &entry).await?;
+    audit::write(&mut tx, &entry).await?;
     tx.commit().await?;
     Ok(id)
 }
 
-fn read_admin_password() -> Result<SecretString, CliError> {
+/// The password for `admin create`: `PEERPORTAL_ADMIN_PASSWORD`, else asked twice on the terminal.
+pub fn read_admin_password() -> Result<SecretString, CliError> {
     if let Ok(p) = std::env::var("PEERPORTAL_ADMIN_PASSWORD") {
         return Ok(SecretString::from(p));
     }
@@ -147,51 +138,23 @@ fn read_admin_password() -> Result<SecretString, CliError> {
     Ok(SecretString::from(first))
 }
 
-/// Imports a CSV file in one transaction. Returns (created, updated).
-pub async fn customers_import(db: &Db, text: &str, actor: &str, allow_reserved: bool) -> Result<(usize, usize), CliError> {
-    let customers = import::parse_customers(text, allow_reserved).map_err(|errors| {
-        let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-        CliError::Usage(format!("nothing was imported; fix these rows:\n{}", lines.join("\n")))
-    })?;
-    let mut tx = db.begin().await?;
-    let created = write_customers(&mut tx, &customers).await?;
-    let updated = customers.len() - created;
-    let entry = store::AuditEntry {
-        actor: actor.into(),
-        event: "customers.imported",
-        user_id: None,
-        customer_id: None,
-        details: json!({ "created": created, "updated": updated }),
-        ip: None,
-    };
-    store::audit(&mut tx, &entry).await?;
-    tx.commit().await?;
-    Ok((created, updated))
-}
-
-/// Creates or updates every customer; returns how many were new.
-pub async fn write_customers(tx: &mut crate::db::Tx, customers: &[store::CustomerInput]) -> Result<usize, crate::db::DbError> {
-    let mut created = 0;
-    for c in customers {
-        if store::upsert_customer(tx, c).await? {
-            created += 1;
-        }
-    }
-    Ok(created)
+/// Imports a CSV text in one transaction (`peerportal customers import`).
+pub async fn customers_import(db: &Db, text: &str, allow_reserved: bool) -> Result<(usize, usize), CliError> {
+    Ok(crate::portal::customers::import(db, text, Actor::Cli, allow_reserved).await?)
 }
 
 pub async fn customers_list(db: &Db) -> Result<String, CliError> {
-    let customers = crate::console_store::all_customers(db).await?;
+    let customers = customers::all(db).await?;
     let mut out = format!("{:<16} {:<32} {:<9} {:<9} {:<9} {}\n", "SHORTNAME", "NAME", "TYPE", "STATUS", "PEERINGDB", "ASNS");
     for c in &customers {
         out.push_str(&format!(
             "{:<16} {:<32} {:<9} {:<9} {:<9} {}\n",
             c.shortname,
             c.name,
-            c.kind,
-            c.status,
+            c.kind.as_str(),
+            c.status.as_str(),
             if c.peeringdb_login { "on" } else { "off" },
-            app::format_asns(&c.asns)
+            domain::customer::format_asns(&c.asns)
         ));
     }
     out.push_str(&format!("{} customers\n", customers.len()));
@@ -199,7 +162,7 @@ pub async fn customers_list(db: &Db) -> Result<String, CliError> {
 }
 
 pub async fn users_list(db: &Db) -> Result<String, CliError> {
-    let users = store::list_users(db).await?;
+    let users = users::all(db).await?;
     let mut out = format!("{:<20} {:<24} {:<28} {:<11} {:<9} {}\n", "USERNAME", "NAME", "EMAIL", "ROLE", "STATE", "LAST LOGIN");
     for u in &users {
         let last = match (&u.last_login_at, &u.last_login_via) {

@@ -5,7 +5,9 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
+use domain::RolePolicy;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
@@ -25,6 +27,8 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERINGDB_OAUTH_CLIENT_SECRET_FILE",
     "PEERINGDB_OAUTH_REDIRECT",
     "PEERINGDB_OAUTH_URL",
+    "PEERINGDB_CONNECT_TIMEOUT",
+    "PEERINGDB_TIMEOUT",
     "PEERINGDB_ROLE_POLICY",
     "PEERINGDB_LINK_BY_EMAIL",
 ];
@@ -41,21 +45,16 @@ fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { name, problem: problem.into() }
 }
 
-/// How PeeringDB permissions turn into roles (DESIGN §3).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RolePolicy {
-    /// Update bit → admin, read bit only → member, 0 → nothing.
-    Perms,
-    Member,
-    Admin,
-}
-
 #[derive(Debug)]
 pub struct PeeringDbConfig {
     pub client_id: String,
     pub client_secret: SecretString,
     pub redirect_uri: Url,
     pub base_url: Url,
+    /// How long to wait for PeeringDB to accept a connection.
+    pub connect_timeout: Duration,
+    /// How long one request to PeeringDB may take in all.
+    pub timeout: Duration,
 }
 
 #[derive(Debug)]
@@ -206,16 +205,16 @@ impl Config {
             if redirect_uri.scheme() != "https" && !is_loopback(&redirect_uri) {
                 return Err(invalid("PEERINGDB_OAUTH_REDIRECT", format!("{redirect_uri} must use https (PeeringDB accepts only https)")));
             }
-            Some(PeeringDbConfig { client_id, client_secret: SecretString::from(secret), redirect_uri, base_url })
+            let connect_timeout = parse_duration("PEERINGDB_CONNECT_TIMEOUT", get("PEERINGDB_CONNECT_TIMEOUT"))?.unwrap_or(Duration::from_secs(5));
+            let timeout = parse_duration("PEERINGDB_TIMEOUT", get("PEERINGDB_TIMEOUT"))?.unwrap_or(Duration::from_secs(10));
+            Some(PeeringDbConfig { client_id, client_secret: SecretString::from(secret), redirect_uri, base_url, connect_timeout, timeout })
         } else {
             None
         };
 
-        let role_policy = match get("PEERINGDB_ROLE_POLICY").as_deref() {
-            None | Some("perms") => RolePolicy::Perms,
-            Some("member") => RolePolicy::Member,
-            Some("admin") => RolePolicy::Admin,
-            Some(other) => return Err(invalid("PEERINGDB_ROLE_POLICY", format!("{other:?} is not one of perms, member, admin"))),
+        let role_policy = match get("PEERINGDB_ROLE_POLICY") {
+            None => RolePolicy::Perms,
+            Some(v) => RolePolicy::parse(&v).map_err(|_| invalid("PEERINGDB_ROLE_POLICY", format!("{v:?} is not one of perms, member, admin")))?,
         };
         let link_by_email = parse_bool("PEERINGDB_LINK_BY_EMAIL", get("PEERINGDB_LINK_BY_EMAIL"))?.unwrap_or(false);
 
@@ -226,7 +225,7 @@ impl Config {
     /// A log line describing the configuration, without any secret.
     pub fn summary(&self) -> String {
         format!(
-            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={:?} link_by_email={}",
+            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} link_by_email={}",
             self.listen,
             self.public_url,
             self.database_url,
@@ -292,6 +291,20 @@ fn is_loopback(url: &Url) -> bool {
         Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
         Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
         None => false,
+    }
+}
+
+/// A duration as `10s`, `500ms` or a plain number of seconds; never zero.
+fn parse_duration(name: &'static str, v: Option<String>) -> Result<Option<Duration>, ConfigError> {
+    let Some(v) = v else { return Ok(None) };
+    let parsed = if let Some(ms) = v.strip_suffix("ms") {
+        ms.trim().parse::<u64>().ok().map(Duration::from_millis)
+    } else {
+        v.strip_suffix('s').unwrap_or(&v).trim().parse::<u64>().ok().map(Duration::from_secs)
+    };
+    match parsed {
+        Some(d) if !d.is_zero() => Ok(Some(d)),
+        _ => Err(invalid(name, format!("{v:?} is not a duration such as 10s or 500ms"))),
     }
 }
 
@@ -389,6 +402,9 @@ mod tests {
             (&[("AUTH_PEERINGDB_ENABLED", "yes please")], "AUTH_PEERINGDB_ENABLED"),
             (&[("PEERINGDB_ROLE_POLICY", "owner")], "PEERINGDB_ROLE_POLICY"),
             (&[("PEERINGDB_LINK_BY_EMAIL", "2")], "PEERINGDB_LINK_BY_EMAIL"),
+            (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_TIMEOUT", "soon")], "PEERINGDB_TIMEOUT"),
+            (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_TIMEOUT", "0s")], "PEERINGDB_TIMEOUT"),
+            (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_CONNECT_TIMEOUT", "-1")], "PEERINGDB_CONNECT_TIMEOUT"),
         ];
         for (pairs, name) in cases {
             assert_eq!(setting_named(parse(pairs).unwrap_err()), *name, "{pairs:?}");
@@ -417,6 +433,16 @@ mod tests {
         assert_eq!(p.base_url.as_str(), "https://auth.peeringdb.com/");
         assert!(c.https());
         assert_eq!(c.origin(), "https://portal.example.net");
+    }
+
+    #[test]
+    fn peeringdb_timeouts_default_to_five_and_ten_seconds_and_take_units() {
+        let demo = parse(&[("PEERPORTAL_DEMO", "true")]).unwrap();
+        let pdb = demo.peeringdb.unwrap();
+        assert_eq!((pdb.connect_timeout, pdb.timeout), (Duration::from_secs(5), Duration::from_secs(10)));
+        let c = parse(&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_TIMEOUT", "300ms"), ("PEERINGDB_CONNECT_TIMEOUT", "2")]).unwrap();
+        let pdb = c.peeringdb.unwrap();
+        assert_eq!((pdb.connect_timeout, pdb.timeout), (Duration::from_secs(2), Duration::from_millis(300)));
     }
 
     #[test]

@@ -2,7 +2,7 @@ use clap::Parser;
 
 use peerportal::cli::{AdminCommand, Cli, Command, CustomersCommand, UsersCommand};
 use peerportal::config::Config;
-use peerportal::db::Db;
+use peerportal::store::Db;
 use peerportal::startup::Application;
 
 fn main() -> std::process::ExitCode {
@@ -25,10 +25,10 @@ fn main() -> std::process::ExitCode {
 }
 
 /// glibc gives every thread that allocates under contention its own arena
-/// (up to 8 per core) and keeps their freed memory: under a login storm
-/// the peak RSS went from 17 MB idle to 35 MB. Two arenas keep it at 27 MB
-/// for no measurable loss of throughput (BENCHMARKS.md). Must run before
-/// any thread starts; an operator's own `MALLOC_ARENA_MAX` wins.
+/// (up to 8 per core) and keeps their freed memory; two arenas keep the
+/// memory of a login storm low for no measurable loss of throughput (the
+/// benchmark notes have the figures). Must run before any thread starts; an
+/// operator's own `MALLOC_ARENA_MAX` wins.
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
@@ -61,12 +61,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             db.migrate().await?;
             match other {
                 Command::Admin { command: AdminCommand::Create { username, email, name } } => {
-                    let id = peerportal::cli::admin_create(&db, &username, &email, name.as_deref()).await?;
+                    let password = peerportal::cli::read_admin_password()?;
+                    let id = peerportal::cli::admin_create(&db, &username, &email, name.as_deref(), password).await?;
                     println!("created superadmin {username} (id {id})");
                 }
                 Command::Customers { command: CustomersCommand::Import { file, allow_reserved } } => {
                     let text = std::fs::read_to_string(&file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
-                    let (created, updated) = peerportal::cli::customers_import(&db, &text, "cli", allow_reserved).await?;
+                    let (created, updated) = peerportal::cli::customers_import(&db, &text, allow_reserved).await?;
                     println!("imported {} customers ({created} new, {updated} updated)", created + updated);
                 }
                 Command::Customers { command: CustomersCommand::List } => print!("{}", peerportal::cli::customers_list(&db).await?),

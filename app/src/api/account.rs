@@ -10,30 +10,39 @@ use crate::AppError;
 #[server(prefix = "/api", endpoint = "account", input = PostUrl)]
 pub async fn my_account() -> Result<Account, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.account(&ctx.session).await.map_err(|e| ctx.fail(e))
+    ctx.backend.account(ctx.caller()?).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "account/peeringdb_login", input = PostUrl)]
 pub async fn set_peeringdb_login(allowed: bool) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.set_own_peeringdb_login(&ctx.session, &ctx.meta, allowed).await.map_err(|e| ctx.fail(e))
+    ctx.backend.set_own_peeringdb_login(ctx.caller()?, &ctx.meta, allowed).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "account/password", input = PostUrl)]
 pub async fn change_password(current: String, new: String, again: String) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
+    let me = ctx.caller()?;
     if new != again {
         return Err(ctx.fail(AppError::Validation("The two new passwords differ.".into())));
     }
     let (current, new) = (secrecy::SecretString::from(current), secrecy::SecretString::from(new));
-    ctx.backend.change_password(&ctx.session, &ctx.meta, current, new).await.map_err(|e| ctx.fail(e))
+    let signed_in = ctx.backend.change_password(me, &ctx.meta, current, new).await.map_err(|e| ctx.fail(e))?;
+    // This session goes on, under a new id, with the customer it had chosen.
+    let chosen = ctx.session.chosen_customer().await?;
+    ctx.session.sign_in(signed_in).await?;
+    if let Some(c) = chosen {
+        ctx.session.choose(c).await?;
+    }
+    Ok(())
 }
 
 /// Ends every session of the caller, this one too, and goes to `/login`.
 #[server(prefix = "/api", endpoint = "account/logout_everywhere", input = PostUrl)]
 pub async fn logout_everywhere() -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.logout_everywhere(&ctx.session, &ctx.meta).await.map_err(|e| ctx.fail(e))?;
+    ctx.backend.logout_everywhere(ctx.caller()?, &ctx.meta).await.map_err(|e| ctx.fail(e))?;
+    ctx.session.end().await?;
     ctx.redirect("/login");
     Ok(())
 }
@@ -41,11 +50,11 @@ pub async fn logout_everywhere() -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "customer/access", input = PostUrl)]
 pub async fn get_customer_access(customer_id: i64) -> Result<CustomerAccess, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.customer_access(&ctx.session, customer_id).await.map_err(|e| ctx.fail(e))
+    ctx.backend.customer_access(ctx.caller()?, customer_id).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "customer/revoke", input = PostUrl)]
 pub async fn revoke_access(customer_id: i64, user_id: i64) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.revoke_access(&ctx.session, &ctx.meta, customer_id, user_id).await.map_err(|e| ctx.fail(e))
+    ctx.backend.revoke_access(ctx.caller()?, &ctx.meta, customer_id, user_id).await.map_err(|e| ctx.fail(e))
 }

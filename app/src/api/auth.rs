@@ -14,7 +14,12 @@ pub async fn get_site_info() -> Result<SiteInfo, AppError> {
 #[server(prefix = "/api", endpoint = "me")]
 pub async fn current_user() -> Result<Option<Me>, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.me(&ctx.session).await
+    let Some(caller) = ctx.signed_in() else {
+        return Ok(None);
+    };
+    let chosen = ctx.session.chosen_customer().await?;
+    let flash = ctx.session.take_flash().await?;
+    Ok(Some(caller.me(chosen, flash)))
 }
 
 /// Username/password login. Works as a plain form post (JavaScript off:
@@ -28,20 +33,21 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     let result = if username.is_empty() {
         Err(AppError::Validation("Please fill in both your username and your password.".into()))
     } else {
-        ctx.backend.password_login(&ctx.session, &ctx.meta, username, password).await
+        ctx.backend.password_login(&ctx.meta, username, password).await
     };
+    let next = next.as_deref().and_then(crate::safe_next);
     match result {
-        Ok(()) => {
-            let to = next.as_deref().and_then(crate::auth::safe_next).unwrap_or("/");
-            ctx.redirect(to);
+        Ok(signed_in) => {
+            ctx.session.sign_in(signed_in).await?;
+            ctx.redirect(next.unwrap_or("/"));
             Ok(())
         }
         Err(e) => {
             if ctx.plain_form {
-                let mut to = format!("/login?error={}", e.code());
-                if let Some(n) = next.as_deref().and_then(crate::auth::safe_next) {
+                let mut to = format!("/login?error={}", e.login_error());
+                if let Some(n) = next {
                     to.push_str("&next=");
-                    to.push_str(&crate::auth::encode_query_component(n));
+                    to.push_str(&crate::encode_query_component(n));
                 }
                 ctx.redirect(&to);
             }
@@ -54,7 +60,11 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
 #[server(prefix = "/api", endpoint = "choose_customer", input = PostUrl)]
 pub async fn choose_customer(customer_id: i64) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.choose_customer(&ctx.session, customer_id).await.map_err(|e| ctx.fail(e))?;
+    // Only a customer the person really has: never trust the form.
+    if ctx.caller()?.membership(customer_id).is_none() {
+        return Err(ctx.fail(AppError::Forbidden));
+    }
+    ctx.session.choose(customer_id).await?;
     ctx.redirect("/");
     Ok(())
 }

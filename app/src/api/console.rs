@@ -1,6 +1,7 @@
-//! Server functions of the admin console (superadmins). The backend checks
-//! the caller's rights; these only translate HTTP to calls on it. All are
-//! POSTs with url-encoded bodies, so the CSRF origin check covers them.
+//! Server functions of the admin console (superadmins). Each asks for the
+//! caller as a [`Superadmin`](crate::backend::Superadmin), which the
+//! backend's methods require; all are POSTs with url-encoded bodies, so the
+//! CSRF origin check covers them.
 
 use leptos::prelude::*;
 use leptos::server_fn::codec::PostUrl;
@@ -11,13 +12,13 @@ use crate::AppError;
 #[server(prefix = "/api", endpoint = "admin/customers", input = PostUrl)]
 pub async fn admin_customers(q: String, page: u32) -> Result<Page<CustomerItem>, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.customers(&ctx.session, &q, page).await.map_err(|e| ctx.fail(e))
+    ctx.backend.customers(&ctx.superadmin()?, &q, page).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "admin/customer", input = PostUrl)]
 pub async fn admin_customer(id: i64) -> Result<CustomerItem, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.customer(&ctx.session, id).await.map_err(|e| ctx.fail(e))
+    ctx.backend.customer(&ctx.superadmin()?, id).await.map_err(|e| ctx.fail(e))
 }
 
 /// Creates (no `id`) or updates a customer, then shows it.
@@ -35,6 +36,7 @@ pub async fn save_customer(
     allow_reserved: Option<String>,
 ) -> Result<i64, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
+    let admin = ctx.superadmin()?;
     let form = crate::console::CustomerForm {
         id,
         name,
@@ -43,20 +45,26 @@ pub async fn save_customer(
         kind,
         status,
         peeringdb_login: crate::console::checkbox(&peeringdb_login),
-        max_role: max_role.as_deref().and_then(crate::Role::parse),
+        max_role: max_role
+            .as_deref()
+            .filter(|r| !r.is_empty())
+            .map(crate::Role::parse)
+            .transpose()
+            .map_err(|_| ctx.fail(AppError::Validation("The highest role must be member or admin.".into())))?,
         allow_reserved: crate::console::checkbox(&allow_reserved),
     };
-    let id = ctx.backend.save_customer(&ctx.session, &ctx.meta, form).await.map_err(|e| ctx.fail(e))?;
+    let id = ctx.backend.save_customer(&admin, &ctx.meta, form).await.map_err(|e| ctx.fail(e))?;
     Ok(id)
 }
 
 #[server(prefix = "/api", endpoint = "admin/delete_customer", input = PostUrl)]
 pub async fn delete_customer(id: i64, confirm: Option<String>) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
+    let admin = ctx.superadmin()?;
     if !crate::console::checkbox(&confirm) {
         return Err(ctx.fail(AppError::Validation("Tick the box to confirm the deletion.".into())));
     }
-    ctx.backend.delete_customer(&ctx.session, &ctx.meta, id).await.map_err(|e| ctx.fail(e))?;
+    ctx.backend.delete_customer(&admin, &ctx.meta, id).await.map_err(|e| ctx.fail(e))?;
     ctx.redirect("/admin/customers");
     Ok(())
 }
@@ -66,19 +74,19 @@ pub async fn delete_customer(id: i64, confirm: Option<String>) -> Result<(), App
 pub async fn import_customers(csv: String, allow_reserved: Option<String>, commit: Option<String>) -> Result<ImportPreview, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
     let (allow, commit) = (crate::console::checkbox(&allow_reserved), crate::console::checkbox(&commit));
-    ctx.backend.import_customers(&ctx.session, &ctx.meta, &csv, allow, commit).await.map_err(|e| ctx.fail(e))
+    ctx.backend.import_customers(&ctx.superadmin()?, &ctx.meta, &csv, allow, commit).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "admin/users", input = PostUrl)]
 pub async fn admin_users(q: String, page: u32) -> Result<Page<UserItem>, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.users(&ctx.session, &q, page).await.map_err(|e| ctx.fail(e))
+    ctx.backend.users(&ctx.superadmin()?, &q, page).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "admin/user", input = PostUrl)]
 pub async fn admin_user(id: i64) -> Result<UserDetail, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.user(&ctx.session, id).await.map_err(|e| ctx.fail(e))
+    ctx.backend.user(&ctx.superadmin()?, id).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "admin/create_user", input = PostUrl)]
@@ -86,43 +94,44 @@ pub async fn create_user(username: String, name: String, email: String, password
     let ctx = crate::backend::Ctx::get().await?;
     let form = crate::console::NewUserForm { username, name, email, superadmin: crate::console::checkbox(&superadmin) };
     let password = secrecy::SecretString::from(password);
-    ctx.backend.create_user(&ctx.session, &ctx.meta, form, password).await.map_err(|e| ctx.fail(e))
+    ctx.backend.create_user(&ctx.superadmin()?, &ctx.meta, form, password).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "admin/grant", input = PostUrl)]
 pub async fn grant_access(user_id: i64, customer: String, role: String) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    let role = crate::Role::parse(&role).ok_or_else(|| ctx.fail(AppError::Validation("Pick a role: member or admin.".into())))?;
-    ctx.backend.grant(&ctx.session, &ctx.meta, user_id, &customer, role).await.map_err(|e| ctx.fail(e))
+    let admin = ctx.superadmin()?;
+    let role = crate::Role::parse(&role).map_err(|_| ctx.fail(AppError::Validation("Pick a role: member or admin.".into())))?;
+    ctx.backend.grant(&admin, &ctx.meta, user_id, &customer, role).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "admin/revoke", input = PostUrl)]
 pub async fn revoke_grant(user_id: i64, customer_id: i64) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.revoke(&ctx.session, &ctx.meta, user_id, customer_id).await.map_err(|e| ctx.fail(e))
+    ctx.backend.revoke(&ctx.superadmin()?, &ctx.meta, user_id, customer_id).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "admin/set_disabled", input = PostUrl)]
 pub async fn set_user_disabled(user_id: i64, disabled: bool) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.set_disabled(&ctx.session, &ctx.meta, user_id, disabled).await.map_err(|e| ctx.fail(e))
+    ctx.backend.set_disabled(&ctx.superadmin()?, &ctx.meta, user_id, disabled).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "admin/unlink_peeringdb", input = PostUrl)]
 pub async fn unlink_peeringdb(user_id: i64) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.unlink_peeringdb(&ctx.session, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))
+    ctx.backend.unlink_peeringdb(&ctx.superadmin()?, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "admin/audit", input = PostUrl)]
 pub async fn audit_log(user: String, customer: String, event: String, from: String, to: String, page: u32) -> Result<Page<AuditItem>, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
     let filter = crate::console::AuditFilter { user, customer, event, from, to };
-    ctx.backend.audit(&ctx.session, filter, page).await.map_err(|e| ctx.fail(e))
+    ctx.backend.audit(&ctx.superadmin()?, filter, page).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "admin/peeringdb", input = PostUrl)]
 pub async fn peeringdb_status() -> Result<PeeringDbStatus, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.peeringdb_status(&ctx.session).await.map_err(|e| ctx.fail(e))
+    ctx.backend.peeringdb_status(&ctx.superadmin()?).await.map_err(|e| ctx.fail(e))
 }

@@ -13,8 +13,8 @@ pub fn AuditTable(items: Vec<AuditItem>) -> impl IntoView {
             view! {
                 <tr>
                     <td class="nowrap">{a.at}</td>
-                    <td><code>{a.event.clone()}</code></td>
-                    <td>{a.actor_name.unwrap_or(a.actor)}</td>
+                    <td><code>{a.event.as_str()}</code></td>
+                    <td>{a.actor_name.unwrap_or_else(|| a.actor.to_string())}</td>
                     <td>{who}</td>
                     <td>{a.customer.or_else(|| a.customer_id.map(|id| format!("#{id}")))}</td>
                     <td class="details"><code>{a.details}</code></td>

@@ -65,7 +65,7 @@ pub fn list_base(path: &str, q: &str) -> String {
     if q.is_empty() {
         format!("{path}?")
     } else {
-        format!("{path}?q={}&", crate::auth::encode_query_component(q))
+        format!("{path}?q={}&", crate::encode_query_component(q))
     }
 }
 

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::Login;
-use crate::auth::{encode_query_component, login_error_message, no_customer_message, safe_next};
+use crate::{encode_query_component, login_error_text, safe_next};
 use crate::SiteResource;
 
 /// `/login`: the password form and, where the IXP enabled it, the
@@ -21,17 +21,10 @@ pub fn LoginPage() -> impl IntoView {
         match action.value().get() {
             Some(Err(e)) => Some(e.to_string()),
             Some(Ok(())) => None,
-            None => query.read().get("error").map(|code| {
+            None => {
                 let q = query.read();
-                match code.as_str() {
-                    "pdb_no_customer" => no_customer_message(&q.get("asns").unwrap_or_default()),
-                    "pdb_rate_limited" => match q.get("retry").and_then(|r| r.parse::<u32>().ok()) {
-                        Some(secs) => format!("PeeringDB is limiting requests right now. Please try again in {secs} seconds."),
-                        None => login_error_message(&code).to_string(),
-                    },
-                    _ => login_error_message(&code).to_string(),
-                }
-            }),
+                q.get("error").map(|code| login_error_text(&code, q.get("asns").as_deref(), q.get("retry").as_deref()))
+            }
         }
     };
     let peeringdb_href = move || {
@@ -63,7 +56,9 @@ pub fn LoginPage() -> impl IntoView {
                 <input id="username" name="username" type="text" autocomplete="username" required=true/>
                 <label for="password">"Password"</label>
                 <input id="password" name="password" type="password" autocomplete="current-password" required=true/>
-                <input type="hidden" name="next" prop:value=next/>
+                // An attribute, not a property: it must be in the server's
+                // HTML for a form posted without JavaScript.
+                <input type="hidden" name="next" value=next/>
                 <button type="submit" class="button primary" disabled=move || action.pending().get()>
                     {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>

@@ -39,28 +39,29 @@ async fn local_user(app: &TestApp, username: &str, superadmin: bool) -> i64 {
     let hash = peerportal::password::hash(ADMIN_PASSWORD.to_string().into()).await.unwrap();
     let mut tx = app.db.begin().await.unwrap();
     let email = format!("{username}@example.net");
-    let new = peerportal::store::NewUser {
+    let new = peerportal::store::users::NewUser {
         username,
         name: username,
         email: &email,
         password_hash: Some(&hash),
         is_superadmin: superadmin,
-        created_via: "cli",
+        peeringdb_id: None,
+        created_via: domain::CreatedVia::Cli,
     };
-    let id = peerportal::store::insert_user(&mut tx, &new).await.unwrap();
+    let id = peerportal::store::users::insert(&mut tx, &new).await.unwrap();
     tx.commit().await.unwrap();
     id
 }
 
 async fn grant(app: &TestApp, user_id: i64, shortname: &str, role: app::Role) {
-    let customer = peerportal::store::customer_id_by_shortname(&app.db, shortname).await.unwrap().unwrap();
+    let customer = peerportal::store::customers::id_by_shortname(&app.db, shortname).await.unwrap().unwrap();
     let mut tx = app.db.begin().await.unwrap();
-    peerportal::store::grant_manual(&mut tx, user_id, customer, role).await.unwrap();
+    peerportal::store::grants::grant_manual(&mut tx, user_id, customer, role).await.unwrap();
     tx.commit().await.unwrap();
 }
 
 async fn customer_id(app: &TestApp, shortname: &str) -> i64 {
-    peerportal::store::customer_id_by_shortname(&app.db, shortname).await.unwrap().unwrap()
+    peerportal::store::customers::id_by_shortname(&app.db, shortname).await.unwrap().unwrap()
 }
 
 async fn logged_in(app: &TestApp, username: &str) -> reqwest::Client {
@@ -104,7 +105,7 @@ struct World {
 
 async fn world() -> World {
     let app = spawn().await;
-    peerportal::cli::customers_import(&app.db, include_str!("../../../fixtures/customers.csv"), "test", true).await.unwrap();
+    crate::helpers::import_demo_customers(&app.db).await;
     local_user(&app, "ops", true).await;
     let cadmin = local_user(&app, "cadmin", false).await;
     let member = local_user(&app, "member", false).await;
@@ -114,7 +115,16 @@ async fn world() -> World {
     grant(&app, target, "alpha", app::Role::Member).await;
     grant(&app, target, "beta", app::Role::Member).await;
     let mut tx = app.db.begin().await.unwrap();
-    let linked = peerportal::store::insert_peeringdb_user(&mut tx, "linked", "Linked", "linked@example.net", 4242).await.unwrap();
+    let new = peerportal::store::users::NewUser {
+        username: "linked",
+        name: "Linked",
+        email: "linked@example.net",
+        password_hash: None,
+        is_superadmin: false,
+        peeringdb_id: Some(4242),
+        created_via: domain::CreatedVia::Peeringdb,
+    };
+    let linked = peerportal::store::users::insert(&mut tx, &new).await.unwrap();
     tx.commit().await.unwrap();
     let (alpha, beta) = (customer_id(&app, "alpha").await, customer_id(&app, "beta").await);
     World { app, alpha, beta, member, target, linked }
@@ -400,7 +410,7 @@ async fn peeringdb_grants_cannot_be_revoked_by_hand_and_unlinking_removes_only_t
     t.login_as("alice", true).await;
     local_user(&t.app, "ops", true).await;
     let ops = logged_in(&t.app, "ops").await;
-    let alice = peerportal::store::user_by_username(&t.app.db, "alice.anders").await.unwrap().unwrap().id;
+    let alice = peerportal::store::users::by_username(&t.app.db, "alice.anders").await.unwrap().unwrap().id;
     let alpha = customer_id(&t.app, "alpha").await;
     let resp = call(&ops, &t.app, "admin/revoke", &f(&[("user_id", &alice.to_string()), ("customer_id", &alpha.to_string())])).await;
     assert_eq!(resp.status(), 409);
@@ -423,7 +433,7 @@ async fn switching_a_customers_peeringdb_login_off_takes_effect_at_the_next_logi
     let form = f(&[("name", "Acme"), ("shortname", "acme"), ("asns", "64501 64999"), ("kind", "full"), ("status", "active"), ("peeringdb_login", "on"), ("allow_reserved", "on")]);
     let acme = ok_json(&ops, &t.app, "admin/save_customer", &form).await.as_i64().unwrap();
     t.login_as("alice", true).await;
-    let alice = peerportal::store::user_by_username(&t.app.db, "alice.anders").await.unwrap().unwrap().id;
+    let alice = peerportal::store::users::by_username(&t.app.db, "alice.anders").await.unwrap().unwrap().id;
     let detail = ok_json(&ops, &t.app, "admin/user", &f(&[("id", &alice.to_string())])).await;
     let a = detail["affiliations"].as_array().unwrap().iter().find(|a| a["customer_id"] == acme).cloned().expect("alice got Acme");
     assert_eq!(a["source"], "Peeringdb");

@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use peerportal::config::Config;
-use peerportal::db::Db;
+use peerportal::store::Db;
 use peerportal::startup::Application;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ORIGIN};
 use reqwest::redirect::Policy;
@@ -13,6 +13,9 @@ pub struct TestApp {
     pub base: String,
     pub db: Db,
     pub client: reqwest::Client,
+    /// Everything this test's server logged.
+    pub logs: LogCapture,
+    pub _log_guard: Option<tracing::subscriber::DefaultGuard>,
     pub _dir: tempfile::TempDir,
 }
 
@@ -38,8 +41,10 @@ pub async fn spawn() -> TestApp {
     spawn_with(&[]).await
 }
 
-/// Everything the tests' servers log, at debug level, in one buffer, so a
-/// test can prove a secret never reaches the logs.
+/// What one test's servers log, at debug level, so a test can prove a
+/// secret never reaches the logs. Tests run on their own threads (tokio's
+/// test runtime is single-threaded) and the capture is that thread's
+/// default subscriber: no test reads another's lines.
 #[derive(Clone, Default)]
 pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
 
@@ -60,23 +65,26 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogCapture {
     }
 }
 
-static LOGS: std::sync::OnceLock<LogCapture> = std::sync::OnceLock::new();
-
-pub fn logs() -> String {
-    let capture = LOGS.get_or_init(|| {
+impl LogCapture {
+    /// Starts capturing this thread's logs until the guard is dropped.
+    fn start() -> (LogCapture, tracing::subscriber::DefaultGuard) {
         let capture = LogCapture::default();
-        let _ = tracing_subscriber::fmt()
+        let subscriber = tracing_subscriber::fmt()
             .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
             .with_writer(capture.clone())
             .with_ansi(false)
-            .try_init();
-        capture
-    });
-    String::from_utf8_lossy(&capture.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+            .finish();
+        let guard = tracing::subscriber::set_default(subscriber);
+        (capture, guard)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
 }
 
 pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
-    logs();
+    let (logs, log_guard) = LogCapture::start();
     let dir = tempfile::tempdir().expect("temp dir");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
@@ -92,7 +100,7 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
     let app = Application::build_on(config, listener).await.expect("build app");
     let db = app.db().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { client: browser(&base), base, db, _dir: dir }
+    TestApp { client: browser(&base), base, db, logs, _log_guard: Some(log_guard), _dir: dir }
 }
 
 /// A client that keeps cookies, does not follow redirects (tests look at
@@ -115,10 +123,7 @@ impl TestApp {
 
     /// Creates a superadmin through the same code as `peerportal admin create`.
     pub async fn create_admin(&self, username: &str) -> i64 {
-        std::env::set_var("PEERPORTAL_ADMIN_PASSWORD", ADMIN_PASSWORD);
-        peerportal::cli::admin_create(&self.db, username, &format!("{username}@example.net"), None)
-            .await
-            .expect("create admin")
+        create_admin(&self.db, username).await
     }
 
     /// Posts the login form as a plain HTML form (JavaScript off).
@@ -184,6 +189,18 @@ impl TestApp {
         peerportal::with_db!(&self.db, p => sqlx::query_as::<_, (String, String)>(
             "SELECT event, details FROM audit_log ORDER BY id").fetch_all(p).await).expect("audit")
     }
+}
+
+/// A superadmin with [`ADMIN_PASSWORD`], made as `peerportal admin create` makes one.
+pub async fn create_admin(db: &Db, username: &str) -> i64 {
+    peerportal::cli::admin_create(db, username, &format!("{username}@example.net"), None, ADMIN_PASSWORD.to_string().into())
+        .await
+        .expect("create admin")
+}
+
+/// The demo exchange's 65 customers, imported as the command line does.
+pub async fn import_demo_customers(db: &Db) {
+    peerportal::cli::customers_import(db, peerportal::startup::DEMO_CUSTOMERS, true).await.expect("import the demo customers");
 }
 
 /// The value of a cookie set by a response, if any.

@@ -35,7 +35,7 @@ pub async fn spawn_pdb(extra: &[(&str, &str)]) -> PdbApp {
     let router = sim.router();
     tokio::spawn(async move { axum::serve(listener, router).await });
     let text = include_str!("../../../fixtures/customers.csv");
-    peerportal::cli::customers_import(&app.db, text, "test", true).await.unwrap();
+    peerportal::cli::customers_import(&app.db, text, true).await.unwrap();
     PdbApp { app, sim }
 }
 
@@ -158,14 +158,14 @@ async fn erin_gets_only_active_full_or_probono_customers_with_roles_from_perms()
     let flow = t.login_as("erin", true).await;
     assert_eq!(location(&flow.response), "/choose");
     let roles = roles_of(&t.app, "erin.evans").await;
-    let customers = peerportal::console_store::all_customers(&t.app.db).await.unwrap();
+    let customers = peerportal::store::customers::all(&t.app.db).await.unwrap();
     let profile: serde_json::Value = serde_json::from_str(peeringdb_sim::FIXTURES[4].1).unwrap();
     let mut expected = Vec::new();
     for net in profile["networks"].as_array().unwrap() {
         let asn = net["asn"].as_u64().unwrap() as u32;
         let perms = net["perms"].as_u64().unwrap();
         for c in customers.iter().filter(|c| c.asns.contains(&asn)) {
-            let eligible = matches!(c.kind.as_str(), "full" | "probono") && c.status == "active" && c.peeringdb_login;
+            let eligible = matches!(c.kind.as_str(), "full" | "probono") && c.status.as_str() == "active" && c.peeringdb_login;
             if eligible {
                 let role = if perms & 2 != 0 { "admin" } else { "member" };
                 expected.push((c.shortname.clone(), role.to_string(), "peeringdb".to_string()));
@@ -191,9 +191,9 @@ async fn lost_network_removes_only_peeringdb_grants() {
     t.login_as("alice", true).await;
     // An admin grants alice Gamma Net by hand.
     let alice: i64 = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT id FROM users WHERE username = 'alice.anders'").fetch_one(p).await).unwrap();
-    let gamma = peerportal::store::customer_id_by_shortname(&t.app.db, "gamma").await.unwrap().unwrap();
+    let gamma = peerportal::store::customers::id_by_shortname(&t.app.db, "gamma").await.unwrap().unwrap();
     let mut tx = t.app.db.begin().await.unwrap();
-    peerportal::store::grant_manual(&mut tx, alice, gamma, app::Role::Member).await.unwrap();
+    peerportal::store::grants::grant_manual(&mut tx, alice, gamma, app::Role::Member).await.unwrap();
     tx.commit().await.unwrap();
 
     let mut profile = t.sim.profile("alice").unwrap();
@@ -231,9 +231,10 @@ async fn changed_permissions_change_the_roles_and_each_change_is_audited_in_orde
     let rows: Vec<Row> = peerportal::with_db!(&t.app.db, p => sqlx::query_as(
         "SELECT a.actor, a.event, a.user_id, a.customer_id, a.details, a.ip FROM audit_log a ORDER BY a.id").fetch_all(p).await).unwrap();
     let alice: i64 = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT id FROM users WHERE username = 'alice.anders'").fetch_one(p).await).unwrap();
-    let alpha = peerportal::store::customer_id_by_shortname(&t.app.db, "alpha").await.unwrap().unwrap();
-    let beta = peerportal::store::customer_id_by_shortname(&t.app.db, "beta").await.unwrap().unwrap();
-    let new: Vec<(String, String, Option<i64>, Option<i64>, serde_json::Value, Option<String>)> = rows[before..]
+    let alpha = peerportal::store::customers::id_by_shortname(&t.app.db, "alpha").await.unwrap().unwrap();
+    let beta = peerportal::store::customers::id_by_shortname(&t.app.db, "beta").await.unwrap().unwrap();
+    type Parsed = (String, String, Option<i64>, Option<i64>, serde_json::Value, Option<String>);
+    let new: Vec<Parsed> = rows[before..]
         .iter()
         .map(|(actor, event, user, customer, details, ip)| (actor.clone(), event.clone(), *user, *customer, serde_json::from_str(details).unwrap(), ip.clone()))
         .collect();
@@ -260,7 +261,17 @@ async fn a_user_who_lost_every_network_is_refused_deprovisioned_and_logged_out()
     // alice keeps a session open in another browser.
     let other = browser(&t.app.base);
     let PdbApp { app, sim } = &t;
-    let second = PdbApp { app: TestApp { client: other.clone(), base: app.base.clone(), db: app.db.clone(), _dir: tempfile::tempdir().unwrap() }, sim: sim.clone() };
+    let second = PdbApp {
+        app: TestApp {
+            client: other.clone(),
+            base: app.base.clone(),
+            db: app.db.clone(),
+            logs: app.logs.clone(),
+            _log_guard: None,
+            _dir: tempfile::tempdir().unwrap(),
+        },
+        sim: sim.clone(),
+    };
     second.login_as("alice", true).await;
     assert_eq!(second.app.get("/").await.status(), 200);
 
@@ -394,7 +405,8 @@ async fn peeringdb_failures_each_get_their_own_message_and_write_only_an_audit_r
 
 #[tokio::test]
 async fn a_slow_peeringdb_times_out_with_a_clear_message() {
-    let t = spawn_pdb(&[]).await;
+    // PeeringDB's answer takes longer than PEERINGDB_TIMEOUT allows.
+    let t = spawn_pdb(&[("PEERINGDB_TIMEOUT", "300ms")]).await;
     t.sim.set_profile_fault(Some(Fault::Slow));
     let flow = t.login_as("alice", true).await;
     assert_eq!(location(&flow.response), "/login?error=pdb_timeout");
@@ -440,8 +452,9 @@ async fn secrets_and_tokens_never_reach_pages_or_logs() {
     seen.push_str(&format!("{:?}", flow.response.headers()));
     assert!(!seen.contains(CLIENT_SECRET));
     let audit: String = t.app.audit_events().await.into_iter().map(|(e, d)| e + &d).collect();
-    let logs = crate::helpers::logs();
-    assert!(logs.contains("PeeringDB login"), "the log capture must see this login");
+    let logs = t.app.logs.text();
+    let alice = peerportal::store::users::by_username(&t.app.db, "alice.anders").await.unwrap().unwrap().id;
+    assert!(logs.contains(&format!("PeeringDB login user_id={alice} customers=2")), "the log capture must see this login: {logs}");
     let tokens = t.sim.issued_tokens();
     assert_eq!(tokens.len(), 1);
     for (place, text) in [("pages", &seen), ("audit log", &audit), ("logs", &logs)] {
@@ -456,11 +469,11 @@ async fn secrets_and_tokens_never_reach_pages_or_logs() {
 async fn choosing_a_customer_one_does_not_have_is_forbidden() {
     let t = spawn_pdb(&[]).await;
     t.login_as("alice", true).await;
-    let gamma = peerportal::store::customer_id_by_shortname(&t.app.db, "gamma").await.unwrap().unwrap();
+    let gamma = peerportal::store::customers::id_by_shortname(&t.app.db, "gamma").await.unwrap().unwrap();
     let resp = t.app.client.post(t.app.url("/api/choose_customer")).header("accept", "application/json")
         .form(&[("customer_id", gamma.to_string())]).send().await.unwrap();
     assert_eq!(resp.status(), 403);
-    let alpha = peerportal::store::customer_id_by_shortname(&t.app.db, "alpha").await.unwrap().unwrap();
+    let alpha = peerportal::store::customers::id_by_shortname(&t.app.db, "alpha").await.unwrap().unwrap();
     let resp = t.app.client.post(t.app.url("/api/choose_customer")).header("accept", "text/html")
         .form(&[("customer_id", alpha.to_string())]).send().await.unwrap();
     assert_eq!(location(&resp), "/");
@@ -557,7 +570,7 @@ async fn spawn_with_sim_url(base: &str) -> TestApp {
         ("PEERINGDB_OAUTH_URL", base),
     ])
     .await;
-    peerportal::cli::customers_import(&app.db, include_str!("../../../fixtures/customers.csv"), "test", true).await.unwrap();
+    crate::helpers::import_demo_customers(&app.db).await;
     app
 }
 

@@ -30,7 +30,7 @@ struct Cluster {
     b: Replica,
     sim: Simulator,
     sim_base: String,
-    db: peerportal::db::Db,
+    db: peerportal::store::Db,
     _dir: tempfile::TempDir,
 }
 
@@ -87,8 +87,8 @@ async fn cluster() -> Cluster {
     // One at a time: the first applies the migrations.
     let a = replica(&db_url, &public, pa, &sim_base).await;
     let b = replica(&db_url, &public, pb, &sim_base).await;
-    let db = peerportal::db::Db::connect(&db_url).await.unwrap();
-    peerportal::cli::customers_import(&db, include_str!("../../../fixtures/customers.csv"), "test", true).await.unwrap();
+    let db = peerportal::store::Db::connect(&db_url).await.unwrap();
+    crate::helpers::import_demo_customers(&db).await;
     Cluster { a, b, sim, sim_base, db, _dir: dir }
 }
 
@@ -133,7 +133,7 @@ async fn a_peeringdb_login_started_on_one_replica_finishes_on_the_other() {
     let picker = client.get(format!("{}/choose", c.a.base)).send().await.unwrap();
     assert_eq!(picker.status(), 200);
     assert!(picker.text().await.unwrap().contains("Beta Net"));
-    let alpha = peerportal::store::customer_id_by_shortname(&c.db, "alpha").await.unwrap().unwrap();
+    let alpha = peerportal::store::customers::id_by_shortname(&c.db, "alpha").await.unwrap().unwrap();
     let chose = client
         .post(format!("{}/api/choose_customer", c.a.base))
         .header(ACCEPT, "application/json")
@@ -149,8 +149,7 @@ async fn a_peeringdb_login_started_on_one_replica_finishes_on_the_other() {
 #[tokio::test]
 async fn failed_password_logins_are_counted_across_replicas() {
     let c = cluster().await;
-    std::env::set_var("PEERPORTAL_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD);
-    peerportal::cli::admin_create(&c.db, "ops", "ops@example.net", None).await.unwrap();
+    crate::helpers::create_admin(&c.db, "ops").await;
     let client = browser(&c.a.base);
     let attempt = |replica: &Replica, password: &str| {
         client
@@ -203,7 +202,7 @@ async fn the_same_person_logging_in_on_both_replicas_at_once_gets_one_account() 
     assert_eq!(count(db, "SELECT COUNT(*) FROM audit_log WHERE event = 'login.success'").await, LOGINS as i64);
 }
 
-async fn count(db: &peerportal::db::Db, sql: &str) -> i64 {
+async fn count(db: &peerportal::store::Db, sql: &str) -> i64 {
     peerportal::with_db!(db, p => sqlx::query_scalar::<_, i64>(sql).fetch_one(p).await).unwrap()
 }
 
@@ -214,10 +213,9 @@ async fn a_manual_grant_racing_peeringdb_logins_is_neither_lost_nor_doubled() {
     let first = browser(&c.a.base);
     let callback = c.authorize(&first, &c.a, "alice").await;
     assert_eq!(first.get(via(callback, &c.a)).send().await.unwrap().status(), 302);
-    let alice = peerportal::store::user_by_username(&c.db, "alice.anders").await.unwrap().unwrap().id;
+    let alice = peerportal::store::users::by_username(&c.db, "alice.anders").await.unwrap().unwrap().id;
 
-    std::env::set_var("PEERPORTAL_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD);
-    peerportal::cli::admin_create(&c.db, "ops", "ops@example.net", None).await.unwrap();
+    crate::helpers::create_admin(&c.db, "ops").await;
     // The Origin a browser sends is the public (load balancer) address.
     let ops = browser(&c.a.base);
     let r = ops

@@ -65,9 +65,12 @@ async fn cross_site_logout_is_refused() {
 #[tokio::test]
 async fn server_functions_refuse_get() {
     let app = spawn().await;
-    let resp = app.get("/api/login?username=ops&password=x").await;
-    assert_ne!(resp.status(), 200);
-    assert_ne!(resp.status(), 302);
+    app.create_admin("ops").await;
+    let before = app.count("audit_log").await;
+    let resp = app.get(&format!("/api/login?username=ops&password={}", ADMIN_PASSWORD.replace(' ', "+"))).await;
+    assert_eq!(resp.status(), 405, "a state-changing server function has no GET form");
+    assert_eq!(app.count("sessions").await, 0);
+    assert_eq!(app.count("audit_log").await, before, "nothing was even attempted");
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::console::audit_log;
 use crate::components::audit::AuditTable;
 use crate::components::console::{load_error, page_param, param, AdminPage, Pager};
-use crate::console::{AuditFilter, AUDIT_EVENTS};
+use crate::console::AuditFilter;
 
 #[component]
 pub fn AuditPage() -> impl IntoView {
@@ -27,11 +27,11 @@ fn AuditView() -> impl IntoView {
     };
     let log = Resource::new(move || (filter(), page_param(&query.read())), |(f, page)| audit_log(f.user, f.customer, f.event, f.from, f.to, page));
     let f = filter();
-    let events = AUDIT_EVENTS
-        .iter()
+    let events = domain::audit::filter_choices()
+        .into_iter()
         .map(|e| {
             let label = if e.ends_with('.') { format!("{e}* (all)") } else { e.to_string() };
-            view! { <option value=*e selected=*e == f.event>{label}</option> }
+            view! { <option value=e selected=e == f.event>{label}</option> }
         })
         .collect_view();
     view! {

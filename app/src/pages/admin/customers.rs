@@ -7,7 +7,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::console::{admin_customer, admin_customers, DeleteCustomer, ImportCustomers, SaveCustomer};
 use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
 use crate::console::{CustomerItem, ImportPreview};
-use crate::{format_asns, Role};
+use crate::{format_asns, CustomerKind, CustomerStatus, Role};
 
 /// The list: 50 a page, searchable by name, shortname or ASN.
 #[component]
@@ -45,8 +45,8 @@ fn CustomerList() -> impl IntoView {
                                     <td><a href=format!("/admin/customers/{}", c.id)>{c.name}</a></td>
                                     <td>{c.shortname}</td>
                                     <td>{format_asns(&c.asns)}</td>
-                                    <td>{c.kind}</td>
-                                    <td><span class=format!("badge status-{}", c.status)>{c.status.clone()}</span></td>
+                                    <td>{c.kind.as_str()}</td>
+                                    <td><span class=format!("badge status-{}", c.status)>{c.status.as_str()}</span></td>
                                     <td>{if c.peeringdb_login { "on" } else { "off" }}{c.peeringdb_max_role.map(|r| format!(" (max {})", r.as_str()))}</td>
                                     <td class="num">{c.users}</td>
                                 </tr>
@@ -119,8 +119,8 @@ fn CustomerForm(customer: Option<CustomerItem>, save: ServerAction<SaveCustomer>
         name: String::new(),
         shortname: String::new(),
         asns: Vec::new(),
-        kind: "full".into(),
-        status: "active".into(),
+        kind: CustomerKind::Full,
+        status: CustomerStatus::Active,
         peeringdb_login: true,
         peeringdb_max_role: None,
         users: 0,
@@ -131,6 +131,8 @@ fn CustomerForm(customer: Option<CustomerItem>, save: ServerAction<SaveCustomer>
         let selected = value == current;
         view! { <option value=value selected=selected>{label}</option> }
     };
+    let kinds = CustomerKind::ALL.iter().map(|k| option(k.as_str(), k.as_str(), c.kind.as_str())).collect_view();
+    let statuses = CustomerStatus::ALL.iter().map(|s| option(s.as_str(), s.as_str(), c.status.as_str())).collect_view();
     let cap = c.peeringdb_max_role.map(Role::as_str).unwrap_or("");
     view! {
         <section class="card" aria-labelledby="customer-title">
@@ -148,14 +150,9 @@ fn CustomerForm(customer: Option<CustomerItem>, save: ServerAction<SaveCustomer>
                 <small id="asns-help" class="muted">"One or more, separated by spaces or commas, e.g. \"64500 AS64501\"."</small>
                 <label class="check"><input type="checkbox" name="allow_reserved" value="on"/>" Allow reserved ASNs (AS_TRANS, documentation, private use)"</label>
                 <label for="kind">"Type"</label>
-                <select id="kind" name="kind">
-                    {option("full", "full", &c.kind)}{option("associate", "associate", &c.kind)}
-                    {option("probono", "probono", &c.kind)}{option("internal", "internal", &c.kind)}
-                </select>
+                <select id="kind" name="kind">{kinds}</select>
                 <label for="status">"Status"</label>
-                <select id="status" name="status">
-                    {option("active", "active", &c.status)}{option("suspended", "suspended", &c.status)}{option("left", "left", &c.status)}
-                </select>
+                <select id="status" name="status">{statuses}</select>
                 <label class="check"><input type="checkbox" name="peeringdb_login" value="on" checked=c.peeringdb_login aria-describedby="pdb-help"/>" Allow login with PeeringDB"</label>
                 <small id="pdb-help" class="muted">"Switch it off when the customer asks that its staff not get access through PeeringDB. Existing PeeringDB access ends at each person's next login; manual grants stay."</small>
                 <label for="max_role">"Highest role through PeeringDB"</label>
@@ -241,7 +238,7 @@ fn Preview(preview: ImportPreview, csv: String, allow: bool, import: ServerActio
             <tr>
                 <td>{if r.new { "create" } else { "update" }}</td>
                 <td>{r.shortname}</td><td>{r.name}</td><td>{format_asns(&r.asns)}</td>
-                <td>{r.kind}</td><td>{r.status}</td><td>{if r.peeringdb_login { "on" } else { "off" }}</td>
+                <td>{r.kind.as_str()}</td><td>{r.status.as_str()}</td><td>{if r.peeringdb_login { "on" } else { "off" }}</td>
             </tr>
         })
         .collect_view();

@@ -234,7 +234,7 @@ fn UserCards(
         <section class="card" aria-labelledby="recent-title">
             <h2 id="recent-title">"Recent activity"</h2>
             {if has_rows { view! { <AuditTable items=d.recent/> }.into_any() } else { view! { <p>"Nothing yet."</p> }.into_any() }}
-            <p><a href=format!("/admin/audit?user={}", crate::auth::encode_query_component(&u.username))>"Full audit log of this user"</a></p>
+            <p><a href=format!("/admin/audit?user={}", crate::encode_query_component(&u.username))>"Full audit log of this user"</a></p>
         </section>
     }
 }

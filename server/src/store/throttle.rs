@@ -4,7 +4,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::db::{now, Db, DbError};
+use super::{now, Db, DbError};
 use crate::{with_db, write_db};
 
 #[derive(Clone, Copy, Debug)]

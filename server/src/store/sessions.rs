@@ -6,13 +6,10 @@ use std::collections::HashMap;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
 
-use crate::db::{now, Db, DbError};
-use crate::{with_db, write_db};
+use app::backend::session_keys::USER_ID;
 
-/// Session keys, in one place.
-pub const USER_ID: &str = "user_id";
-pub const CUSTOMER_ID: &str = "customer_id";
-pub const FLASH: &str = "flash";
+use super::{now, Db, DbError, Tx};
+use crate::{execute, with_db, write_db};
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -83,6 +80,17 @@ impl SessionStore for DbSessionStore {
         write_db!(&self.db, p => sqlx::query("DELETE FROM sessions WHERE id = $1").bind(&id).execute(p).await.map(|r| r.rows_affected())).map_err(backend)?;
         Ok(())
     }
+}
+
+/// Ends every session of a user (disable, de-provisioning, password change).
+pub async fn end_all_of(tx: &mut Tx, user_id: i64) -> Result<u64, DbError> {
+    Ok(execute!(tx, sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id))?)
+}
+
+/// How many live sessions a user has.
+pub async fn count_of(db: &Db, user_id: i64) -> Result<i64, DbError> {
+    Ok(with_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2")
+        .bind(user_id).bind(now()).fetch_one(p).await)?)
 }
 
 /// Deletes expired sessions and pending logins; run periodically.

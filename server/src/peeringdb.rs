@@ -1,9 +1,8 @@
-//! Talking to PeeringDB (or the simulator): the authorize URL, the code
-//! exchange (oauth2 crate, client_secret_post, PKCE) and `/profile/v1`.
-//! One reqwest client, no redirects followed, short timeouts, bodies capped
-//! at 1 MiB; every failure PeeringDB can give is its own error.
-
-use std::time::Duration;
+//! The PeeringDB adapter: talking to PeeringDB (or the simulator) over
+//! HTTP. The authorize URL, the code exchange (oauth2 crate,
+//! client_secret_post, PKCE) and `/profile/v1`. One reqwest client, no
+//! redirects followed, timeouts from the configuration, bodies capped at
+//! 1 MiB; every failure PeeringDB can give is its own error.
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
@@ -14,10 +13,12 @@ use oauth2::{
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
-use super::profile::{Profile, ProfileError};
+use domain::peeringdb::profile::ProfileError;
+use domain::peeringdb::{Profile, SCOPES};
+use domain::LoginError;
+
 use crate::config::PeeringDbConfig;
 
-pub const SCOPES: [&str; 4] = ["profile", "email", "networks", "amr"];
 const MAX_BODY: usize = 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
@@ -46,15 +47,15 @@ pub enum PeeringDbError {
 
 impl PeeringDbError {
     /// The `?error=` code shown on `/login`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> LoginError {
         match self {
-            PeeringDbError::InvalidGrant => "pdb_invalid_grant",
-            PeeringDbError::InvalidClient | PeeringDbError::OAuth(_) => "pdb_config",
-            PeeringDbError::ProfileForbidden => "pdb_forbidden",
-            PeeringDbError::RateLimited { .. } => "pdb_rate_limited",
-            PeeringDbError::Unavailable(_) | PeeringDbError::Network(_) => "pdb_unavailable",
-            PeeringDbError::Timeout => "pdb_timeout",
-            PeeringDbError::Malformed(_) | PeeringDbError::TooLarge => "pdb_malformed",
+            PeeringDbError::InvalidGrant => LoginError::PdbInvalidGrant,
+            PeeringDbError::InvalidClient | PeeringDbError::OAuth(_) => LoginError::PdbConfig,
+            PeeringDbError::ProfileForbidden => LoginError::PdbForbidden,
+            PeeringDbError::RateLimited { .. } => LoginError::PdbRateLimited,
+            PeeringDbError::Unavailable(_) | PeeringDbError::Network(_) => LoginError::PdbUnavailable,
+            PeeringDbError::Timeout => LoginError::PdbTimeout,
+            PeeringDbError::Malformed(_) | PeeringDbError::TooLarge => LoginError::PdbMalformed,
         }
     }
 }
@@ -114,8 +115,8 @@ impl PeeringDbClient {
         let base = config.base_url.as_str().trim_end_matches('/');
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(10))
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
             .user_agent(concat!("PeerPortal/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
@@ -142,8 +143,15 @@ impl PeeringDbClient {
         url
     }
 
-    /// Exchanges a code for an access token (used for this login, then dropped).
-    pub async fn exchange(&self, code: String, verifier: String) -> Result<SecretString, PeeringDbError> {
+    /// The person's profile for a login's code: exchanges the code, reads
+    /// `/profile/v1` with the access token, and drops the token.
+    pub async fn fetch_profile(&self, code: String, verifier: String) -> Result<Profile, PeeringDbError> {
+        let token = self.exchange(code, verifier).await?;
+        self.profile(&token).await
+    }
+
+    /// Exchanges a code for an access token.
+    async fn exchange(&self, code: String, verifier: String) -> Result<SecretString, PeeringDbError> {
         let http = self.http.clone();
         // oauth2's HTTP hook: our client, our caps, our status handling.
         let send = move |req: oauth2::HttpRequest| {
@@ -178,7 +186,7 @@ impl PeeringDbClient {
         }
     }
 
-    pub async fn profile(&self, token: &SecretString) -> Result<Profile, PeeringDbError> {
+    async fn profile(&self, token: &SecretString) -> Result<Profile, PeeringDbError> {
         let resp = self
             .http
             .get(self.profile_url.clone())

@@ -1,9 +1,22 @@
-//! The database: SQLite (default, embedded) or PostgreSQL (several replicas).
+//! The database adapter: SQLite (default, embedded) or PostgreSQL (several
+//! replicas), and every query, grouped by what it is about.
 //!
-//! Every query is plain SQL that runs unchanged on both. Instead of sqlx's
-//! `Any` driver (which cannot decode SQLite booleans or timestamps), the pool
-//! is an enum and [`with_db!`]/[`with_tx!`] compile each query once per
-//! backend with native types.
+//! Every query is written once, as plain SQL that runs unchanged on both.
+//! Instead of sqlx's `Any` driver (which cannot decode SQLite booleans or
+//! timestamps), the pool is an enum and [`with_db!`]/[`with_tx!`] compile
+//! each query once per backend with native types; `docs/design.md` says why
+//! these macros and not a generic layer. Reads take the pool; writes take an
+//! open transaction, so callers decide what commits together. Words of the
+//! domain's vocabulary are read back strictly: an unknown one is
+//! [`DbError::Corrupt`], never a default.
+
+pub mod audit;
+pub mod customers;
+pub mod grants;
+pub mod pending;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -30,8 +43,8 @@ pub enum Tx {
 macro_rules! with_db {
     ($db:expr, $p:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite { read: $p, .. } => $body,
-            $crate::db::Db::Postgres($p) => $body,
+            $crate::store::Db::Sqlite { read: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
         }
     };
 }
@@ -43,8 +56,8 @@ macro_rules! with_db {
 macro_rules! write_db {
     ($db:expr, $p:ident => $body:expr) => {
         match $db {
-            $crate::db::Db::Sqlite { write: $p, .. } => $body,
-            $crate::db::Db::Postgres($p) => $body,
+            $crate::store::Db::Sqlite { write: $p, .. } => $body,
+            $crate::store::Db::Postgres($p) => $body,
         }
     };
 }
@@ -54,14 +67,34 @@ macro_rules! write_db {
 macro_rules! with_tx {
     ($tx:expr, $c:ident => $body:expr) => {
         match $tx {
-            $crate::db::Tx::Sqlite(t) => {
+            $crate::store::Tx::Sqlite(t) => {
                 let $c = &mut **t;
                 $body
             }
-            $crate::db::Tx::Postgres(t) => {
+            $crate::store::Tx::Postgres(t) => {
                 let $c = &mut **t;
                 $body
             }
+        }
+    };
+}
+
+/// Runs one statement in a transaction and gives the number of rows it touched.
+#[macro_export]
+macro_rules! execute {
+    ($tx:expr, $query:expr) => {
+        $crate::with_tx!($tx, c => $query.execute(c).await.map(|r| r.rows_affected()))
+    };
+}
+
+/// The one of two SQL texts that fits the transaction's backend, for the
+/// few statements whose dialects differ (JSON and array parameters).
+#[macro_export]
+macro_rules! backend_sql {
+    ($tx:expr, sqlite: $sqlite:expr, postgres: $postgres:expr) => {
+        match $tx {
+            $crate::store::Tx::Sqlite(..) => $sqlite,
+            $crate::store::Tx::Postgres(_) => $postgres,
         }
     };
 }
@@ -74,6 +107,45 @@ pub enum DbError {
     Migrate(#[source] sqlx::migrate::MigrateError),
     #[error(transparent)]
     Query(#[from] sqlx::Error),
+    /// A stored value the code does not understand (a word outside the
+    /// vocabulary, a malformed aggregate): refused, never guessed.
+    #[error("the database holds a value the portal does not know: {0}")]
+    Corrupt(String),
+}
+
+/// Reads a stored word of the vocabulary (role, source, kind…), strictly.
+pub fn word<T>(value: &str) -> Result<T, DbError>
+where
+    T: std::str::FromStr<Err = domain::UnknownValue>,
+{
+    value.parse().map_err(|e: domain::UnknownValue| DbError::Corrupt(e.to_string()))
+}
+
+/// ASNs are 32-bit; the column is a BIGINT because SQL has no unsigned int.
+pub fn asn(value: i64) -> Result<u32, DbError> {
+    u32::try_from(value).map_err(|_| DbError::Corrupt(format!("{value} is not an ASN")))
+}
+
+/// Groups `(customer_id, asn)` rows, keeping their order.
+pub fn asns_by_customer(rows: Vec<(i64, i64)>) -> Result<std::collections::HashMap<i64, Vec<u32>>, DbError> {
+    let mut by_customer: std::collections::HashMap<i64, Vec<u32>> = std::collections::HashMap::new();
+    for (customer, number) in rows {
+        by_customer.entry(customer).or_default().push(asn(number)?);
+    }
+    Ok(by_customer)
+}
+
+/// A list of ids as one parameter: a JSON array, read back with SQLite's
+/// `json_each` or PostgreSQL's `jsonb_array_elements_text`, so each
+/// statement is prepared once whatever the list's length.
+pub fn json_list(ids: &[i64]) -> String {
+    serde_json::Value::from(ids).to_string()
+}
+
+/// "2026-11-29 11:13 UTC": minutes are what people read in a console.
+pub fn fmt_time(t: time::OffsetDateTime) -> String {
+    let t = t.to_offset(time::UtcOffset::UTC);
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute())
 }
 
 impl DbError {
@@ -94,11 +166,10 @@ const SQLITE_CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 /// 1 000, about 4 MB).
 const SQLITE_AUTOCHECKPOINT_PAGES: &str = "10000";
 
-/// Copies the WAL back into the database file off the request path.
-/// Left to SQLite, the commit that crosses 1 000 WAL pages does it inline,
-/// two `fsync`s of 5–25 ms: under `strace`, one repeat PeeringDB login in
-/// ~50 paid for it, which was the p99 of own time per callback (21 ms
-/// against a 3.7 ms median). `PASSIVE` never waits for readers or writers.
+/// Copies the WAL back into the database file off the request path: left
+/// to SQLite, the commit that crosses 1 000 WAL pages does it inline, two
+/// `fsync`s in the middle of someone's login. `PASSIVE` never waits for
+/// readers or writers.
 fn spawn_sqlite_checkpoints(pool: SqlitePool) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(SQLITE_CHECKPOINT_EVERY);
@@ -168,18 +239,11 @@ impl Db {
     ///
     /// Every write of this process, in a transaction or alone
     /// ([`write_db!`]), goes through one connection, queued fairly by its
-    /// pool:
-    /// - SQLite's own busy handler sleeps 1, 2, 5 … 100 ms between tries,
-    ///   which under a login storm made the slowest logins wait a second
-    ///   while the median took 35 ms;
-    /// - in WAL mode a connection drops its whole page cache when another
-    ///   connection has committed since its last transaction. Spread over
-    ///   eight connections, each login's planning query started cold and
-    ///   re-read its pages (`pread` was the portal's largest kernel cost);
-    ///   the one writer only ever sees its own commits, so its cache stays.
-    ///
-    /// Other processes on the same file (a second replica, the CLI) still
-    /// meet the busy timeout.
+    /// pool: SQLite's own busy handler sleeps between tries (unfair under
+    /// load), and in WAL mode a connection drops its page cache whenever
+    /// another one has committed, while the one writer only ever sees its
+    /// own commits. Other processes on the same file (a second replica, the
+    /// CLI) still meet the busy timeout.
     pub async fn begin(&self) -> Result<Tx, DbError> {
         Ok(match self {
             Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
@@ -256,7 +320,7 @@ mod tests {
         let mut tx = db.begin().await.unwrap();
         let fill = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 500) \
                     INSERT INTO t SELECT hex(randomblob(1000)) FROM n";
-        with_tx!(&mut tx, c => sqlx::query(fill).execute(c).await.map(|r| r.rows_affected())).unwrap();
+        execute!(&mut tx, sqlx::query(fill)).unwrap();
         tx.commit().await.unwrap();
 
         // Bounded wait (a liveness bound, not a speed assertion).

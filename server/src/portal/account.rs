@@ -1,0 +1,84 @@
+//! What every signed-in person may do about their own account, and what a
+//! customer's admins may do about their customer.
+
+use app::backend::{Caller, RequestMeta, SelfService, SignIn};
+use app::console::{Account, CustomerAccess};
+use app::AppError;
+use domain::AuditEvent;
+use secrecy::SecretString;
+use serde_json::json;
+
+use super::console::{capitalise, commit_audited, entry};
+use super::Portal;
+use crate::password;
+use crate::store::{audit, customers, fmt_time, grants, sessions, users};
+
+#[async_trait::async_trait]
+impl SelfService for Portal {
+    async fn account(&self, me: &Caller) -> Result<Account, AppError> {
+        let row = users::by_id(&self.db, me.user_id).await?.ok_or(AppError::Unauthenticated)?;
+        Ok(Account {
+            sessions: sessions::count_of(&self.db, me.user_id).await?,
+            history: audit::login_history(&self.db, me.user_id, 20).await?,
+            has_password: row.password_hash.is_some(),
+            created_at: fmt_time(row.created_at),
+            username: row.username,
+            name: row.name,
+            email: row.email,
+            created_via: row.created_via,
+            peeringdb_id: row.peeringdb_id,
+            peeringdb_login_allowed: row.peeringdb_login_allowed,
+        })
+    }
+
+    async fn set_own_peeringdb_login(&self, me: &Caller, meta: &RequestMeta, allowed: bool) -> Result<(), AppError> {
+        let mut tx = self.db.begin().await?;
+        users::set_peeringdb_login_allowed(&mut tx, me.user_id, allowed).await?;
+        commit_audited(tx, entry(me, meta, AuditEvent::AccountPeeringdbLogin, Some(me.user_id), None, json!({ "allowed": allowed }))).await
+    }
+
+    async fn change_password(&self, me: &Caller, meta: &RequestMeta, current: SecretString, new: SecretString) -> Result<SignIn, AppError> {
+        let row = users::by_id(&self.db, me.user_id).await?.ok_or(AppError::Unauthenticated)?;
+        let Some(stored) = row.password_hash else {
+            return Err(AppError::Conflict("This account logs in through PeeringDB and has no password to change.".into()));
+        };
+        if !password::verify(current, Some(stored)).await? {
+            return Err(AppError::Validation("Your current password is not correct.".into()));
+        }
+        password::validate_new(&new).map_err(|e| AppError::Validation(capitalise(&format!("{e}."))))?;
+        let hash = password::hash(new).await?;
+        let mut tx = self.db.begin().await?;
+        users::set_password_hash(&mut tx, me.user_id, &hash).await?;
+        // Whoever knew the old password is logged out everywhere.
+        let ended = sessions::end_all_of(&mut tx, me.user_id).await?;
+        let details = json!({ "sessions_ended": ended });
+        commit_audited(tx, entry(me, meta, AuditEvent::AccountPasswordChanged, Some(me.user_id), None, details)).await?;
+        Ok(SignIn { user_id: me.user_id, sole_customer: me.sole_customer() })
+    }
+
+    async fn logout_everywhere(&self, me: &Caller, meta: &RequestMeta) -> Result<(), AppError> {
+        let mut tx = self.db.begin().await?;
+        let ended = sessions::end_all_of(&mut tx, me.user_id).await?;
+        let details = json!({ "sessions_ended": ended });
+        commit_audited(tx, entry(me, meta, AuditEvent::LogoutEverywhere, Some(me.user_id), None, details)).await
+    }
+
+    async fn customer_access(&self, me: &Caller, customer_id: i64) -> Result<CustomerAccess, AppError> {
+        if !me.administers(customer_id) {
+            return Err(AppError::Forbidden);
+        }
+        let customer = customers::by_id(&self.db, customer_id).await?.ok_or(AppError::NotFound)?;
+        Ok(CustomerAccess { customer_id, customer: customer.name, entries: grants::access_to(&self.db, customer_id).await? })
+    }
+
+    async fn revoke_access(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, user_id: i64) -> Result<(), AppError> {
+        if !me.administers(customer_id) {
+            return Err(AppError::Forbidden);
+        }
+        if me.user_id == user_id {
+            return Err(AppError::Conflict("You cannot remove your own access; ask another admin of this customer.".into()));
+        }
+        let by = if me.is_superadmin { "superadmin" } else { "customer admin" };
+        self.revoke_manual_grant(me, meta, user_id, customer_id, by).await
+    }
+}

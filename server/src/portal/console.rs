@@ -1,0 +1,331 @@
+//! The admin console's use cases. Every method takes a [`Superadmin`]:
+//! the rights check is the argument's type, made once per request by the
+//! web layer.
+
+use app::backend::{Caller, Console, RequestMeta, Superadmin};
+use app::console::{
+    AuditFilter, AuditItem, CustomerForm, CustomerItem, ImportPreview, NewUserForm, Page, PeeringDbStatus, UserDetail, UserItem, PAGE_SIZE,
+};
+use app::{AppError, Role, Source};
+use domain::customer::{validate_customer, CustomerFields};
+use domain::{AuditEvent, CreatedVia, Email, Username};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+
+use super::customers::{self as import, Known};
+use super::Portal;
+use crate::password;
+use crate::store::audit::{self, AuditEntry, AuditQuery};
+use crate::store::customers::{self, RoleCap};
+use crate::store::{fmt_time, grants, sessions, users, Tx};
+
+/// How many audit rows the CSV export writes at most.
+pub const CSV_EXPORT_LIMIT: i64 = 100_000;
+
+fn validation(e: impl Into<String>) -> AppError {
+    AppError::Validation(e.into())
+}
+
+/// "the password must…" → "The password must…".
+pub(crate) fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| f.to_uppercase().chain(c).collect())
+}
+
+fn offset(page: u32) -> i64 {
+    i64::from(page) * i64::from(PAGE_SIZE)
+}
+
+/// An audit row for something `who` did.
+pub(crate) fn entry<'a>(who: &Caller, meta: &'a RequestMeta, event: AuditEvent, user_id: Option<i64>, customer_id: Option<i64>, details: Value) -> AuditEntry<'a> {
+    AuditEntry { actor: who.actor(), event, user_id, customer_id, details, ip: meta.ip.as_deref() }
+}
+
+/// Records the change made in `tx` and commits both together.
+pub(crate) async fn commit_audited(mut tx: Tx, entry: AuditEntry<'_>) -> Result<(), AppError> {
+    audit::write(&mut tx, &entry).await?;
+    Ok(tx.commit().await?)
+}
+
+/// What changed between two versions of a customer, field by field.
+fn customer_changes(before: &CustomerItem, after: &CustomerItem) -> Value {
+    let mut changes = serde_json::Map::new();
+    let mut diff = |field: &str, a: Value, b: Value| {
+        if a != b {
+            changes.insert(field.to_string(), json!([a, b]));
+        }
+    };
+    diff("name", json!(before.name), json!(after.name));
+    diff("shortname", json!(before.shortname), json!(after.shortname));
+    diff("asns", json!(before.asns), json!(after.asns));
+    diff("type", json!(before.kind), json!(after.kind));
+    diff("status", json!(before.status), json!(after.status));
+    diff("peeringdb_login", json!(before.peeringdb_login), json!(after.peeringdb_login));
+    diff("peeringdb_max_role", json!(before.peeringdb_max_role.map(Role::as_str)), json!(after.peeringdb_max_role.map(Role::as_str)));
+    Value::Object(changes)
+}
+
+impl Portal {
+    async fn user_row(&self, id: i64) -> Result<users::UserRow, AppError> {
+        users::by_id(&self.db, id).await?.ok_or(AppError::NotFound)
+    }
+}
+
+#[async_trait::async_trait]
+impl Console for Portal {
+    async fn customers(&self, _: &Superadmin, q: &str, page: u32) -> Result<Page<CustomerItem>, AppError> {
+        let (items, total) = customers::search(&self.db, q, i64::from(PAGE_SIZE), offset(page)).await?;
+        Ok(Page { items, total, page })
+    }
+
+    async fn customer(&self, _: &Superadmin, id: i64) -> Result<CustomerItem, AppError> {
+        customers::by_id(&self.db, id).await?.ok_or(AppError::NotFound)
+    }
+
+    async fn save_customer(&self, admin: &Superadmin, meta: &RequestMeta, form: CustomerForm) -> Result<i64, AppError> {
+        let fields = CustomerFields {
+            name: &form.name,
+            shortname: &form.shortname,
+            asns: &form.asns,
+            kind: &form.kind,
+            status: &form.status,
+            peeringdb_login: form.peeringdb_login,
+            allow_reserved: form.allow_reserved,
+        };
+        let valid = validate_customer(&fields).map_err(|e| validation(capitalise(&e)))?;
+        let before = match form.id {
+            Some(id) => Some(customers::by_id(&self.db, id).await?.ok_or(AppError::NotFound)?),
+            None => None,
+        };
+        let mut tx = self.db.begin().await?;
+        let id = match customers::save(&mut tx, form.id, &valid, RoleCap::Set(form.max_role)).await {
+            Ok(Some(id)) => id,
+            Ok(None) => return Err(AppError::NotFound),
+            Err(e) if e.is_unique_violation() => {
+                return Err(AppError::Conflict(format!("The shortname {:?} is already taken by another customer.", valid.shortname.as_str())))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let after = CustomerItem {
+            id,
+            name: valid.name.as_str().to_string(),
+            shortname: valid.shortname.as_str().to_string(),
+            asns: valid.asn_numbers(),
+            kind: valid.kind,
+            status: valid.status,
+            peeringdb_login: valid.peeringdb_login,
+            peeringdb_max_role: form.max_role,
+            users: 0,
+        };
+        let (event, details) = match &before {
+            Some(before) => (AuditEvent::CustomerUpdated, json!({ "customer": after.name, "changes": customer_changes(before, &after) })),
+            None => (
+                AuditEvent::CustomerCreated,
+                json!({ "customer": after.name, "shortname": after.shortname, "asns": after.asns, "type": after.kind,
+                        "status": after.status, "peeringdb_login": after.peeringdb_login,
+                        "peeringdb_max_role": after.peeringdb_max_role.map(Role::as_str) }),
+            ),
+        };
+        commit_audited(tx, entry(admin, meta, event, None, Some(id), details)).await?;
+        Ok(id)
+    }
+
+    async fn delete_customer(&self, admin: &Superadmin, meta: &RequestMeta, id: i64) -> Result<(), AppError> {
+        let customer = customers::by_id(&self.db, id).await?.ok_or(AppError::NotFound)?;
+        let mut tx = self.db.begin().await?;
+        let lost = customers::delete(&mut tx, id).await?.ok_or(AppError::NotFound)?;
+        let details = json!({ "customer": customer.name, "shortname": customer.shortname, "asns": customer.asns, "access_removed": lost });
+        commit_audited(tx, entry(admin, meta, AuditEvent::CustomerDeleted, None, Some(id), details)).await
+    }
+
+    async fn import_customers(&self, admin: &Superadmin, meta: &RequestMeta, csv: &str, allow_reserved: bool, commit: bool) -> Result<ImportPreview, AppError> {
+        let rows = match domain::customer::parse_customers(csv, allow_reserved) {
+            Ok(rows) => rows,
+            Err(errors) => {
+                return Ok(ImportPreview { rows: Vec::new(), errors: errors.into_iter().map(|e| (e.line, e.message)).collect(), committed: false })
+            }
+        };
+        let known = Known::read(&self.db).await?;
+        let preview = import::preview(&rows, &known);
+        if !commit || rows.is_empty() {
+            return Ok(ImportPreview { rows: preview, errors: Vec::new(), committed: false });
+        }
+        let mut tx = self.db.begin().await?;
+        let created = import::write(&mut tx, &rows, &known).await?;
+        let details = json!({ "created": created, "updated": rows.len() - created });
+        commit_audited(tx, entry(admin, meta, AuditEvent::CustomersImported, None, None, details)).await?;
+        Ok(ImportPreview { rows: preview, errors: Vec::new(), committed: true })
+    }
+
+    async fn users(&self, _: &Superadmin, q: &str, page: u32) -> Result<Page<UserItem>, AppError> {
+        let (items, total) = users::search(&self.db, q, i64::from(PAGE_SIZE), offset(page)).await?;
+        Ok(Page { items, total, page })
+    }
+
+    async fn user(&self, _: &Superadmin, id: i64) -> Result<UserDetail, AppError> {
+        let user = users::item(&self.db, id).await?.ok_or(AppError::NotFound)?;
+        let row = self.user_row(id).await?;
+        Ok(UserDetail {
+            user,
+            peeringdb_login_allowed: row.peeringdb_login_allowed,
+            has_password: row.password_hash.is_some(),
+            created_at: fmt_time(row.created_at),
+            affiliations: grants::affiliations_of(&self.db, id).await?,
+            recent: audit::about_user(&self.db, id, 20).await?,
+        })
+    }
+
+    async fn create_user(&self, admin: &Superadmin, meta: &RequestMeta, form: NewUserForm, password: SecretString) -> Result<i64, AppError> {
+        let username = Username::parse(&form.username).map_err(|e| validation(format!("Username: {e}.")))?;
+        let email = Email::parse(&form.email).map_err(|e| validation(format!("Email: {e}.")))?;
+        let name = if form.name.trim().is_empty() { username.to_string() } else { form.name.trim().to_string() };
+        password::validate_new(&password).map_err(|e| validation(format!("Password: {e}.")))?;
+        let hash = password::hash(password).await?;
+        let new = users::NewUser {
+            username: username.as_str(),
+            name: &name,
+            email: email.as_str(),
+            password_hash: Some(&hash),
+            is_superadmin: form.superadmin,
+            peeringdb_id: None,
+            created_via: CreatedVia::Admin,
+        };
+        let mut tx = self.db.begin().await?;
+        let id = match users::insert(&mut tx, &new).await {
+            Ok(id) => id,
+            Err(e) if e.is_unique_violation() => return Err(AppError::Conflict(format!("A user named {:?} already exists.", username.as_str()))),
+            Err(e) => return Err(e.into()),
+        };
+        let details = json!({ "username": username.as_str(), "superadmin": form.superadmin });
+        commit_audited(tx, entry(admin, meta, AuditEvent::UserCreated, Some(id), None, details)).await?;
+        Ok(id)
+    }
+
+    async fn grant(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64, customer: &str, role: Role) -> Result<(), AppError> {
+        let target = self.user_row(user_id).await?;
+        let customer_id = customers::id_by_shortname(&self.db, customer)
+            .await?
+            .ok_or_else(|| validation(format!("There is no customer with the shortname {:?}.", customer.trim())))?;
+        let mut tx = self.db.begin().await?;
+        let name = customers::names(&mut tx, &[customer_id]).await?.remove(&customer_id);
+        let before = grants::affiliation(&mut tx, target.id, customer_id).await?;
+        let (event, details) = match before {
+            Some((r, Source::Manual)) if r == role => return Ok(()),
+            Some((from, source)) => (
+                AuditEvent::GrantChanged,
+                json!({ "customer": name, "from": from.as_str(), "to": role.as_str(), "source": Source::Manual.as_str(), "was": source.as_str() }),
+            ),
+            None => (AuditEvent::GrantAdded, json!({ "customer": name, "role": role.as_str(), "source": Source::Manual.as_str() })),
+        };
+        grants::grant_manual(&mut tx, target.id, customer_id, role).await?;
+        commit_audited(tx, entry(admin, meta, event, Some(target.id), Some(customer_id), details)).await
+    }
+
+    async fn revoke(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64, customer_id: i64) -> Result<(), AppError> {
+        self.revoke_manual_grant(admin, meta, user_id, customer_id, "superadmin").await
+    }
+
+    async fn set_disabled(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64, disabled: bool) -> Result<(), AppError> {
+        if admin.user_id == user_id {
+            return Err(AppError::Conflict("You cannot disable your own account.".into()));
+        }
+        let target = self.user_row(user_id).await?;
+        let event = if disabled { AuditEvent::UserDisabled } else { AuditEvent::UserEnabled };
+        let mut tx = self.db.begin().await?;
+        users::set_disabled(&mut tx, target.id, disabled).await?;
+        let ended = if disabled { sessions::end_all_of(&mut tx, target.id).await? } else { 0 };
+        let details = json!({ "username": target.username, "sessions_ended": ended });
+        commit_audited(tx, entry(admin, meta, event, Some(target.id), None, details)).await
+    }
+
+    async fn unlink_peeringdb(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError> {
+        let target = self.user_row(user_id).await?;
+        let Some(peeringdb_id) = target.peeringdb_id else {
+            return Err(AppError::Conflict("This account is not linked to PeeringDB.".into()));
+        };
+        let mut tx = self.db.begin().await?;
+        users::unlink_peeringdb(&mut tx, target.id).await?;
+        let removed = grants::remove_peeringdb_grants(&mut tx, target.id).await?;
+        let names = customers::names(&mut tx, &removed).await?;
+        let mut rows: Vec<AuditEntry<'_>> = removed
+            .iter()
+            .map(|customer_id| {
+                let details = json!({ "customer": names.get(customer_id), "source": Source::Peeringdb.as_str(), "why": "PeeringDB identity unlinked" });
+                entry(admin, meta, AuditEvent::GrantRemoved, Some(target.id), Some(*customer_id), details)
+            })
+            .collect();
+        let ended = sessions::end_all_of(&mut tx, target.id).await?;
+        let details = json!({ "username": target.username, "peeringdb_id": peeringdb_id, "access_removed": removed.len(), "sessions_ended": ended });
+        rows.push(entry(admin, meta, AuditEvent::UserUnlinked, Some(target.id), None, details));
+        audit::write_all(&mut tx, &rows).await?;
+        Ok(tx.commit().await?)
+    }
+
+    async fn audit(&self, _: &Superadmin, filter: AuditFilter, page: u32) -> Result<Page<AuditItem>, AppError> {
+        let query = AuditQuery::resolve(&self.db, &filter).await?.map_err(validation)?;
+        let items = query.fetch(&self.db, i64::from(PAGE_SIZE), offset(page)).await?;
+        let total = query.count(&self.db).await?;
+        Ok(Page { items, total, page })
+    }
+
+    async fn peeringdb_status(&self, _: &Superadmin) -> Result<PeeringDbStatus, AppError> {
+        let pdb = self.config.peeringdb.as_ref();
+        let (linked_users, peeringdb_grants, customers_opted_out) = grants::peeringdb_counts(&self.db).await?;
+        Ok(PeeringDbStatus {
+            enabled: pdb.is_some(),
+            client_id: pdb.map(|p| p.client_id.clone()),
+            redirect_uri: pdb.map(|p| p.redirect_uri.to_string()),
+            oauth_url: pdb.map(|p| p.base_url.to_string()),
+            role_policy: pdb.map(|_| self.config.role_policy.description().to_string()),
+            link_by_email: self.config.link_by_email,
+            last_success: audit::last_peeringdb_login(&self.db, AuditEvent::LoginSuccess).await?,
+            last_failure: audit::last_peeringdb_login(&self.db, AuditEvent::LoginRefused).await?,
+            linked_users,
+            peeringdb_grants,
+            customers_opted_out,
+        })
+    }
+}
+
+impl Portal {
+    /// Removes a manual grant, for a superadmin or the customer's own admin.
+    pub(crate) async fn revoke_manual_grant(&self, who: &Caller, meta: &RequestMeta, user_id: i64, customer_id: i64, by: &str) -> Result<(), AppError> {
+        let mut tx = self.db.begin().await?;
+        match grants::affiliation(&mut tx, user_id, customer_id).await? {
+            None => Err(AppError::NotFound),
+            Some((_, Source::Peeringdb)) => Err(AppError::Conflict(
+                "This access comes from PeeringDB and would return at the next login. Switch PeeringDB login off for the customer or the user instead."
+                    .into(),
+            )),
+            Some((role, Source::Manual)) => {
+                grants::revoke_manual(&mut tx, user_id, customer_id).await?;
+                let name = customers::names(&mut tx, &[customer_id]).await?.remove(&customer_id);
+                let details = json!({ "customer": name, "role": role.as_str(), "source": Source::Manual.as_str(), "by": by });
+                commit_audited(tx, entry(who, meta, AuditEvent::GrantRemoved, Some(user_id), Some(customer_id), details)).await
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use app::{CustomerKind, CustomerStatus};
+
+    #[test]
+    fn customer_changes_list_only_what_changed() {
+        let before = CustomerItem {
+            id: 1,
+            name: "Alpha".into(),
+            shortname: "alpha".into(),
+            asns: vec![64500],
+            kind: CustomerKind::Full,
+            status: CustomerStatus::Active,
+            peeringdb_login: true,
+            peeringdb_max_role: None,
+            users: 2,
+        };
+        let after = CustomerItem { peeringdb_login: false, asns: vec![64500, 64501], users: 0, ..before.clone() };
+        assert_eq!(customer_changes(&before, &after), json!({ "asns": [[64500], [64500, 64501]], "peeringdb_login": [true, false] }));
+    }
+}

@@ -1,0 +1,138 @@
+//! The use cases: what the portal does, between the web adapter (which
+//! resolves who is calling and speaks HTTP) and the store (which speaks
+//! SQL). Rules come from the `domain` crate; what happens here is reading
+//! the facts, asking the rule, and writing the answer with its audit rows in
+//! one transaction.
+
+pub mod account;
+pub mod console;
+pub mod customers;
+pub mod peeringdb;
+
+use std::sync::Arc;
+
+use app::backend::{Backend, Caller, RequestMeta, SignIn};
+use app::{AppError, SiteInfo};
+use domain::{Actor, AuditEvent, LoginMethod};
+use secrecy::SecretString;
+use serde_json::json;
+
+use crate::config::Config;
+use crate::password;
+use crate::peeringdb::PeeringDbClient;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::{self, throttle, users, Db, DbError};
+
+pub struct Portal {
+    pub db: Db,
+    pub config: Arc<Config>,
+    /// Present when "Login with PeeringDB" is enabled.
+    pub peeringdb: Option<PeeringDbClient>,
+}
+
+/// The one way a database failure reaches a person: logged with its cause,
+/// answered with the fixed "something went wrong".
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> AppError {
+        tracing::error!(error = %e, "database error");
+        AppError::Internal
+    }
+}
+
+impl From<password::PasswordError> for AppError {
+    fn from(e: password::PasswordError) -> AppError {
+        tracing::error!(error = %e, "password hashing failed");
+        AppError::Internal
+    }
+}
+
+impl Portal {
+    /// The signed-in person behind a session's user id, or `None` when the
+    /// account is gone or disabled.
+    pub async fn caller(&self, user_id: i64) -> Result<Option<Caller>, AppError> {
+        Ok(users::caller(&self.db, user_id).await?)
+    }
+
+    async fn refuse_password(&self, meta: &RequestMeta, username: &str, user_id: Option<i64>, reason: &str) -> Result<(), AppError> {
+        let ip = meta.ip.as_deref();
+        throttle::record_failure(&self.db, &throttle::username_key(username), throttle::PER_USERNAME).await?;
+        if let Some(ip) = ip {
+            throttle::record_failure(&self.db, &throttle::address_key(ip), throttle::PER_ADDRESS).await?;
+        }
+        audit_refused_password(&self.db, meta, username, user_id, reason).await
+    }
+}
+
+async fn audit_refused_password(db: &Db, meta: &RequestMeta, username: &str, user_id: Option<i64>, reason: &str) -> Result<(), AppError> {
+    let entry = AuditEntry {
+        actor: Actor::Anonymous,
+        event: AuditEvent::LoginRefused,
+        user_id,
+        customer_id: None,
+        details: json!({ "via": LoginMethod::Password, "username": username, "reason": reason }),
+        ip: meta.ip.as_deref(),
+    };
+    Ok(audit::write_alone(db, &entry).await?)
+}
+
+#[async_trait::async_trait]
+impl Backend for Portal {
+    fn site_info(&self) -> SiteInfo {
+        SiteInfo { peeringdb_login: self.config.peeringdb.is_some(), demo: self.config.demo }
+    }
+
+    #[tracing::instrument(skip(self, meta, password), fields(username = %username))]
+    async fn password_login(&self, meta: &RequestMeta, username: &str, password: SecretString) -> Result<SignIn, AppError> {
+        let user_key = throttle::username_key(username);
+        let mut wait = throttle::blocked(&self.db, &user_key, throttle::PER_USERNAME).await?;
+        if let (None, Some(ip)) = (wait, meta.ip.as_deref()) {
+            wait = throttle::blocked(&self.db, &throttle::address_key(ip), throttle::PER_ADDRESS).await?;
+        }
+        if let Some(minutes) = wait {
+            audit_refused_password(&self.db, meta, username, None, "throttled").await?;
+            return Err(AppError::Throttled { minutes });
+        }
+
+        let user = users::by_username(&self.db, username).await?;
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let ok = password::verify(password, stored).await?;
+        let user = match (ok, user) {
+            (true, Some(user)) => user,
+            (_, user) => {
+                let reason = match &user {
+                    None => "unknown_user",
+                    Some(u) if u.password_hash.is_none() => "no_password",
+                    Some(_) => "wrong_password",
+                };
+                self.refuse_password(meta, username, user.map(|u| u.id), reason).await?;
+                return Err(AppError::BadCredentials);
+            }
+        };
+        if user.disabled {
+            self.refuse_password(meta, username, Some(user.id), "disabled").await?;
+            return Err(AppError::AccountDisabled);
+        }
+
+        throttle::clear(&self.db, &user_key).await?;
+        let mut tx = self.db.begin().await?;
+        users::record_login(&mut tx, user.id, LoginMethod::Password).await?;
+        let entry = AuditEntry {
+            actor: Actor::User(user.id),
+            event: AuditEvent::LoginSuccess,
+            user_id: Some(user.id),
+            customer_id: None,
+            details: json!({ "via": LoginMethod::Password }),
+            ip: meta.ip.as_deref(),
+        };
+        audit::write(&mut tx, &entry).await?;
+        tx.commit().await?;
+
+        let memberships = store::grants::memberships(&self.db, user.id).await?;
+        let sole_customer = match memberships.as_slice() {
+            [only] => Some(only.customer_id),
+            _ => None,
+        };
+        tracing::info!(user_id = user.id, "password login");
+        Ok(SignIn { user_id: user.id, sole_customer })
+    }
+}

@@ -1,0 +1,297 @@
+//! "Login with PeeringDB": starting a login, and finishing it when the
+//! browser comes back. The decisions are the domain's
+//! (`validate_callback`, `verify`, `decide`); here is the IO around them,
+//! in the order `docs/design.md` gives, with nothing written before every
+//! check has passed and every write of a login in one transaction.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use app::backend::SignIn;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use domain::grants::GrantPlan;
+use domain::peeringdb::login::{self as decision, AccountChange, Decision, Verified};
+use domain::peeringdb::{validate_callback, CallbackQuery, Exchange, Pending, Profile, Refusal, PENDING_LIFETIME};
+use domain::{Actor, AuditEvent, LoginError, LoginMethod, Source};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use super::Portal;
+use crate::peeringdb::PeeringDbError;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::grants::{self, Planning};
+use crate::store::users::{self, UserRow};
+use crate::store::{now, pending, sessions, DbError};
+
+/// A login on its way to PeeringDB: the browser keeps `binding` in a
+/// cookie and goes to `authorize_url`.
+pub struct Started {
+    pub binding: String,
+    pub authorize_url: Url,
+}
+
+/// How a callback ended, and how long PeeringDB took to answer it.
+pub struct Finished {
+    pub outcome: Outcome,
+    /// The code exchange and the profile, when PeeringDB was asked at all.
+    pub waited_for_peeringdb: Option<Duration>,
+}
+
+pub enum Outcome {
+    /// The person is in: start their session, show `notice`, go to `next`.
+    SignedIn { sign_in: SignIn, next: String, notice: Option<String> },
+    /// Back to `/login` with the reason in the URL.
+    Refused { location: String },
+}
+
+impl Outcome {
+    fn refused(code: LoginError) -> Outcome {
+        Outcome::Refused { location: format!("/login?error={code}") }
+    }
+}
+
+/// A failure inside the portal: logged, and the person told to try again.
+fn internal(e: impl std::fmt::Display) -> Outcome {
+    tracing::error!(error = %e, "PeeringDB login failed inside PeerPortal");
+    Outcome::refused(LoginError::Internal)
+}
+
+/// Storage key of a pending login: a hash, so a database leak gives no
+/// usable browser binding.
+fn pending_id(binding: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(binding.as_bytes()))
+}
+
+fn random_token() -> String {
+    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// What a successful provisioning did.
+struct Provisioned {
+    sign_in: SignIn,
+    added: Vec<String>,
+    removed: Vec<String>,
+    customers: usize,
+}
+
+enum ProvisionError {
+    Refused(Refusal, Option<i64>),
+    Db(DbError),
+}
+
+impl From<DbError> for ProvisionError {
+    fn from(e: DbError) -> Self {
+        ProvisionError::Db(e)
+    }
+}
+
+impl Portal {
+    /// Remembers a pending login server-side (state, PKCE verifier, `next`).
+    /// `None` when PeeringDB login is off.
+    pub async fn start_peeringdb_login(&self, next: Option<&str>) -> Option<Result<Started, DbError>> {
+        let client = self.peeringdb.as_ref()?;
+        let binding = random_token();
+        let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
+        let pending = Pending {
+            state: random_token(),
+            pkce_verifier: verifier.secret().to_string(),
+            next: next.and_then(domain::login::safe_next).map(str::to_owned),
+            created_at: now(),
+        };
+        let stored = pending::put(&self.db, &pending_id(&binding), &pending, pending.created_at + PENDING_LIFETIME).await;
+        Some(stored.map(|()| Started { authorize_url: client.authorize_url(&pending.state, challenge), binding }))
+    }
+
+    /// The callback's work, from the browser's binding cookie and the query.
+    #[tracing::instrument(skip_all)]
+    pub async fn finish_peeringdb_login(&self, binding: Option<&str>, query: CallbackQuery, ip: Option<&str>) -> Finished {
+        let Some(client) = self.peeringdb.as_ref() else {
+            return Finished { outcome: Outcome::Refused { location: "/login".into() }, waited_for_peeringdb: None };
+        };
+        // 1. The pending login, taken out (single use whatever happens
+        //    next), checked before PeeringDB is called at all.
+        let exchange = match self.take_pending(binding, &query, &client.issuer, ip).await {
+            Ok(exchange) => exchange,
+            Err(outcome) => return Finished { outcome, waited_for_peeringdb: None },
+        };
+        // 2. Code → token → profile; the token never leaves the client.
+        let asked = Instant::now();
+        let fetched = client.fetch_profile(exchange.code, exchange.pkce_verifier).await;
+        let waited_for_peeringdb = Some(asked.elapsed());
+        let outcome = match fetched {
+            Ok(profile) => self.admit(&profile, exchange.next, ip).await,
+            Err(e) => self.refused_by_peeringdb(e, ip).await,
+        };
+        Finished { outcome, waited_for_peeringdb }
+    }
+
+    async fn take_pending(&self, binding: Option<&str>, query: &CallbackQuery, issuer: &str, ip: Option<&str>) -> Result<Exchange, Outcome> {
+        let pending = match binding {
+            Some(b) => pending::take(&self.db, &pending_id(b)).await.map_err(internal)?,
+            None => None,
+        };
+        match validate_callback(pending, query, issuer, now()) {
+            Ok(exchange) => Ok(exchange),
+            Err(e) => {
+                tracing::info!(reason = %e, "PeeringDB callback refused before calling PeeringDB");
+                self.audit_refusal(ip, None, e.code().as_str(), json!({ "detail": e.to_string() })).await;
+                Err(Outcome::refused(e.code()))
+            }
+        }
+    }
+
+    async fn refused_by_peeringdb(&self, e: PeeringDbError, ip: Option<&str>) -> Outcome {
+        tracing::warn!(error = %e, "PeeringDB login failed at PeeringDB");
+        let mut extra = json!({ "detail": e.to_string() });
+        let mut location = format!("/login?error={}", e.code());
+        if let PeeringDbError::RateLimited { retry_after: Some(s) } = &e {
+            extra["retry_after"] = json!(s);
+            location.push_str(&format!("&retry={s}"));
+        }
+        self.audit_refusal(ip, None, e.code().as_str(), extra).await;
+        Outcome::Refused { location }
+    }
+
+    /// 3. Checks on the profile alone, then 4. everything else in one transaction.
+    async fn admit(&self, profile: &Profile, next: Option<String>, ip: Option<&str>) -> Outcome {
+        let verified = match decision::verify(profile) {
+            Ok(v) => v,
+            Err(r) => {
+                self.audit_refusal(ip, None, r.reason(), json!({ "peeringdb_id": profile.id })).await;
+                return Outcome::Refused { location: r.location() };
+            }
+        };
+        match self.provision(&verified, ip).await {
+            Ok(p) => {
+                tracing::info!(user_id = p.sign_in.user_id, customers = p.customers, "PeeringDB login");
+                Outcome::SignedIn {
+                    sign_in: p.sign_in,
+                    next: decision::landing(next, p.customers),
+                    notice: decision::changes_notice(&p.added, &p.removed),
+                }
+            }
+            Err(ProvisionError::Refused(r, user_id)) => {
+                self.audit_refusal(ip, user_id, r.reason(), json!({ "peeringdb_id": profile.id, "asns": profile.asns() })).await;
+                Outcome::Refused { location: r.location() }
+            }
+            Err(ProvisionError::Db(e)) => internal(e),
+        }
+    }
+
+    /// A refused login's one audit row (its own transaction: nothing else
+    /// of a refused login is written).
+    async fn audit_refusal(&self, ip: Option<&str>, user_id: Option<i64>, reason: &str, extra: serde_json::Value) {
+        let mut details = json!({ "via": LoginMethod::Peeringdb, "reason": reason });
+        if let (Some(d), serde_json::Value::Object(extra)) = (details.as_object_mut(), extra) {
+            d.extend(extra);
+        }
+        let entry = AuditEntry { actor: Actor::Peeringdb, event: AuditEvent::LoginRefused, user_id, customer_id: None, details, ip };
+        if let Err(e) = audit::write_alone(&self.db, &entry).await {
+            tracing::error!(error = %e, "could not audit a refused PeeringDB login");
+        }
+    }
+
+    /// Reads the facts, asks [`decision::decide`], and writes its answer
+    /// in one transaction. A refusal commits nothing, except
+    /// de-provisioning an existing user who lost every customer.
+    async fn provision(&self, verified: &Verified<'_>, ip: Option<&str>) -> Result<Provisioned, ProvisionError> {
+        let profile = verified.profile;
+        let mut tx = self.db.begin().await?;
+        // Two logins of one person at once (two tabs, two replicas) would
+        // both find no account and both create one: take turns.
+        tx.lock_key(profile.id).await?;
+        let mut user = users::by_peeringdb_id(&mut tx, profile.id).await?;
+        if user.is_none() && self.config.link_by_email {
+            let same_email = users::unlinked_by_email(&mut tx, &verified.email).await?;
+            let accounts: Vec<_> = same_email.iter().map(UserRow::account).collect();
+            user = decision::link_candidate(&accounts).and_then(|a| same_email.into_iter().find(|u| u.id == a.id));
+        }
+        let account = user.as_ref().map(UserRow::account);
+        let planning = grants::planning(&mut tx, &profile.asns(), account.map(|a| a.id)).await?;
+
+        match decision::decide(verified, account, &planning.customers, &planning.existing, self.config.role_policy) {
+            Decision::Refuse { refusal, deprovision: None } => Err(ProvisionError::Refused(refusal, account.map(|a| a.id))),
+            Decision::Refuse { refusal, deprovision: Some((user_id, plan)) } => {
+                grants::apply_plan(&mut tx, user_id, &plan).await?;
+                audit::write_all(&mut tx, &grant_audit(user_id, &plan, &planning, ip)).await?;
+                let ended = sessions::end_all_of(&mut tx, user_id).await?;
+                tracing::info!(user_id, sessions_ended = ended, "user lost every PeeringDB customer");
+                tx.commit().await?;
+                Err(ProvisionError::Refused(refusal, Some(user_id)))
+            }
+            Decision::SignIn { account, plan } => {
+                let name = profile.display_name();
+                // The audit rows of this login, written together at the end.
+                let mut rows = Vec::new();
+                let user_id = match account {
+                    AccountChange::Update { user_id } => {
+                        users::refresh_from_peeringdb(&mut tx, user_id, &name, &verified.email, profile.id).await?;
+                        user_id
+                    }
+                    AccountChange::Create { username_base } => {
+                        let taken = users::usernames_starting_with(&mut tx, &username_base).await?;
+                        let username = domain::user::free_username(&username_base, &taken);
+                        let new = users::NewUser {
+                            username: &username,
+                            name: &name,
+                            email: &verified.email,
+                            password_hash: None,
+                            is_superadmin: false,
+                            peeringdb_id: Some(profile.id),
+                            created_via: domain::CreatedVia::Peeringdb,
+                        };
+                        let id = users::insert(&mut tx, &new).await?;
+                        users::record_login(&mut tx, id, LoginMethod::Peeringdb).await?;
+                        rows.push(AuditEntry {
+                            actor: Actor::Peeringdb,
+                            event: AuditEvent::UserCreated,
+                            user_id: Some(id),
+                            customer_id: None,
+                            details: json!({ "username": username, "peeringdb_id": profile.id }),
+                            ip,
+                        });
+                        id
+                    }
+                };
+                grants::apply_plan(&mut tx, user_id, &plan).await?;
+                rows.extend(grant_audit(user_id, &plan, &planning, ip));
+                rows.push(AuditEntry {
+                    actor: Actor::User(user_id),
+                    event: AuditEvent::LoginSuccess,
+                    user_id: Some(user_id),
+                    customer_id: None,
+                    details: json!({ "via": LoginMethod::Peeringdb, "peeringdb_id": profile.id, "mfa": profile.has_mfa() }),
+                    ip,
+                });
+                audit::write_all(&mut tx, &rows).await?;
+                tx.commit().await?;
+                Ok(Provisioned {
+                    sign_in: SignIn { user_id, sole_customer: plan.sole_customer_after() },
+                    added: plan.add.iter().map(|(id, _)| planning.name(*id)).collect(),
+                    removed: plan.remove.iter().map(|id| planning.name(*id)).collect(),
+                    customers: plan.customers_after(),
+                })
+            }
+        }
+    }
+}
+
+/// One audit row per grant the plan adds, changes or removes.
+fn grant_audit<'a>(user_id: i64, plan: &GrantPlan, planning: &Planning, ip: Option<&'a str>) -> Vec<AuditEntry<'a>> {
+    let names: &HashMap<i64, String> = &planning.names;
+    let events = plan
+        .add
+        .iter()
+        .map(|(c, r)| (AuditEvent::GrantAdded, *c, json!({ "role": r.as_str() })))
+        .chain(plan.change_role.iter().map(|(c, from, to)| (AuditEvent::GrantChanged, *c, json!({ "from": from.as_str(), "to": to.as_str() }))))
+        .chain(plan.remove.iter().map(|c| (AuditEvent::GrantRemoved, *c, json!({ "why": "PeeringDB no longer vouches for it" }))));
+    events
+        .map(|(event, customer_id, mut details)| {
+            details["source"] = json!(Source::Peeringdb.as_str());
+            details["customer"] = json!(names.get(&customer_id));
+            AuditEntry { actor: Actor::Peeringdb, event, user_id: Some(user_id), customer_id: Some(customer_id), details, ip }
+        })
+        .collect()
+}

@@ -1,0 +1,24 @@
+//! PeeringDB logins between the redirect out and the callback back in,
+//! kept server-side so any replica can finish what another started.
+
+use domain::peeringdb::Pending;
+use time::OffsetDateTime;
+
+use super::{Db, DbError};
+use crate::write_db;
+
+/// Stores a pending login under `id` (a hash of the browser's binding cookie).
+pub async fn put(db: &Db, id: &str, p: &Pending, expires_at: OffsetDateTime) -> Result<(), DbError> {
+    let sql = "INSERT INTO pending_logins (id, state, pkce_verifier, next_path, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)";
+    write_db!(db, c => sqlx::query(sql).bind(id).bind(&p.state).bind(&p.pkce_verifier).bind(&p.next).bind(p.created_at).bind(expires_at)
+        .execute(c).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Takes a pending login out of storage: whoever gets it is the only one.
+pub async fn take(db: &Db, id: &str) -> Result<Option<Pending>, DbError> {
+    let sql = "DELETE FROM pending_logins WHERE id = $1 RETURNING state, pkce_verifier, next_path, created_at";
+    let row: Option<(String, String, Option<String>, OffsetDateTime)> =
+        write_db!(db, c => sqlx::query_as(sql).bind(id).fetch_optional(c).await)?;
+    Ok(row.map(|(state, pkce_verifier, next, created_at)| Pending { state, pkce_verifier, next, created_at }))
+}

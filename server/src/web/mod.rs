@@ -1,0 +1,175 @@
+//! The web adapter: the whole HTTP surface (Leptos pages and server
+//! functions, the plain axum routes of the PeeringDB flow, the CSV export,
+//! logout and health) and the layers every request passes through.
+
+mod assets;
+mod audit_csv;
+mod caller;
+mod peeringdb;
+
+use std::sync::{Arc, OnceLock};
+
+use app::backend::{BrowserSession, ResolvedCaller};
+use axum::body::Body;
+use axum::extract::{FromRef, Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Json, Router};
+use domain::AuditEvent;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
+use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, Session, SessionManagerLayer};
+
+use crate::portal::Portal;
+use crate::store::audit::{self, AuditEntry};
+use crate::store::sessions::DbSessionStore;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub portal: Arc<Portal>,
+}
+
+/// The Leptos routes, worked out once per process. Generating them runs the
+/// app with a process-wide flag set that parks every resource started
+/// meanwhile on a future that never wakes (leptos_server's
+/// `SuppressResourceLoad`): a second server built in the same process (the
+/// tests build dozens) would hang the pages another one is rendering.
+fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
+/// The whole HTTP surface for one portal.
+pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
+    let config = portal.config.clone();
+    let mut leptos_options = get_configuration(None)?.leptos_options;
+    leptos_options.site_addr = config.listen;
+    if leptos_options.output_name.is_empty() {
+        // Built without cargo-leptos (plain `cargo test`): same bundle name.
+        leptos_options.output_name = "peerportal".into();
+    }
+    let state = AppState { leptos_options: leptos_options.clone(), portal: portal.clone() };
+    let backend = app::backend::SharedBackend(portal.clone());
+
+    let https = config.https();
+    let session_layer = SessionManagerLayer::new(DbSessionStore::new(portal.db.clone()))
+        .with_name(if https { "__Host-peerportal" } else { "peerportal" })
+        .with_secure(https)
+        .with_http_only(true)
+        // Lax, not Strict: the redirect back from PeeringDB is a cross-site
+        // navigation and must carry the cookie.
+        .with_same_site(SameSite::Lax)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+
+    let origin: Arc<str> = config.origin().into();
+    let mut router = Router::new();
+    if let Some(sim) = demo_simulator(&config) {
+        router = router.nest_service("/peeringdb-sim", sim.router());
+    }
+    let router = router
+        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), assets::bundle(&leptos_options))
+        .route("/healthz", get(healthz))
+        .route("/logout", post(logout))
+        .route("/admin/audit.csv", get(audit_csv::export))
+        .route("/auth/peeringdb/login", get(peeringdb::start))
+        .route("/auth/peeringdb/callback", get(peeringdb::callback))
+        .leptos_routes_with_context(
+            &state,
+            routes(),
+            move || provide_context(backend.clone()),
+            {
+                let options = leptos_options.clone();
+                move || app::shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .with_state(state)
+        .layer(middleware::from_fn_with_state(portal.clone(), caller::resolve))
+        .layer(middleware::from_fn_with_state(origin, refuse_cross_site))
+        .layer(session_layer)
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
+        .layer(
+            // Path only: query strings carry OAuth codes and state.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        );
+    Ok(router)
+}
+
+/// Demo mode serves the PeeringDB simulator itself, under `/peeringdb-sim`,
+/// and the portal talks to it over HTTP like to PeeringDB: no shortcut.
+fn demo_simulator(config: &crate::config::Config) -> Option<peeringdb_sim::Simulator> {
+    let pdb = config.peeringdb.as_ref()?;
+    let own = format!("{}/peeringdb-sim", config.public_url.as_str().trim_end_matches('/'));
+    (config.demo && pdb.base_url.as_str().trim_end_matches('/') == own).then(|| {
+        peeringdb_sim::Simulator::new(peeringdb_sim::Client {
+            client_id: pdb.client_id.clone(),
+            client_secret: pdb.secret().to_string(),
+            redirect_uris: vec![pdb.redirect_uri.to_string()],
+        })
+    })
+}
+
+async fn healthz(State(portal): State<Arc<Portal>>) -> Response {
+    match portal.db.ping().await {
+        Ok(()) => Json(json!({ "ok": true, "database": "ok", "backend": portal.db.backend_name() })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "ok": false, "database": "unreachable" }))).into_response()
+        }
+    }
+}
+
+async fn logout(State(portal): State<Arc<Portal>>, Extension(ResolvedCaller(caller)): Extension<ResolvedCaller>, session: Session) -> Response {
+    if let Some(caller) = caller {
+        let entry = AuditEntry {
+            actor: caller.actor(),
+            event: AuditEvent::Logout,
+            user_id: Some(caller.user_id),
+            customer_id: None,
+            details: json!({}),
+            ip: None,
+        };
+        if let Err(e) = audit::write_alone(&portal.db, &entry).await {
+            tracing::warn!(error = %e, "could not audit a logout");
+        }
+    }
+    if BrowserSession(session).end().await.is_err() {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Could not log you out, please try again.").into_response();
+    }
+    (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
+}
+
+/// CSRF defence for every state-changing request, server functions
+/// included (they have none of their own): the browser must say the request
+/// came from our own origin. `Origin` is sent by every current browser on
+/// POST; `Sec-Fetch-Site` covers the rest.
+async fn refuse_cross_site(State(origin): State<Arc<str>>, req: Request, next: Next) -> Response {
+    // The demo simulator stands in for another site (PeeringDB), whose token
+    // endpoint is called server to server.
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || req.uri().path().starts_with("/peeringdb-sim/") {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let same_origin = match headers.get(header::ORIGIN) {
+        Some(o) => o.as_bytes() == origin.as_bytes(),
+        None => headers.get("sec-fetch-site").is_some_and(|v| v == "same-origin"),
+    };
+    if same_origin {
+        next.run(req).await
+    } else {
+        tracing::warn!(path = %req.uri().path(), "refused a cross-site or origin-less state-changing request");
+        (StatusCode::FORBIDDEN, "Refused: this request did not come from a PeerPortal page.").into_response()
+    }
+}
