@@ -8,5 +8,6 @@ mod console;
 mod health;
 mod password_login;
 mod peeringdb;
+mod rendering;
 mod replicas;
 mod security;
