@@ -10,7 +10,14 @@ export PATH := $(HOME)/.cargo/bin:$(CURDIR)/end2end/node_modules/.bin:$(PATH)
 export CARGO_PROFILE_RELEASE_LTO := false
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS := 16
 
-.PHONY: run test setup node-deps browser build unit postgres e2e bench clean
+# Every Rust test of the workspace in one cargo command, so the
+# dependencies are compiled once, with one set of features; the server
+# binary it builds (target/debug/peerportal) is the one the browser tests
+# and the replica tests run. The frontend is the WASM entry point: it is
+# built for the browser, not tested natively.
+CARGO_TESTS := cargo test --workspace --exclude frontend
+
+.PHONY: run dev test setup node-deps browser build site unit wasm-check postgres e2e bench clean
 
 setup: node-deps
 	@bash scripts/setup-tools.sh
@@ -22,6 +29,7 @@ end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lo
 browser:
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+## The release build: server and bundle, with brotli and gzip copies.
 build: setup
 	cargo leptos build --release
 	node scripts/bundle.mjs compress
@@ -31,24 +39,35 @@ build: setup
 run: build
 	PEERPORTAL_DEMO=true LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD target/release/peerportal serve
 
-unit: setup
-	cargo test -p app --features ssr
-	@echo "== server unit tests and the integration suite on SQLite =="
-	cargo test -p peerportal -- --test-threads=1
-	cargo test -p peeringdb-sim
-	cargo test -p peerportal-load
+## The developer loop: demo mode, rebuilt and reloaded on every save.
+dev: setup
+	PEERPORTAL_DEMO=true cargo leptos watch
+
+## The release bundle alone (WASM, JS, CSS and their compressed copies):
+## what the browser tests load.
+site: setup
+	cargo leptos build --release --frontend-only
+	node scripts/bundle.mjs compress
+
+## Unit tests, the integration suite on SQLite, the simulator and the load
+## driver; and the domain crate still builds for the browser.
+unit: setup wasm-check
+	$(CARGO_TESTS)
+
+wasm-check:
+	cargo check -p domain --target wasm32-unknown-unknown
 
 ## The whole integration suite again on a throwaway PostgreSQL cluster.
-## Integration tests run one at a time (here and in `unit`): in parallel, a
-## console page rendered on the server sometimes never finished (2 runs in
-## 6); the cause is not found yet.
 postgres: setup
 	@echo "== the integration suite on PostgreSQL =="
-	bash scripts/with-postgres.sh cargo test -p peerportal --test api -- --test-threads=1
+	bash scripts/with-postgres.sh $(CARGO_TESTS) --test api
 
-e2e: build browser
-	@echo "== first-load bundle size (DESIGN §9) =="
+## Playwright in Debian's chromium: the release bundle served by the
+## server the integration tests built.
+e2e: site browser
+	@echo "== first-load bundle size (budget in docs/design.md) =="
 	node scripts/bundle.mjs check
+	$(CARGO_TESTS) --no-run
 	bash scripts/e2e.sh
 
 ## Every test: unit, integration (SQLite and PostgreSQL), end-to-end.

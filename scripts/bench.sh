@@ -1,13 +1,10 @@
 #!/usr/bin/env bash
-# `make bench`: every benchmark of DESIGN §9 and issues 4–5, then
+# `make bench`: every benchmark of the budgets in docs/design.md, then
 # BENCHMARKS.md rewritten from what they printed. Loopback only; every
 # phase is bounded. Expects `make build` to have run (the Makefile does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# cargo-leptos compiles the server with this set; the benches must see the
-# same value or cargo rebuilds leptos and everything above it.
-export LEPTOS_OUTPUT_NAME=peerportal
 out=target/bench
 mkdir -p "$out"
 began=$(date +%s)
@@ -15,7 +12,7 @@ began=$(date +%s)
 echo "== load driver =="
 cargo build --release -p peerportal-load
 echo "== grant planning (criterion) =="
-cargo bench -p peerportal --bench grant_planning -- --noplot 2>&1 | tee "$out/grant-planning.log"
+cargo bench -p domain --bench grant_planning -- --noplot 2>&1 | tee "$out/grant-planning.log"
 echo "== console lists =="
 cargo bench -p peerportal --bench console_lists | tee "$out/console-lists.md"
 echo "== logins, SSR, bundle: SQLite and PostgreSQL, one and two replicas =="
@@ -36,7 +33,7 @@ pg=$(for bin in /usr/lib/postgresql/*/bin; do "$bin/postgres" --version; done 2>
 
 Written by \`make bench\` ($(date -u +%Y-%m-%d), took ${took} s after \`make build\`);
 do not edit by hand — the notes at the end come from \`docs/benchmark-notes.md\`.
-Budgets are DESIGN §9's and issue 4's.
+Budgets are those of \`docs/design.md\`.
 
 - Commit: $commit
 - Machine: $(nproc) × $cpu, $mem RAM, $(. /etc/os-release && echo "$PRETTY_NAME")
@@ -48,14 +45,14 @@ Budgets are DESIGN §9's and issue 4's.
   driver runs on the same cores as the portal.
 
 Reproduce: \`make bench\` (all of it), or one part:
-\`cargo bench -p peerportal --bench grant_planning\`,
+\`cargo bench -p domain --bench grant_planning\`,
 \`cargo bench -p peerportal --bench console_lists\`,
 \`bash scripts/with-postgres.sh target/release/peerportal-load --help\`,
 \`node scripts/bundle.mjs check\`.
 
 ## Grant planning (budget: 10 000 customers × 1 000 networks in ≤ 1 ms)
 
-\`server/benches/grant_planning.rs\` (criterion, pure code): 10 000
+\`domain/benches/grant_planning.rs\` (criterion, pure code): 10 000
 customers (one or two ASNs, some associate, suspended or opted out), 1 000
 PeeringDB networks with perms cycling 15/1/3/0, a person with 300 existing
 affiliations (one in five manual).
@@ -84,7 +81,7 @@ brotli at quality 11, the same files the portal serves precompressed):
 $(cat "$out/bundle.txt")
 \`\`\`
 
-## Admin console list pages (issue 4: under 50 ms on the server)
+## Admin console list pages (budget: under 50 ms on the server)
 
 \`server/benches/console_lists.rs\` seeds a fresh SQLite database with
 10 000 customers, 2 000 users and 50 000 audit rows, starts the real server

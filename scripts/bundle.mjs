@@ -16,7 +16,7 @@ import { brotliCompressSync, gzipSync, constants } from 'node:zlib';
 
 const pkg = process.env.BUNDLE_DIR ?? 'target/site/pkg';
 const recordFile = 'end2end/bundle-size.json';
-// DESIGN §9: the first load of /login, as served, in brotli.
+// docs/design.md budgets the first load of /login, as served, in brotli.
 const BUDGET = 150 * 1024;
 // Room for noise between toolchain builds; anything more is growth.
 const SLACK = 1024;
@@ -66,7 +66,7 @@ if (command === 'compress') {
     console.log(`recorded in ${recordFile}`);
   } else {
     const recorded = JSON.parse(readFileSync(recordFile, 'utf8'));
-    const over = now.brotli > BUDGET ? ` — over DESIGN §9's ${BUDGET} B budget by ${now.brotli - BUDGET} B (see BENCHMARKS.md)` : '';
+    const over = now.brotli > BUDGET ? ` — over the ${BUDGET} B budget of docs/design.md by ${now.brotli - BUDGET} B (see BENCHMARKS.md)` : '';
     if (now.brotli > recorded.brotli + SLACK) {
       console.error(`FAIL: the first-load bundle grew to ${now.brotli} B brotli, past the recorded ${recorded.brotli} B.`);
       console.error('Make it smaller, or if the growth is worth it, run `node scripts/bundle.mjs record` and say why in the commit.');

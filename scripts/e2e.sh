@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the Playwright suite against a freshly built release server on a
-# throwaway database, then stops the server. Loopback only.
+# Runs the Playwright suite against the portal on a throwaway database,
+# then stops it. Loopback only. The server is the one `make unit` built
+# (PEERPORTAL_BIN to use another, e.g. target/release/peerportal); the
+# bundle is the release one of `make site` in target/site.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +23,7 @@ export LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD
 # same flow a newcomer clicks through after `make run`.
 export PEERPORTAL_DEMO=true
 export E2E_ADMIN_PASSWORD="e2e admin password"
-bin=target/release/peerportal
+bin=${PEERPORTAL_BIN:-target/debug/peerportal}
 
 PEERPORTAL_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" "$bin" admin create --username e2e-admin --email e2e@example.net >/dev/null
 "$bin" serve >"$work/server.log" 2>&1 &

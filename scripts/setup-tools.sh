@@ -2,11 +2,16 @@
 # Installs the build tools PeerPortal needs, each only when it is missing or
 # at the wrong version, so a second run takes seconds.
 #
-# Why the detours: this machine reaches only the package registries, so
-# cargo-leptos runs with `no_downloads`, and both cargo-leptos 0.3.11 and
-# wasm-bindgen-cli publish lockfiles that cannot be used as-is on Rust 1.95
-# here (see ../shared/TOOLCHAIN.md): we install them from their crate source
-# with one lockfile pin each.
+# Why the detours: the build machines reach only the package registries,
+# so cargo-leptos runs with `no_downloads` (it then looks every external tool
+# up on PATH instead of downloading it). Both cargo-leptos 0.3.11 and
+# wasm-bindgen-cli publish lockfiles that cannot be used as they are on Rust
+# 1.95 here: cargo-leptos pins cargo-util-schemas 0.14.2, which needs Rust
+# 1.96, and wasm-bindgen-cli pins a webpki-roots the registry does not
+# offer. So we install both from their crate source with one lockfile pin
+# each. The wasm-bindgen CLI must be exactly the version of the crate in
+# Cargo.lock; `wasm-opt` comes from npm's binaryen (Debian's binaryen 108
+# writes WASM that browsers refuse to instantiate).
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.11

@@ -13,6 +13,9 @@ use crate::customer::{CustomerKind, CustomerStatus};
 
 words! {
     /// What a person may do on one customer. `Admin` ranks above `Member`.
+    /// Between server and browser a role travels as its variant name
+    /// (`"Admin"`, serde's default); stored, shown and audited it is its
+    /// word (`as_str`). The same holds for [`Source`].
     #[derive(Serialize, Deserialize)]
     pub enum Role ("role") {
         Member = "member",

@@ -1,7 +1,7 @@
 import { test, expect, Page, Browser } from "@playwright/test";
 import { ADMIN, expectHydrated, screenshot, watchConsole } from "./helpers";
 
-// The story of issue 4: a superadmin creates a customer with two ASNs,
+// The console's story: a superadmin creates a customer with two ASNs,
 // alice gets it through PeeringDB, the superadmin sees where the grant came
 // from, switches the customer's PeeringDB login off, and alice loses it at
 // her next PeeringDB login.

@@ -1,6 +1,6 @@
 import { test, expect } from "@playwright/test";
 
-// DESIGN §9: the WASM/JS/CSS of /login is served compressed, from copies
+// The WASM/JS/CSS of /login is served compressed (docs/design.md), from copies
 // made at build time (scripts/bundle.mjs compress), best encoding first.
 test("the bundle is served precompressed: brotli when accepted, gzip otherwise, identical once decoded", async ({ request }) => {
   const html = await (await request.get("/login")).text();

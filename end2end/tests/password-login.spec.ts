@@ -19,6 +19,17 @@ test.describe("with JavaScript", () => {
     expect(errors).toEqual([]);
   });
 
+  test("after logging in, the page that was asked for opens", async ({ page }) => {
+    await page.goto("/account");
+    await expect(page).toHaveURL(/\/login\?next=%2Faccount$/);
+    await expectHydrated(page);
+    await page.getByLabel("Username").fill(ADMIN.username);
+    await page.getByLabel("Password").fill(ADMIN.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+  });
+
   test("a wrong password shows the same message as an unknown user", async ({ page }) => {
     await page.goto("/login");
     await expectHydrated(page);
@@ -56,6 +67,17 @@ test.describe("without JavaScript", () => {
     await expect(page).toHaveURL(/\/$/);
     await expect(page.getByRole("heading", { name: `Welcome, ${ADMIN.username}` })).toBeVisible();
     await screenshot(page, "dashboard-nojs");
+  });
+
+  test("after logging in with a plain form post, the page that was asked for opens", async ({ page }) => {
+    await page.goto("/account");
+    await expect(page).toHaveURL(/\/login\?next=%2Faccount$/);
+    await page.getByLabel("Username").fill(ADMIN.username);
+    await page.getByLabel("Password").fill(ADMIN.password);
+    await page.getByRole("button", { name: "Log in" }).click();
+    await expect(page).toHaveURL(/\/account$/);
+    await expect(page.getByRole("heading", { name: "Your account" })).toBeVisible();
+    await screenshot(page, "account-nojs");
   });
 
   test("a wrong password comes back as a readable error", async ({ page }) => {

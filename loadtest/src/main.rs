@@ -1,4 +1,4 @@
-//! `peerportal-load`: the HTTP half of `make bench` (DESIGN §9).
+//! `peerportal-load`: the HTTP half of `make bench` (budgets in docs/design.md).
 //!
 //! Starts real `peerportal` processes (the release binary) on a throwaway
 //! SQLite or PostgreSQL database with 10 000 customers, the PeeringDB

@@ -1,5 +1,5 @@
 //! A PeeringDB OAuth2 provider small enough to read, faithful to what
-//! PeerPortal relies on (DESIGN §1): exact redirect URIs, client_secret_post
+//! PeerPortal relies on (docs/design.md): exact redirect URIs, client_secret_post
 //! only (HTTP Basic is answered 401 as PeeringDB's middleware does),
 //! single-use 60-second codes, PKCE S256 checked, `access_denied` on cancel,
 //! 403 with an empty body for a bad token on `/profile/v1`, and switchable

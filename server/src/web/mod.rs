@@ -51,10 +51,6 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
     let config = portal.config.clone();
     let mut leptos_options = get_configuration(None)?.leptos_options;
     leptos_options.site_addr = config.listen;
-    if leptos_options.output_name.is_empty() {
-        // Built without cargo-leptos (plain `cargo test`): same bundle name.
-        leptos_options.output_name = "peerportal".into();
-    }
     let state = AppState { leptos_options: leptos_options.clone(), portal: portal.clone() };
     let backend = app::backend::SharedBackend(portal.clone());
 

@@ -27,6 +27,15 @@ async fn login_page_renders_the_password_form_on_the_server() {
 }
 
 #[tokio::test]
+async fn the_login_form_carries_next_in_the_html_for_browsers_without_javascript() {
+    let app = spawn().await;
+    let html = app.get("/login?next=/account").await.text().await.unwrap();
+    assert!(html.contains(r#"name="next" value="/account""#), "the hidden next field must have its value in the HTML: {html}");
+    let html = app.get("/login?next=https://evil.example").await.text().await.unwrap();
+    assert!(!html.contains("evil.example"), "an unsafe next is dropped, not rendered");
+}
+
+#[tokio::test]
 async fn peeringdb_button_shows_only_when_enabled() {
     let app = crate::helpers::spawn_with(&[
         ("AUTH_PEERINGDB_ENABLED", "true"),

@@ -1,4 +1,4 @@
-//! Several `peerportal` processes on one database (DESIGN §4: nothing the
+//! Several `peerportal` processes on one database (docs/design.md: nothing the
 //! flow needs lives in one process). Real processes of the real binary,
 //! with the PeeringDB simulator in the test; loopback only.
 
