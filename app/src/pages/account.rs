@@ -8,21 +8,28 @@ use crate::components::audit::AuditTable;
 use crate::components::console::{load_error, outcome};
 use crate::components::signed_in::SignedIn;
 use crate::console::Account;
+use crate::AppError;
 
 #[component]
 pub fn AccountPage() -> impl IntoView {
-    view! {
-        <Title text="Your account"/>
-        <SignedIn view=|_| view! { <AccountView/> }/>
-    }
-}
-
-#[component]
-fn AccountView() -> impl IntoView {
+    // Made here, outside `SignedIn`: what is made inside a `Suspense` is made
+    // again every time Leptos walks the page on the server.
     let toggle = ServerAction::<SetPeeringdbLogin>::new();
     let password = ServerAction::<ChangePassword>::new();
     let everywhere = ServerAction::<LogoutEverywhere>::new();
     let account = Resource::new(move || (toggle.version().get(), password.version().get()), |_| my_account());
+    view! {
+        <Title text="Your account"/>
+        <SignedIn view=move |_| account_view(account, toggle, password, everywhere)/>
+    }
+}
+
+fn account_view(
+    account: Resource<Result<Account, AppError>>,
+    toggle: ServerAction<SetPeeringdbLogin>,
+    password: ServerAction<ChangePassword>,
+    everywhere: ServerAction<LogoutEverywhere>,
+) -> impl IntoView {
     view! {
         {move || outcome(toggle.value().get(), "Saved.")}
         {move || outcome(password.value().get(), "Password changed. Your other sessions were ended.")}

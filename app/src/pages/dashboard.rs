@@ -1,22 +1,48 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
-use crate::components::signed_in::SignedIn;
 
 use crate::api::account::{get_customer_access, RevokeAccess};
+use crate::api::auth::{ChooseCustomer, Login};
 use crate::components::console::{load_error, outcome};
-use crate::{format_asns, Me, Role, Source};
+use crate::components::signed_in::SignedIn;
+use crate::console::CustomerAccess;
+use crate::{format_asns, AppError, Me, MeResource, Role, Source};
+
+/// The customer whose access list the person may see: the chosen one, when
+/// they administer it (or are a superadmin).
+fn administered(me: &Me) -> Option<i64> {
+    me.current().filter(|c| c.role == Role::Admin || me.is_superadmin).map(|c| c.customer_id)
+}
+
+type Access = Resource<Result<Option<CustomerAccess>, AppError>>;
 
 /// `/`: who you are and the customers you can act for.
 #[component]
 pub fn Dashboard() -> impl IntoView {
+    // Made here, outside `SignedIn`: what is made inside a `Suspense` is made
+    // again every time Leptos walks the page on the server, and each new
+    // resource asks the server again. The list follows the person's choice
+    // of customer (the same versions key `MeResource`) and their revocations.
+    let me = expect_context::<MeResource>().0;
+    let login = expect_context::<ServerAction<Login>>();
+    let choose = expect_context::<ServerAction<ChooseCustomer>>();
+    let revoke = ServerAction::<RevokeAccess>::new();
+    let access: Access = Resource::new(
+        move || (login.version().get(), choose.version().get(), revoke.version().get()),
+        move |_| async move {
+            match me.await.ok().flatten().as_ref().and_then(administered) {
+                Some(customer_id) => get_customer_access(customer_id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
     view! {
         <Title text="Dashboard"/>
-        <SignedIn view=|me| view! { <DashboardFor me/> }/>
+        <SignedIn view=move |me| dashboard_for(me, access, revoke)/>
     }
 }
 
-#[component]
-fn DashboardFor(me: Me) -> impl IntoView {
+fn dashboard_for(me: Me, access: Access, revoke: ServerAction<RevokeAccess>) -> impl IntoView {
     let rows = me
         .memberships
         .iter()
@@ -35,7 +61,7 @@ fn DashboardFor(me: Me) -> impl IntoView {
     let current = me.current().cloned();
     view! {
         {me.flash.clone().map(|f| view! { <div class="alert ok" role="status">{f}</div> })}
-        {current.clone().filter(|c| c.role == Role::Admin || me.is_superadmin).map(|c| view! { <WhoHasAccess customer_id=c.customer_id my_id=me.user_id/> })}
+        {administered(&me).map(|customer_id| who_has_access(customer_id, me.user_id, access, revoke))}
         {current.map(|c| view! {
             <section class="card" aria-labelledby="current">
                 <h2 id="current">{c.name.clone()}</h2>
@@ -74,10 +100,7 @@ fn DashboardFor(me: Me) -> impl IntoView {
 
 /// For a customer's admins: everyone who can act for the customer, and
 /// why; manual grants can be revoked here (PeeringDB ones follow PeeringDB).
-#[component]
-fn WhoHasAccess(customer_id: i64, my_id: i64) -> impl IntoView {
-    let revoke = ServerAction::<RevokeAccess>::new();
-    let access = Resource::new(move || revoke.version().get(), move |_| get_customer_access(customer_id));
+fn who_has_access(customer_id: i64, my_id: i64, access: Access, revoke: ServerAction<RevokeAccess>) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="access-title">
             <h2 id="access-title">"Who has access"</h2>
@@ -86,7 +109,8 @@ fn WhoHasAccess(customer_id: i64, my_id: i64) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match access.await {
                         Err(e) => load_error(e),
-                        Ok(list) => {
+                        Ok(None) => ().into_any(),
+                        Ok(Some(list)) => {
                             let rows = list.entries.into_iter().map(|e| {
                                 let revocable = e.source == Source::Manual && e.user_id != my_id;
                                 view! {

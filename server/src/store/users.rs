@@ -116,14 +116,31 @@ pub async fn unlinked_by_email(tx: &mut Tx, email: &str) -> Result<Vec<UserRow>,
 }
 
 /// The signed-in person behind a session: enabled, with every customer
-/// they can act for. `None` for a deleted or disabled account.
+/// they can act for, by name. `None` for a deleted or disabled account.
+/// One statement (every request that acts for a person reads it): a row per
+/// (customer, ASN), the person's own columns repeated.
 pub async fn caller(db: &Db, user_id: i64) -> Result<Option<Caller>, DbError> {
-    let sql = "SELECT id, username, name, email, is_superadmin FROM users WHERE id = $1 AND NOT disabled";
-    let row: Option<(i64, String, String, String, bool)> = with_db!(db, p => sqlx::query_as(sql).bind(user_id).fetch_optional(p).await)?;
-    let Some((user_id, username, name, email, is_superadmin)) = row else {
+    type Row = (i64, String, String, String, bool, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
+    let sql = "SELECT u.id, u.username, u.name, u.email, u.is_superadmin, c.id, c.name, c.shortname, a.role, a.source, ca.asn \
+               FROM users u LEFT JOIN affiliations a ON a.user_id = u.id \
+               LEFT JOIN customers c ON c.id = a.customer_id LEFT JOIN customer_asns ca ON ca.customer_id = c.id \
+               WHERE u.id = $1 AND NOT u.disabled ORDER BY c.name, c.id, ca.asn";
+    let rows: Vec<Row> = with_db!(db, p => sqlx::query_as(sql).bind(user_id).fetch_all(p).await)?;
+    let Some((user_id, username, name, email, is_superadmin, ..)) = rows.first().cloned() else {
         return Ok(None);
     };
-    let memberships = super::grants::memberships(db, user_id).await?;
+    let mut memberships: Vec<app::Membership> = Vec::new();
+    for (.., customer_id, customer, shortname, role, source, number) in rows {
+        let (Some(customer_id), Some(customer), Some(shortname), Some(role), Some(source)) = (customer_id, customer, shortname, role, source) else {
+            continue; // no affiliation: the person's row alone
+        };
+        if memberships.last().is_none_or(|m| m.customer_id != customer_id) {
+            memberships.push(app::Membership { customer_id, name: customer, shortname, asns: Vec::new(), role: word(&role)?, source: word(&source)? });
+        }
+        if let (Some(number), Some(m)) = (number, memberships.last_mut()) {
+            m.asns.push(super::asn(number)?);
+        }
+    }
     Ok(Some(Caller { user_id, username, name, email, is_superadmin, memberships }))
 }
 

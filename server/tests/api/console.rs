@@ -544,6 +544,18 @@ async fn log_out_everywhere_ends_every_session_of_the_account() {
 }
 
 #[tokio::test]
+async fn an_unknown_word_in_the_database_is_an_error_not_a_default() {
+    let w = world().await;
+    let ops = logged_in(&w.app, "ops").await;
+    peerportal::with_db!(&w.app.db, p => sqlx::query(
+        "INSERT INTO audit_log (at, actor, event, details) VALUES ($1, 'cli', 'login.teleported', '{}')")
+        .bind(time::OffsetDateTime::now_utc()).execute(p).await.map(|_| ())).unwrap();
+    let resp = call(&ops, &w.app, "admin/audit", &f(&[("user", ""), ("customer", ""), ("event", ""), ("from", ""), ("to", ""), ("page", "0")])).await;
+    assert_eq!(resp.status(), 500, "never shown as some other event");
+    assert!(w.app.logs.text().contains(r#""login.teleported" is not a known audit event"#), "the cause is logged");
+}
+
+#[tokio::test]
 async fn console_changes_need_a_same_origin_request() {
     let w = world().await;
     let ops = logged_in(&w.app, "ops").await;

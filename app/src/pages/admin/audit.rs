@@ -8,24 +8,31 @@ use leptos_router::hooks::use_query_map;
 use crate::api::console::audit_log;
 use crate::components::audit::AuditTable;
 use crate::components::console::{load_error, page_param, param, AdminPage, Pager};
-use crate::console::AuditFilter;
+use crate::console::{AuditFilter, AuditItem, Page};
+use crate::AppError;
 
-#[component]
-pub fn AuditPage() -> impl IntoView {
-    view! {
-        <Title text="Audit log"/>
-        <AdminPage tab="/admin/audit" view=|_| view! { <AuditView/> }/>
-    }
+/// The filter as the URL's query says it.
+fn filter_of(q: &leptos_router::params::ParamsMap) -> AuditFilter {
+    AuditFilter { user: param(q, "user"), customer: param(q, "customer"), event: param(q, "event"), from: param(q, "from"), to: param(q, "to") }
 }
 
 #[component]
-fn AuditView() -> impl IntoView {
+pub fn AuditPage() -> impl IntoView {
+    // Made here, outside `AdminPage`: see the note in `customers.rs`.
     let query = use_query_map();
-    let filter = move || {
-        let q = query.read();
-        AuditFilter { user: param(&q, "user"), customer: param(&q, "customer"), event: param(&q, "event"), from: param(&q, "from"), to: param(&q, "to") }
-    };
-    let log = Resource::new(move || (filter(), page_param(&query.read())), |(f, page)| audit_log(f.user, f.customer, f.event, f.from, f.to, page));
+    let log = Resource::new(
+        move || (filter_of(&query.read()), page_param(&query.read())),
+        |(f, page)| audit_log(f.user, f.customer, f.event, f.from, f.to, page),
+    );
+    view! {
+        <Title text="Audit log"/>
+        <AdminPage tab="/admin/audit" view=move |_| audit_view(log)/>
+    }
+}
+
+fn audit_view(log: Resource<Result<Page<AuditItem>, AppError>>) -> impl IntoView {
+    let query = use_query_map();
+    let filter = move || filter_of(&query.read());
     let f = filter();
     let events = domain::audit::filter_choices()
         .into_iter()

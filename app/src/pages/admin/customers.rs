@@ -6,23 +6,27 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::console::{admin_customer, admin_customers, DeleteCustomer, ImportCustomers, SaveCustomer};
 use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
-use crate::console::{CustomerItem, ImportPreview};
-use crate::{format_asns, CustomerKind, CustomerStatus, Role};
+use crate::console::{CustomerItem, ImportPreview, Page};
+use crate::{format_asns, AppError, CustomerKind, CustomerStatus, Role};
+
+// Each page makes its resources and actions itself, outside `AdminPage`:
+// what is made inside a `Suspense` is made again every time Leptos walks the
+// page on the server, and each new resource asks the server again.
 
 /// The list: 50 a page, searchable by name, shortname or ASN.
 #[component]
 pub fn CustomersPage() -> impl IntoView {
+    let query = use_query_map();
+    let list = Resource::new(move || (param(&query.read(), "q"), page_param(&query.read())), |(q, page)| admin_customers(q, page));
     view! {
         <Title text="Customers"/>
-        <AdminPage tab="/admin/customers" view=|_| view! { <CustomerList/> }/>
+        <AdminPage tab="/admin/customers" view=move |_| customer_list(list)/>
     }
 }
 
-#[component]
-fn CustomerList() -> impl IntoView {
+fn customer_list(list: Resource<Result<Page<CustomerItem>, AppError>>) -> impl IntoView {
     let query = use_query_map();
     let q = move || param(&query.read(), "q");
-    let list = Resource::new(move || (q(), page_param(&query.read())), |(q, page)| admin_customers(q, page));
     view! {
         <section class="card" aria-labelledby="customers-title">
             <div class="heading-row">
@@ -74,14 +78,6 @@ fn CustomerList() -> impl IntoView {
 /// `/admin/customers/new` and `/admin/customers/:id`.
 #[component]
 pub fn CustomerPage() -> impl IntoView {
-    view! {
-        <Title text="Customer"/>
-        <AdminPage tab="/admin/customers" view=|_| view! { <CustomerEditor/> }/>
-    }
-}
-
-#[component]
-fn CustomerEditor() -> impl IntoView {
     let params = use_params_map();
     let save = ServerAction::<SaveCustomer>::new();
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
@@ -100,6 +96,13 @@ fn CustomerEditor() -> impl IntoView {
             }
         }
     });
+    view! {
+        <Title text="Customer"/>
+        <AdminPage tab="/admin/customers" view=move |_| customer_editor(customer, save)/>
+    }
+}
+
+fn customer_editor(customer: Resource<Result<Option<CustomerItem>, AppError>>, save: ServerAction<SaveCustomer>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

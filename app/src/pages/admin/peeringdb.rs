@@ -6,18 +6,19 @@ use leptos_meta::Title;
 use crate::api::console::peeringdb_status;
 use crate::components::console::{load_error, AdminPage};
 use crate::console::{AuditItem, PeeringDbStatus};
+use crate::AppError;
 
 #[component]
 pub fn PeeringDbPage() -> impl IntoView {
+    // Made here, outside `AdminPage`: see the note in `customers.rs`.
+    let status = Resource::new(|| (), |_| peeringdb_status());
     view! {
         <Title text="PeeringDB integration"/>
-        <AdminPage tab="/admin/peeringdb" view=|_| view! { <Status/> }/>
+        <AdminPage tab="/admin/peeringdb" view=move |_| status_view(status)/>
     }
 }
 
-#[component]
-fn Status() -> impl IntoView {
-    let status = Resource::new(|| (), |_| peeringdb_status());
+fn status_view(status: Resource<Result<PeeringDbStatus, AppError>>) -> impl IntoView {
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -8,22 +8,23 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::api::console::{admin_user, admin_users, CreateUser, GrantAccess, RevokeGrant, SetUserDisabled, UnlinkPeeringdb};
 use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
 use crate::components::audit::AuditTable;
-use crate::console::UserDetail;
-use crate::Source;
+use crate::console::{Page, UserDetail, UserItem};
+use crate::{AppError, Source};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
+    // Made here, outside `AdminPage`: see the note in `customers.rs`.
+    let query = use_query_map();
+    let list = Resource::new(move || (param(&query.read(), "q"), page_param(&query.read())), |(q, page)| admin_users(q, page));
     view! {
         <Title text="Users"/>
-        <AdminPage tab="/admin/users" view=|_| view! { <UserList/> }/>
+        <AdminPage tab="/admin/users" view=move |_| user_list(list)/>
     }
 }
 
-#[component]
-fn UserList() -> impl IntoView {
+fn user_list(list: Resource<Result<Page<UserItem>, AppError>>) -> impl IntoView {
     let query = use_query_map();
     let q = move || param(&query.read(), "q");
-    let list = Resource::new(move || (q(), page_param(&query.read())), |(q, page)| admin_users(q, page));
     view! {
         <section class="card" aria-labelledby="users-title">
             <div class="heading-row">
@@ -110,24 +111,36 @@ fn NewUser() -> impl IntoView {
 }
 
 /// `/admin/users/:id`
-#[component]
-pub fn UserPage() -> impl IntoView {
-    view! {
-        <Title text="User"/>
-        <AdminPage tab="/admin/users" view=|me| view! { <UserView my_id=me.user_id/> }/>
-    }
+/// The actions of a user's page.
+#[derive(Clone, Copy)]
+struct UserActions {
+    grant: ServerAction<GrantAccess>,
+    revoke: ServerAction<RevokeGrant>,
+    disable: ServerAction<SetUserDisabled>,
+    unlink: ServerAction<UnlinkPeeringdb>,
 }
 
 #[component]
-fn UserView(my_id: i64) -> impl IntoView {
+pub fn UserPage() -> impl IntoView {
     let params = use_params_map();
-    let grant = ServerAction::<GrantAccess>::new();
-    let revoke = ServerAction::<RevokeGrant>::new();
-    let disable = ServerAction::<SetUserDisabled>::new();
-    let unlink = ServerAction::<UnlinkPeeringdb>::new();
+    let actions = UserActions {
+        grant: ServerAction::new(),
+        revoke: ServerAction::new(),
+        disable: ServerAction::new(),
+        unlink: ServerAction::new(),
+    };
+    let UserActions { grant, revoke, disable, unlink } = actions;
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
     let changes = move || (grant.version().get(), revoke.version().get(), disable.version().get(), unlink.version().get());
     let detail = Resource::new(move || (id(), changes()), |(id, _)| admin_user(id));
+    view! {
+        <Title text="User"/>
+        <AdminPage tab="/admin/users" view=move |me| user_view(me.user_id, detail, actions)/>
+    }
+}
+
+fn user_view(my_id: i64, detail: Resource<Result<UserDetail, AppError>>, actions: UserActions) -> impl IntoView {
+    let UserActions { grant, revoke, disable, unlink } = actions;
     view! {
         {move || outcome(grant.value().get(), "Access granted.")}
         {move || outcome(revoke.value().get(), "Access revoked.")}
