@@ -83,6 +83,8 @@ pub struct Affiliation {
     pub customer_id: i64,
     pub customer: String,
     pub shortname: String,
+    /// Only an active customer's grants give access; others stay, dormant.
+    pub customer_status: CustomerStatus,
     pub role: Role,
     pub source: Source,
     pub created_at: String,

@@ -91,7 +91,23 @@ pub struct Customer {
 impl Customer {
     /// Only active full or pro-bono members that did not opt out.
     pub fn eligible(&self) -> bool {
-        self.kind.may_log_in_with_peeringdb() && self.status == CustomerStatus::Active && self.peeringdb_login
+        self.why_not_eligible().is_none()
+    }
+
+    /// Why PeeringDB cannot vouch for anyone on this customer, as the
+    /// audit log says it; `None` when it can.
+    pub fn why_not_eligible(&self) -> Option<&'static str> {
+        if self.status == CustomerStatus::Suspended {
+            Some("customer suspended")
+        } else if self.status == CustomerStatus::Left {
+            Some("customer has left")
+        } else if !self.kind.may_log_in_with_peeringdb() {
+            Some("customer type without PeeringDB login")
+        } else if !self.peeringdb_login {
+            Some("PeeringDB login switched off for the customer")
+        } else {
+            None
+        }
     }
 }
 
@@ -111,6 +127,10 @@ pub struct GrantPlan {
     pub remove: Vec<i64>,
     /// Affiliations left as they are (manual ones and unchanged PeeringDB ones).
     pub keep: Vec<i64>,
+    /// Manual affiliations of customers that are not active: left as they
+    /// are (they hold again when the customer is active again), but no
+    /// access meanwhile.
+    pub dormant: Vec<i64>,
 }
 
 impl GrantPlan {
@@ -197,10 +217,56 @@ pub fn plan(networks: &[Network], customers: &[Customer], existing: &[Existing],
         }
     }
     plan.add = wanted.into_iter().collect();
+    let inactive: Vec<i64> = customers.iter().filter(|c| c.status != CustomerStatus::Active).map(|c| c.id).collect();
+    plan.keep.retain(|id| {
+        let dormant = inactive.contains(id);
+        if dormant {
+            plan.dormant.push(*id);
+        }
+        !dormant
+    });
+    plan.dormant.sort_unstable();
     plan.keep.sort_unstable();
     plan.remove.sort_unstable();
     plan.change_role.sort_unstable();
     plan
+}
+
+/// What an IXP change to one customer (status, type, PeeringDB switch,
+/// role cap) does at once to the PeeringDB grants on it, without asking
+/// PeeringDB: a grant whose customer is no longer eligible goes, one above
+/// the cap comes down to it. What PeeringDB itself changed is the re-sync's
+/// and the next login's business.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Withdrawal {
+    /// Users whose PeeringDB grant goes.
+    pub remove: Vec<i64>,
+    /// (user, from, to): PeeringDB grants lowered to the cap.
+    pub lower: Vec<(i64, Role, Role)>,
+    /// Why, for the audit log.
+    pub why: &'static str,
+}
+
+impl Withdrawal {
+    pub fn is_noop(&self) -> bool {
+        self.remove.is_empty() && self.lower.is_empty()
+    }
+}
+
+/// The withdrawal for `customer` as it is now, given the PeeringDB grants
+/// on it as (user, role).
+pub fn withdraw(customer: &Customer, peeringdb_grants: &[(i64, Role)]) -> Withdrawal {
+    if let Some(why) = customer.why_not_eligible() {
+        let mut remove: Vec<i64> = peeringdb_grants.iter().map(|g| g.0).collect();
+        remove.sort_unstable();
+        return Withdrawal { remove, lower: Vec::new(), why };
+    }
+    let mut lower: Vec<(i64, Role, Role)> = match customer.max_role {
+        Some(cap) => peeringdb_grants.iter().filter(|g| g.1 > cap).map(|&(user, role)| (user, role, cap)).collect(),
+        None => Vec::new(),
+    };
+    lower.sort_unstable();
+    Withdrawal { remove: Vec::new(), lower, why: "role capped for the customer" }
 }
 
 #[cfg(test)]
@@ -334,6 +400,40 @@ mod tests {
     }
 
     #[test]
+    fn a_manual_grant_on_a_suspended_customer_stays_but_gives_no_access() {
+        let mut suspended = customer(1, &[64500]);
+        suspended.status = CustomerStatus::Suspended;
+        let p = plan(&[net(64501, 15)], &[suspended, customer(2, &[64501])], &[manual(1, Role::Admin)], P);
+        assert_eq!(p.dormant, vec![1]);
+        assert!(p.keep.is_empty() && p.remove.is_empty());
+        assert_eq!(p.sole_customer_after(), Some(2));
+    }
+
+    #[test]
+    fn suspending_a_customer_withdraws_every_peeringdb_grant_on_it() {
+        for status in [CustomerStatus::Suspended, CustomerStatus::Left] {
+            let mut c = customer(1, &[64500]);
+            c.status = status;
+            let w = withdraw(&c, &[(8, Role::Member), (3, Role::Admin)]);
+            assert_eq!(w.remove, vec![3, 8]);
+            assert!(w.lower.is_empty());
+            assert_eq!(w.why, c.why_not_eligible().unwrap());
+        }
+    }
+
+    #[test]
+    fn switching_peeringdb_login_off_withdraws_and_a_lower_cap_lowers() {
+        let mut off = customer(1, &[64500]);
+        off.peeringdb_login = false;
+        assert_eq!(withdraw(&off, &[(8, Role::Member)]).remove, vec![8]);
+        let mut capped = customer(1, &[64500]);
+        capped.max_role = Some(Role::Member);
+        let w = withdraw(&capped, &[(8, Role::Member), (3, Role::Admin)]);
+        assert_eq!(w, Withdrawal { remove: vec![], lower: vec![(3, Role::Admin, Role::Member)], why: "role capped for the customer" });
+        assert!(withdraw(&customer(1, &[64500]), &[(3, Role::Admin)]).is_noop());
+    }
+
+    #[test]
     fn a_peeringdb_grant_of_an_unlisted_customer_is_removed() {
         let p = plan(&[], &[], &[pdb(9, Role::Member)], P);
         assert_eq!(p.remove, vec![9]);
@@ -407,7 +507,7 @@ mod tests {
             fn manual_rows_are_never_touched((networks, customers, existing, policy) in arb_inputs()) {
                 let p = plan(&networks, &customers, &existing, policy);
                 for e in existing.iter().filter(|e| e.source == Source::Manual) {
-                    prop_assert!(p.keep.contains(&e.customer_id));
+                    prop_assert!(p.keep.contains(&e.customer_id) || p.dormant.contains(&e.customer_id));
                     prop_assert!(!p.remove.contains(&e.customer_id));
                     prop_assert!(!p.add.iter().any(|(c, _)| *c == e.customer_id));
                     prop_assert!(!p.change_role.iter().any(|(c, _, _)| *c == e.customer_id));

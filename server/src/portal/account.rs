@@ -9,7 +9,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::console::{capitalise, commit_audited, entry};
-use super::Portal;
+use super::{access, Portal};
 use crate::password;
 use crate::store::{audit, customers, fmt_time, grants, sessions, users};
 
@@ -34,7 +34,16 @@ impl SelfService for Portal {
     async fn set_own_peeringdb_login(&self, me: &Caller, meta: &RequestMeta, allowed: bool) -> Result<(), AppError> {
         let mut tx = self.db.begin().await?;
         users::set_peeringdb_login_allowed(&mut tx, me.user_id, allowed).await?;
-        commit_audited(tx, entry(me, meta, AuditEvent::AccountPeeringdbLogin, Some(me.user_id), None, json!({ "allowed": allowed }))).await
+        // Opted out, nothing keeps PeeringDB's grants true any more: they
+        // go now (the person's session stays; manual grants stay).
+        let mut rows = Vec::new();
+        if !allowed {
+            rows = access::peeringdb_grants_of_user(&mut tx, me.user_id, "user switched PeeringDB login off", me.actor(), meta.ip.as_deref()).await?;
+        }
+        let details = json!({ "allowed": allowed, "access_removed": rows.len() });
+        rows.push(entry(me, meta, AuditEvent::AccountPeeringdbLogin, Some(me.user_id), None, details));
+        audit::write_all(&mut tx, &rows).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn change_password(&self, me: &Caller, meta: &RequestMeta, current: SecretString, new: SecretString) -> Result<SignIn, AppError> {

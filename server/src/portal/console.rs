@@ -13,7 +13,7 @@ use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use super::customers::{self as import, Known};
-use super::Portal;
+use super::{access, Portal};
 use crate::password;
 use crate::store::audit::{self, AuditEntry, AuditQuery};
 use crate::store::customers::{self, RoleCap};
@@ -98,6 +98,11 @@ impl Console for Portal {
             None => None,
         };
         let mut tx = self.db.begin().await?;
+        // Read inside the transaction: the people whose sessions may end.
+        let had_access = match form.id {
+            Some(id) => grants::users_of(&mut tx, &[id]).await?,
+            None => Vec::new(),
+        };
         let id = match customers::save(&mut tx, form.id, &valid, RoleCap::Set(form.max_role)).await {
             Ok(Some(id)) => id,
             Ok(None) => return Err(AppError::NotFound),
@@ -117,8 +122,14 @@ impl Console for Portal {
             peeringdb_max_role: form.max_role,
             users: 0,
         };
+        let withdrawn = access::after_customer_change(&mut tx, &[id], &had_access, admin.actor(), meta.ip.as_deref()).await?;
         let (event, details) = match &before {
-            Some(before) => (AuditEvent::CustomerUpdated, json!({ "customer": after.name, "changes": customer_changes(before, &after) })),
+            Some(before) => (
+                AuditEvent::CustomerUpdated,
+                json!({ "customer": after.name, "changes": customer_changes(before, &after),
+                        "access_removed": withdrawn.grants_removed, "roles_lowered": withdrawn.grants_lowered,
+                        "sessions_ended": withdrawn.sessions_ended }),
+            ),
             None => (
                 AuditEvent::CustomerCreated,
                 json!({ "customer": after.name, "shortname": after.shortname, "asns": after.asns, "type": after.kind,
@@ -126,15 +137,21 @@ impl Console for Portal {
                         "peeringdb_max_role": after.peeringdb_max_role.map(Role::as_str) }),
             ),
         };
-        commit_audited(tx, entry(admin, meta, event, None, Some(id), details)).await?;
+        let mut rows = vec![entry(admin, meta, event, None, Some(id), details)];
+        rows.extend(withdrawn.rows);
+        audit::write_all(&mut tx, &rows).await?;
+        tx.commit().await?;
         Ok(id)
     }
 
     async fn delete_customer(&self, admin: &Superadmin, meta: &RequestMeta, id: i64) -> Result<(), AppError> {
         let customer = customers::by_id(&self.db, id).await?.ok_or(AppError::NotFound)?;
         let mut tx = self.db.begin().await?;
+        let had_access = grants::users_of(&mut tx, &[id]).await?;
         let lost = customers::delete(&mut tx, id).await?.ok_or(AppError::NotFound)?;
-        let details = json!({ "customer": customer.name, "shortname": customer.shortname, "asns": customer.asns, "access_removed": lost });
+        let ended = sessions::end_where_no_access(&mut tx, &had_access).await?;
+        let details = json!({ "customer": customer.name, "shortname": customer.shortname, "asns": customer.asns,
+                              "access_removed": lost, "sessions_ended": ended });
         commit_audited(tx, entry(admin, meta, AuditEvent::CustomerDeleted, None, Some(id), details)).await
     }
 
@@ -151,9 +168,11 @@ impl Console for Portal {
             return Ok(ImportPreview { rows: preview, errors: Vec::new(), committed: false });
         }
         let mut tx = self.db.begin().await?;
-        let created = import::write(&mut tx, &rows, &known).await?;
-        let details = json!({ "created": created, "updated": rows.len() - created });
-        commit_audited(tx, entry(admin, meta, AuditEvent::CustomersImported, None, None, details)).await?;
+        let written = import::write(&mut tx, &rows, &known, admin.actor(), meta.ip.as_deref()).await?;
+        let mut audit_rows = vec![entry(admin, meta, AuditEvent::CustomersImported, None, None, written.details(rows.len()))];
+        audit_rows.extend(written.withdrawn.rows);
+        audit::write_all(&mut tx, &audit_rows).await?;
+        tx.commit().await?;
         Ok(ImportPreview { rows: preview, errors: Vec::new(), committed: true })
     }
 
@@ -233,9 +252,18 @@ impl Console for Portal {
         let event = if disabled { AuditEvent::UserDisabled } else { AuditEvent::UserEnabled };
         let mut tx = self.db.begin().await?;
         users::set_disabled(&mut tx, target.id, disabled).await?;
-        let ended = if disabled { sessions::end_all_of(&mut tx, target.id).await? } else { 0 };
-        let details = json!({ "username": target.username, "sessions_ended": ended });
-        commit_audited(tx, entry(admin, meta, event, Some(target.id), None, details)).await
+        // Disabled, a person's PeeringDB grants go (their next PeeringDB
+        // login after being enabled again brings back what still holds).
+        let mut rows = Vec::new();
+        let mut ended = 0;
+        if disabled {
+            rows = access::peeringdb_grants_of_user(&mut tx, target.id, "user disabled", admin.actor(), meta.ip.as_deref()).await?;
+            ended = sessions::end_all_of(&mut tx, target.id).await?;
+        }
+        let details = json!({ "username": target.username, "access_removed": rows.len(), "sessions_ended": ended });
+        rows.push(entry(admin, meta, event, Some(target.id), None, details));
+        audit::write_all(&mut tx, &rows).await?;
+        Ok(tx.commit().await?)
     }
 
     async fn unlink_peeringdb(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError> {
@@ -245,17 +273,9 @@ impl Console for Portal {
         };
         let mut tx = self.db.begin().await?;
         users::unlink_peeringdb(&mut tx, target.id).await?;
-        let removed = grants::remove_peeringdb_grants(&mut tx, target.id).await?;
-        let names = customers::names(&mut tx, &removed).await?;
-        let mut rows: Vec<AuditEntry<'_>> = removed
-            .iter()
-            .map(|customer_id| {
-                let details = json!({ "customer": names.get(customer_id), "source": Source::Peeringdb.as_str(), "why": "PeeringDB identity unlinked" });
-                entry(admin, meta, AuditEvent::GrantRemoved, Some(target.id), Some(*customer_id), details)
-            })
-            .collect();
+        let mut rows = access::peeringdb_grants_of_user(&mut tx, target.id, "PeeringDB identity unlinked", admin.actor(), meta.ip.as_deref()).await?;
         let ended = sessions::end_all_of(&mut tx, target.id).await?;
-        let details = json!({ "username": target.username, "peeringdb_id": peeringdb_id, "access_removed": removed.len(), "sessions_ended": ended });
+        let details = json!({ "username": target.username, "peeringdb_id": peeringdb_id, "access_removed": rows.len(), "sessions_ended": ended });
         rows.push(entry(admin, meta, AuditEvent::UserUnlinked, Some(target.id), None, details));
         audit::write_all(&mut tx, &rows).await?;
         Ok(tx.commit().await?)

@@ -9,7 +9,9 @@ use domain::{Actor, AuditEvent};
 use serde_json::json;
 
 use crate::store::audit::{self, AuditEntry};
+use super::access::{self, Withdrawn};
 use crate::store::customers::{self, RoleCap};
+use crate::store::grants;
 use crate::store::{Db, DbError, Tx};
 
 /// The customers that exist, by shortname: an imported row updates its
@@ -41,16 +43,36 @@ pub fn preview(rows: &[ValidCustomer], known: &Known) -> Vec<ImportRow> {
         .collect()
 }
 
+/// What an import wrote.
+pub struct Written<'a> {
+    pub created: usize,
+    /// The PeeringDB grants that stopped holding on updated customers.
+    pub withdrawn: Withdrawn<'a>,
+}
+
+impl Written<'_> {
+    /// The `customers.imported` row's details.
+    pub fn details(&self, rows: usize) -> serde_json::Value {
+        json!({ "created": self.created, "updated": rows - self.created,
+                "access_removed": self.withdrawn.grants_removed, "roles_lowered": self.withdrawn.grants_lowered,
+                "sessions_ended": self.withdrawn.sessions_ended })
+    }
+}
+
 /// Creates or updates every customer (the role cap is the console's, an
-/// import leaves it); returns how many were new.
-pub async fn write(tx: &mut Tx, rows: &[ValidCustomer], known: &Known) -> Result<usize, DbError> {
+/// import leaves it), then withdraws the PeeringDB grants that no longer
+/// hold on the updated ones (a row that suspends a customer, say).
+pub async fn write<'a>(tx: &mut Tx, rows: &[ValidCustomer], known: &Known, actor: Actor, ip: Option<&'a str>) -> Result<Written<'a>, DbError> {
+    let updated: Vec<i64> = rows.iter().filter_map(|c| known.id(c)).collect();
+    let had_access = if updated.is_empty() { Vec::new() } else { grants::users_of(tx, &updated).await? };
     let mut created = 0;
     for c in rows {
         let id = known.id(c);
         customers::save(tx, id, c, RoleCap::Keep).await?;
         created += usize::from(id.is_none());
     }
-    Ok(created)
+    let withdrawn = if updated.is_empty() { Withdrawn::default() } else { access::after_customer_change(tx, &updated, &had_access, actor, ip).await? };
+    Ok(Written { created, withdrawn })
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,17 +89,12 @@ pub async fn import(db: &Db, text: &str, actor: Actor, allow_reserved: bool) -> 
     let rows = parse_customers(text, allow_reserved).map_err(ImportError::Rows)?;
     let known = Known::read(db).await?;
     let mut tx = db.begin().await?;
-    let created = write(&mut tx, &rows, &known).await?;
-    let updated = rows.len() - created;
-    let entry = AuditEntry {
-        actor,
-        event: AuditEvent::CustomersImported,
-        user_id: None,
-        customer_id: None,
-        details: json!({ "created": created, "updated": updated }),
-        ip: None,
-    };
-    audit::write(&mut tx, &entry).await?;
+    let written = write(&mut tx, &rows, &known, actor, None).await?;
+    let created = written.created;
+    let entry = AuditEntry { actor, event: AuditEvent::CustomersImported, user_id: None, customer_id: None, details: written.details(rows.len()), ip: None };
+    let mut audit_rows = vec![entry];
+    audit_rows.extend(written.withdrawn.rows);
+    audit::write_all(&mut tx, &audit_rows).await?;
     tx.commit().await?;
-    Ok((created, updated))
+    Ok((created, rows.len() - created))
 }

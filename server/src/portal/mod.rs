@@ -4,6 +4,7 @@
 //! the facts, asking the rule, and writing the answer with its audit rows in
 //! one transaction.
 
+pub mod access;
 pub mod account;
 pub mod console;
 pub mod customers;

@@ -18,7 +18,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::Portal;
+use super::{access, Portal};
 use crate::peeringdb::PeeringDbError;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::grants::{self, Planning};
@@ -159,7 +159,14 @@ impl Portal {
         let verified = match decision::verify(profile) {
             Ok(v) => v,
             Err(r) => {
-                self.audit_refusal(ip, None, r.reason(), json!({ "peeringdb_id": profile.id })).await;
+                let user_id = match r {
+                    Refusal::UserNotVerified => match self.withdraw_unverified(profile.id, ip).await {
+                        Ok(user_id) => user_id,
+                        Err(e) => return internal(e),
+                    },
+                    _ => None,
+                };
+                self.audit_refusal(ip, user_id, r.reason(), json!({ "peeringdb_id": profile.id })).await;
                 return Outcome::Refused { location: r.location() };
             }
         };
@@ -178,6 +185,23 @@ impl Portal {
             }
             Err(ProvisionError::Db(e)) => internal(e),
         }
+    }
+
+    /// PeeringDB no longer verifies a person we know: what it vouched for
+    /// goes, and so do their sessions (manual grants stay). Returns the
+    /// account, if there is one.
+    async fn withdraw_unverified(&self, peeringdb_id: i64, ip: Option<&str>) -> Result<Option<i64>, DbError> {
+        let mut tx = self.db.begin().await?;
+        tx.lock_key(peeringdb_id).await?;
+        let Some(user) = users::by_peeringdb_id(&mut tx, peeringdb_id).await? else {
+            return Ok(None);
+        };
+        let rows = access::peeringdb_grants_of_user(&mut tx, user.id, "PeeringDB no longer verifies the person", Actor::Peeringdb, ip).await?;
+        let ended = sessions::end_all_of(&mut tx, user.id).await?;
+        audit::write_all(&mut tx, &rows).await?;
+        tx.commit().await?;
+        tracing::info!(user_id = user.id, grants_removed = rows.len(), sessions_ended = ended, "PeeringDB no longer verifies a linked user");
+        Ok(Some(user.id))
     }
 
     /// A refused login's one audit row (its own transaction: nothing else

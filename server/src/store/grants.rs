@@ -6,17 +6,18 @@ use std::collections::HashMap;
 
 use app::console::{AccessEntry, Affiliation};
 use app::Membership;
-use domain::grants::{Customer, Existing, GrantPlan};
+use domain::grants::{Customer, Existing, GrantPlan, Withdrawal};
 use domain::{Role, Source};
 use time::OffsetDateTime;
 
 use super::{asn, asns_by_customer, fmt_time, json_list, now, word, Db, DbError, Tx};
 use crate::{backend_sql, execute, with_db, with_tx};
 
-/// The customers a user can act for, with their ASNs, by name.
+/// The customers a user can act for, with their ASNs, by name: only
+/// active ones (a suspended customer's grants stay, unusable).
 pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<Membership>, DbError> {
     let sql = "SELECT c.id, c.name, c.shortname, a.role, a.source FROM affiliations a \
-               JOIN customers c ON c.id = a.customer_id WHERE a.user_id = $1 ORDER BY c.name, c.id";
+               JOIN customers c ON c.id = a.customer_id WHERE a.user_id = $1 AND c.status = 'active' ORDER BY c.name, c.id";
     let rows: Vec<(i64, String, String, String, String)> = with_db!(db, p => sqlx::query_as(sql).bind(user_id).fetch_all(p).await)?;
     let asn_sql = "SELECT ca.customer_id, ca.asn FROM customer_asns ca \
                    JOIN affiliations a ON a.customer_id = ca.customer_id WHERE a.user_id = $1 ORDER BY ca.asn";
@@ -188,6 +189,65 @@ pub async fn revoke_manual(tx: &mut Tx, user_id: i64, customer_id: i64) -> Resul
     Ok(execute!(tx, sqlx::query(sql).bind(user_id).bind(customer_id))? > 0)
 }
 
+/// The customers among `ids` that have PeeringDB grants, each as the
+/// planner sees it (without ASNs: a withdrawal does not need them) with
+/// those grants as (user, role).
+pub async fn peeringdb_grants_on(tx: &mut Tx, ids: &[i64]) -> Result<Vec<(Customer, Vec<(i64, Role)>)>, DbError> {
+    type Row = (i64, String, String, bool, Option<String>, i64, String);
+    let sql = backend_sql!(tx,
+        sqlite: "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, a.user_id, a.role FROM affiliations a \
+                 JOIN customers c ON c.id = a.customer_id WHERE a.source = 'peeringdb' \
+                 AND a.customer_id IN (SELECT value FROM json_each($1)) ORDER BY c.id, a.user_id",
+        postgres: "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, a.user_id, a.role FROM affiliations a \
+                   JOIN customers c ON c.id = a.customer_id WHERE a.source = 'peeringdb' \
+                   AND a.customer_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::bigint) ORDER BY c.id, a.user_id");
+    let rows: Vec<Row> = with_tx!(tx, c => sqlx::query_as(sql).bind(json_list(ids)).fetch_all(c).await)?;
+    let mut out: Vec<(Customer, Vec<(i64, Role)>)> = Vec::new();
+    for (id, kind, status, peeringdb_login, max_role, user_id, role) in rows {
+        if out.last().is_none_or(|(c, _)| c.id != id) {
+            let customer = Customer {
+                id,
+                asns: Vec::new(),
+                kind: word(&kind)?,
+                status: word(&status)?,
+                peeringdb_login,
+                max_role: max_role.as_deref().map(word).transpose()?,
+            };
+            out.push((customer, Vec::new()));
+        }
+        if let Some((_, grants)) = out.last_mut() {
+            grants.push((user_id, word(&role)?));
+        }
+    }
+    Ok(out)
+}
+
+/// Applies a withdrawal to the PeeringDB grants on one customer.
+pub async fn apply_withdrawal(tx: &mut Tx, customer_id: i64, w: &Withdrawal) -> Result<(), DbError> {
+    let at = now();
+    if !w.remove.is_empty() {
+        let sql = backend_sql!(tx,
+            sqlite: "DELETE FROM affiliations WHERE customer_id = $1 AND source = 'peeringdb' AND user_id IN (SELECT value FROM json_each($2))",
+            postgres: "DELETE FROM affiliations WHERE customer_id = $1 AND source = 'peeringdb' \
+                       AND user_id IN (SELECT (jsonb_array_elements_text($2::text::jsonb))::bigint)");
+        execute!(tx, sqlx::query(sql).bind(customer_id).bind(json_list(&w.remove)))?;
+    }
+    for (user_id, _, to) in &w.lower {
+        let sql = "UPDATE affiliations SET role = $1, updated_at = $2 WHERE customer_id = $3 AND user_id = $4 AND source = 'peeringdb'";
+        execute!(tx, sqlx::query(sql).bind(to.as_str()).bind(at).bind(customer_id).bind(user_id))?;
+    }
+    Ok(())
+}
+
+/// Everyone with any grant on one of `ids`.
+pub async fn users_of(tx: &mut Tx, ids: &[i64]) -> Result<Vec<i64>, DbError> {
+    let sql = backend_sql!(tx,
+        sqlite: "SELECT DISTINCT user_id FROM affiliations WHERE customer_id IN (SELECT value FROM json_each($1)) ORDER BY user_id",
+        postgres: "SELECT DISTINCT user_id FROM affiliations \
+                   WHERE customer_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::bigint) ORDER BY user_id");
+    Ok(with_tx!(tx, c => sqlx::query_scalar(sql).bind(json_list(ids)).fetch_all(c).await)?)
+}
+
 /// Removes every grant PeeringDB gave a user; returns those customers.
 pub async fn remove_peeringdb_grants(tx: &mut Tx, user_id: i64) -> Result<Vec<i64>, DbError> {
     let sql = "DELETE FROM affiliations WHERE user_id = $1 AND source = 'peeringdb' RETURNING customer_id";
@@ -196,13 +256,14 @@ pub async fn remove_peeringdb_grants(tx: &mut Tx, user_id: i64) -> Result<Vec<i6
 
 /// Every customer a user has access to, with role, source and dates.
 pub async fn affiliations_of(db: &Db, user_id: i64) -> Result<Vec<Affiliation>, DbError> {
-    type Row = (i64, String, String, String, String, OffsetDateTime, OffsetDateTime);
-    let sql = "SELECT c.id, c.name, c.shortname, a.role, a.source, a.created_at, a.updated_at FROM affiliations a \
+    type Row = (i64, String, String, String, String, String, OffsetDateTime, OffsetDateTime);
+    let sql = "SELECT c.id, c.name, c.shortname, c.status, a.role, a.source, a.created_at, a.updated_at FROM affiliations a \
                JOIN customers c ON c.id = a.customer_id WHERE a.user_id = $1 ORDER BY c.name, c.id";
     let rows: Vec<Row> = with_db!(db, p => sqlx::query_as(sql).bind(user_id).fetch_all(p).await)?;
     rows.into_iter()
-        .map(|(customer_id, customer, shortname, role, source, created, updated)| {
+        .map(|(customer_id, customer, shortname, status, role, source, created, updated)| {
             Ok(Affiliation {
+                customer_status: word(&status)?,
                 role: word(&role)?,
                 source: word(&source)?,
                 created_at: fmt_time(created),

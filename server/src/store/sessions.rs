@@ -9,7 +9,7 @@ use tower_sessions::session_store::{self, SessionStore};
 use app::backend::session_keys::USER_ID;
 
 use super::{now, Db, DbError, Tx};
-use crate::{execute, with_db, write_db};
+use crate::{backend_sql, execute, with_db, write_db};
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {
@@ -85,6 +85,24 @@ impl SessionStore for DbSessionStore {
 /// Ends every session of a user (disable, de-provisioning, password change).
 pub async fn end_all_of(tx: &mut Tx, user_id: i64) -> Result<u64, DbError> {
     Ok(execute!(tx, sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id))?)
+}
+
+/// Ends the sessions of those among `user_ids` who can no longer act for
+/// any active customer (superadmins keep the console); returns how many.
+pub async fn end_where_no_access(tx: &mut Tx, user_ids: &[i64]) -> Result<u64, DbError> {
+    if user_ids.is_empty() {
+        return Ok(0);
+    }
+    let sql = backend_sql!(tx,
+        sqlite: "DELETE FROM sessions WHERE user_id IN (SELECT value FROM json_each($1)) \
+                 AND user_id NOT IN (SELECT id FROM users WHERE is_superadmin) \
+                 AND NOT EXISTS (SELECT 1 FROM affiliations a JOIN customers c ON c.id = a.customer_id \
+                                 WHERE a.user_id = sessions.user_id AND c.status = 'active')",
+        postgres: "DELETE FROM sessions WHERE user_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::bigint) \
+                   AND user_id NOT IN (SELECT id FROM users WHERE is_superadmin) \
+                   AND NOT EXISTS (SELECT 1 FROM affiliations a JOIN customers c ON c.id = a.customer_id \
+                                   WHERE a.user_id = sessions.user_id AND c.status = 'active')");
+    Ok(execute!(tx, sqlx::query(sql).bind(super::json_list(user_ids)))?)
 }
 
 /// How many live sessions a user has.

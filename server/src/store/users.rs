@@ -123,7 +123,7 @@ pub async fn caller(db: &Db, user_id: i64) -> Result<Option<Caller>, DbError> {
     type Row = (i64, String, String, String, bool, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
     let sql = "SELECT u.id, u.username, u.name, u.email, u.is_superadmin, c.id, c.name, c.shortname, a.role, a.source, ca.asn \
                FROM users u LEFT JOIN affiliations a ON a.user_id = u.id \
-               LEFT JOIN customers c ON c.id = a.customer_id LEFT JOIN customer_asns ca ON ca.customer_id = c.id \
+               LEFT JOIN customers c ON c.id = a.customer_id AND c.status = 'active' LEFT JOIN customer_asns ca ON ca.customer_id = c.id \
                WHERE u.id = $1 AND NOT u.disabled ORDER BY c.name, c.id, ca.asn";
     let rows: Vec<Row> = with_db!(db, p => sqlx::query_as(sql).bind(user_id).fetch_all(p).await)?;
     let Some((user_id, username, name, email, is_superadmin, ..)) = rows.first().cloned() else {

@@ -8,7 +8,7 @@ use crate::helpers::{browser, spawn, TestApp, ADMIN_PASSWORD};
 use crate::peeringdb::spawn_pdb;
 
 /// Calls a server function the way the hydrated page does.
-async fn call(client: &reqwest::Client, app: &TestApp, endpoint: &str, form: &[(&str, String)]) -> reqwest::Response {
+pub(crate) async fn call(client: &reqwest::Client, app: &TestApp, endpoint: &str, form: &[(&str, String)]) -> reqwest::Response {
     client
         .post(app.url(&format!("/api/{endpoint}")))
         .header(ACCEPT, "application/json")
@@ -18,7 +18,7 @@ async fn call(client: &reqwest::Client, app: &TestApp, endpoint: &str, form: &[(
         .expect("server function call")
 }
 
-async fn ok_json(client: &reqwest::Client, app: &TestApp, endpoint: &str, form: &[(&str, String)]) -> Value {
+pub(crate) async fn ok_json(client: &reqwest::Client, app: &TestApp, endpoint: &str, form: &[(&str, String)]) -> Value {
     let resp = call(client, app, endpoint, form).await;
     let status = resp.status();
     let text = resp.text().await.unwrap();
@@ -26,7 +26,7 @@ async fn ok_json(client: &reqwest::Client, app: &TestApp, endpoint: &str, form: 
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
-fn f(pairs: &[(&str, &str)]) -> Vec<(&'static str, String)> {
+pub(crate) fn f(pairs: &[(&str, &str)]) -> Vec<(&'static str, String)> {
     pairs.iter().map(|(k, v)| (leak(k), v.to_string())).collect()
 }
 
@@ -35,7 +35,7 @@ fn leak(s: &str) -> &'static str {
 }
 
 /// A local account with the test password; optionally a superadmin.
-async fn local_user(app: &TestApp, username: &str, superadmin: bool) -> i64 {
+pub(crate) async fn local_user(app: &TestApp, username: &str, superadmin: bool) -> i64 {
     let hash = peerportal::password::hash(ADMIN_PASSWORD.to_string().into()).await.unwrap();
     let mut tx = app.db.begin().await.unwrap();
     let email = format!("{username}@example.net");
@@ -53,18 +53,18 @@ async fn local_user(app: &TestApp, username: &str, superadmin: bool) -> i64 {
     id
 }
 
-async fn grant(app: &TestApp, user_id: i64, shortname: &str, role: app::Role) {
+pub(crate) async fn grant(app: &TestApp, user_id: i64, shortname: &str, role: app::Role) {
     let customer = peerportal::store::customers::id_by_shortname(&app.db, shortname).await.unwrap().unwrap();
     let mut tx = app.db.begin().await.unwrap();
     peerportal::store::grants::grant_manual(&mut tx, user_id, customer, role).await.unwrap();
     tx.commit().await.unwrap();
 }
 
-async fn customer_id(app: &TestApp, shortname: &str) -> i64 {
+pub(crate) async fn customer_id(app: &TestApp, shortname: &str) -> i64 {
     peerportal::store::customers::id_by_shortname(&app.db, shortname).await.unwrap().unwrap()
 }
 
-async fn logged_in(app: &TestApp, username: &str) -> reqwest::Client {
+pub(crate) async fn logged_in(app: &TestApp, username: &str) -> reqwest::Client {
     let client = browser(&app.base);
     let resp = client
         .post(app.url("/api/login"))
@@ -426,7 +426,7 @@ async fn peeringdb_grants_cannot_be_revoked_by_hand_and_unlinking_removes_only_t
 }
 
 #[tokio::test]
-async fn switching_a_customers_peeringdb_login_off_takes_effect_at_the_next_login() {
+async fn switching_a_customers_peeringdb_login_off_removes_the_grant_and_no_login_brings_it_back() {
     let t = spawn_pdb(&[]).await;
     local_user(&t.app, "ops", true).await;
     let ops = logged_in(&t.app, "ops").await;

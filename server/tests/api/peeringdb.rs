@@ -49,14 +49,23 @@ impl PdbApp {
     /// Starts a login, approves as `user` at the simulator (or cancels), and
     /// follows the redirect back to the portal's callback.
     pub async fn login_as(&self, user: &str, approve: bool) -> Flow {
-        let callback_url = self.authorize(user, approve).await;
-        let response = self.app.client.get(&callback_url).send().await.unwrap();
+        self.login_in(&self.app.client, user, approve).await
+    }
+
+    /// [`PdbApp::login_as`] in another browser.
+    pub async fn login_in(&self, browser: &reqwest::Client, user: &str, approve: bool) -> Flow {
+        let callback_url = self.authorize_in(browser, user, approve).await;
+        let response = browser.get(&callback_url).send().await.unwrap();
         Flow { callback_url, response }
     }
 
     /// Runs the flow up to PeeringDB's redirect back; returns the callback URL.
     pub async fn authorize(&self, user: &str, approve: bool) -> String {
-        let start = self.app.get("/auth/peeringdb/login").await;
+        self.authorize_in(&self.app.client, user, approve).await
+    }
+
+    async fn authorize_in(&self, browser: &reqwest::Client, user: &str, approve: bool) -> String {
+        let start = browser.get(self.app.url("/auth/peeringdb/login")).send().await.unwrap();
         assert_eq!(start.status(), 302);
         let authorize = start.headers()["location"].to_str().unwrap().to_string();
         let url = url::Url::parse(&authorize).unwrap();
@@ -74,7 +83,7 @@ fn location(resp: &reqwest::Response) -> &str {
     resp.headers()["location"].to_str().unwrap()
 }
 
-async fn roles_of(app: &TestApp, username: &str) -> Vec<(String, String, String)> {
+pub async fn roles_of(app: &TestApp, username: &str) -> Vec<(String, String, String)> {
     peerportal::with_db!(&app.db, p => sqlx::query_as::<_, (String, String, String)>(
         "SELECT c.shortname, a.role, a.source FROM affiliations a JOIN customers c ON c.id = a.customer_id \
          JOIN users u ON u.id = a.user_id WHERE u.username = $1 ORDER BY c.shortname").bind(username).fetch_all(p).await).unwrap()

@@ -9,7 +9,7 @@ use crate::api::console::{admin_user, admin_users, CreateUser, GrantAccess, Revo
 use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
 use crate::components::audit::AuditTable;
 use crate::console::{Page, UserDetail, UserItem};
-use crate::{AppError, Source};
+use crate::{AppError, CustomerStatus, Source};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -175,7 +175,10 @@ fn UserCards(
             let manual = a.source == Source::Manual;
             view! {
                 <tr>
-                    <td><a href=format!("/admin/customers/{}", a.customer_id)>{a.customer}</a></td>
+                    <td><a href=format!("/admin/customers/{}", a.customer_id)>{a.customer}</a>
+                        {(a.customer_status != CustomerStatus::Active).then(|| view! {
+                            " " <span class=format!("badge status-{}", a.customer_status.as_str()) title="No access while the customer is not active">{a.customer_status.as_str()}</span>
+                        })}</td>
                     <td><span class=format!("badge role-{}", a.role.as_str())>{a.role.as_str()}</span></td>
                     <td><span class=format!("badge source-{}", a.source.as_str())>{a.source.label()}</span></td>
                     <td>{a.created_at}</td>
