@@ -26,6 +26,25 @@ use crate::{Actor, AppError, Me, Membership, Role, SiteInfo};
 #[derive(Clone, Debug, Default)]
 pub struct RequestMeta {
     pub ip: Option<String>,
+    /// What the browser calls itself, cut to a sane length: shown to the
+    /// person in their list of sessions.
+    pub user_agent: Option<String>,
+}
+
+impl RequestMeta {
+    /// The longest user agent kept.
+    pub const USER_AGENT_MAX: usize = 256;
+
+    pub fn new(ip: Option<String>, user_agent: Option<&str>) -> RequestMeta {
+        let user_agent = user_agent.map(|ua| {
+            let mut end = ua.len().min(Self::USER_AGENT_MAX);
+            while !ua.is_char_boundary(end) {
+                end -= 1;
+            }
+            ua[..end].to_string()
+        });
+        RequestMeta { ip, user_agent }
+    }
 }
 
 /// The signed-in, enabled person behind a request, with every customer
@@ -149,7 +168,11 @@ pub trait Console: Send + Sync + 'static {
 /// customer's admins may do about their customer.
 #[async_trait::async_trait]
 pub trait SelfService: Send + Sync + 'static {
-    async fn account(&self, me: &Caller) -> Result<Account, AppError>;
+    /// The caller's account; `current_session` (the id of the browser's
+    /// own session) marks that one in the list of sessions.
+    async fn account(&self, me: &Caller, current_session: Option<&str>) -> Result<Account, AppError>;
+    /// Ends one other session of the caller, named by its handle.
+    async fn end_session(&self, me: &Caller, meta: &RequestMeta, handle: &str, current_session: Option<&str>) -> Result<(), AppError>;
     async fn set_own_peeringdb_login(&self, me: &Caller, meta: &RequestMeta, allowed: bool) -> Result<(), AppError>;
     /// Ends every other session of the caller; the answer restarts this one.
     async fn change_password(&self, me: &Caller, meta: &RequestMeta, current: secrecy::SecretString, new: secrecy::SecretString)
@@ -173,6 +196,9 @@ pub mod session_keys {
     pub const USER_ID: &str = "user_id";
     pub const CUSTOMER_ID: &str = "customer_id";
     pub const FLASH: &str = "flash";
+    /// Where the session started, for the person's list of sessions.
+    pub const USER_AGENT: &str = "user_agent";
+    pub const IP: &str = "ip";
 }
 
 /// The browser's session, through the few operations the portal needs.
@@ -191,7 +217,7 @@ impl BrowserSession {
 
     /// Starts a new session for a person who has just proved who they are.
     /// A new id defeats session fixation: any id planted before login dies.
-    pub async fn sign_in(&self, s: SignIn) -> Result<(), AppError> {
+    pub async fn sign_in(&self, s: SignIn, meta: &RequestMeta) -> Result<(), AppError> {
         // Without a session cookie there is no id to plant: saving creates
         // a fresh one, and a cycle would only delete a random id that was
         // never stored (a write per login for nothing).
@@ -200,6 +226,12 @@ impl BrowserSession {
         }
         self.0.clear().await;
         self.0.insert(session_keys::USER_ID, s.user_id).await.map_err(session_error)?;
+        if let Some(ua) = &meta.user_agent {
+            self.0.insert(session_keys::USER_AGENT, ua).await.map_err(session_error)?;
+        }
+        if let Some(ip) = &meta.ip {
+            self.0.insert(session_keys::IP, ip).await.map_err(session_error)?;
+        }
         if let Some(customer_id) = s.sole_customer {
             self.choose(customer_id).await?;
         }
@@ -219,8 +251,19 @@ impl BrowserSession {
         self.0.insert(session_keys::FLASH, text).await.map_err(session_error)
     }
 
+    /// The notice, once. Only a session that has one is changed: a page
+    /// load without a notice writes nothing.
     pub async fn take_flash(&self) -> Result<Option<String>, AppError> {
+        if self.0.get_value(session_keys::FLASH).await.map_err(session_error)?.is_none() {
+            return Ok(None);
+        }
         self.0.remove::<String>(session_keys::FLASH).await.map_err(session_error)
+    }
+
+    /// The session's id, when it has one: the server marks "this browser"
+    /// in the person's list of sessions with it. Never sent to a page.
+    pub fn id(&self) -> Option<String> {
+        self.0.id().map(|id| id.to_string())
     }
 
     /// Forgets the session, here and in the store.
@@ -251,9 +294,10 @@ impl Ctx {
             .get(axum::http::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html"));
-        let meta = RequestMeta {
-            ip: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()),
-        };
+        let meta = RequestMeta::new(
+            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()),
+            parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
+        );
         let Some(ResolvedCaller(caller)) = parts.extensions.get::<ResolvedCaller>().cloned() else {
             tracing::error!(path = %parts.uri.path(), "no caller was resolved for this request");
             return Err(AppError::Internal);

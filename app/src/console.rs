@@ -194,8 +194,23 @@ pub struct Account {
     pub peeringdb_id: Option<i64>,
     pub peeringdb_login_allowed: bool,
     pub has_password: bool,
-    pub sessions: i64,
+    /// Live sessions, most recently seen first.
+    pub sessions: Vec<SessionItem>,
     pub history: Vec<AuditItem>,
+}
+
+/// One live session of a person, as their account page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionItem {
+    /// Names the session for "End" (a hash of its id, never the id).
+    pub handle: String,
+    /// "Firefox on Linux".
+    pub browser: String,
+    pub ip: Option<String>,
+    pub started: String,
+    pub last_seen: String,
+    /// The session of the browser looking at the page.
+    pub current: bool,
 }
 
 /// The customer form as submitted (text as typed; the server validates).

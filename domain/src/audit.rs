@@ -21,6 +21,7 @@ words! {
         UserUnlinked = "user.unlinked",
         AccountPeeringdbLogin = "account.peeringdb_login",
         AccountPasswordChanged = "account.password_changed",
+        AccountSessionEnded = "account.session_ended",
     }
 }
 serde_as_word!(AuditEvent);

@@ -15,6 +15,7 @@ pub mod customer;
 pub mod grants;
 pub mod login;
 pub mod peeringdb;
+pub mod session;
 pub mod user;
 
 pub use audit::{Actor, AuditEvent};

@@ -1,5 +1,6 @@
 //! The WASM entry point: hydrates the server-rendered page. Kept tiny; the
 //! app lives in the `app` crate.
+#![recursion_limit = "256"]
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use domain::session::SessionLifetime;
 use domain::RolePolicy;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -21,6 +22,8 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERPORTAL_DEMO",
     "PEERPORTAL_DEMO_ALLOW_PUBLIC",
     "PEERPORTAL_ADMIN_PASSWORD",
+    "PEERPORTAL_SESSION_MAX_AGE",
+    "PEERPORTAL_SESSION_IDLE",
     "AUTH_PEERINGDB_ENABLED",
     "PEERINGDB_OAUTH_CLIENT_ID",
     "PEERINGDB_OAUTH_CLIENT_SECRET",
@@ -67,6 +70,8 @@ pub struct Config {
     pub peeringdb: Option<PeeringDbConfig>,
     pub role_policy: RolePolicy,
     pub link_by_email: bool,
+    /// How long a browser session lives at most, and idle.
+    pub session: SessionLifetime,
 }
 
 impl Config {
@@ -218,14 +223,26 @@ impl Config {
         };
         let link_by_email = parse_bool("PEERINGDB_LINK_BY_EMAIL", get("PEERINGDB_LINK_BY_EMAIL"))?.unwrap_or(false);
 
+        let defaults = SessionLifetime::default();
+        let session_time = |name: &'static str, default: time::Duration| -> Result<time::Duration, ConfigError> {
+            match parse_duration(name, get(name))? {
+                None => Ok(default),
+                Some(d) => time::Duration::try_from(d).map_err(|_| invalid(name, "is too long")),
+            }
+        };
+        let session = SessionLifetime {
+            max_age: session_time("PEERPORTAL_SESSION_MAX_AGE", defaults.max_age)?,
+            idle: session_time("PEERPORTAL_SESSION_IDLE", defaults.idle)?,
+        };
+
         let database_url = DatabaseUrl(database_url);
-        Ok(Config { listen, public_url, database_url, demo, peeringdb, role_policy, link_by_email })
+        Ok(Config { listen, public_url, database_url, demo, peeringdb, role_policy, link_by_email, session })
     }
 
     /// A log line describing the configuration, without any secret.
     pub fn summary(&self) -> String {
         format!(
-            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} link_by_email={}",
+            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} link_by_email={} session_max_age={} session_idle={}",
             self.listen,
             self.public_url,
             self.database_url,
@@ -233,6 +250,8 @@ impl Config {
             self.peeringdb.as_ref().map_or("off".to_string(), |p| format!("on (client_id={}, {})", p.client_id, p.base_url)),
             self.role_policy,
             self.link_by_email,
+            self.session.max_age,
+            self.session.idle,
         )
     }
 }
@@ -294,17 +313,27 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
-/// A duration as `10s`, `500ms` or a plain number of seconds; never zero.
+/// A duration as `500ms`, `10s`, `30m`, `12h`, `7d` or a plain number of
+/// seconds; never zero.
 fn parse_duration(name: &'static str, v: Option<String>) -> Result<Option<Duration>, ConfigError> {
     let Some(v) = v else { return Ok(None) };
-    let parsed = if let Some(ms) = v.strip_suffix("ms") {
-        ms.trim().parse::<u64>().ok().map(Duration::from_millis)
-    } else {
-        v.strip_suffix('s').unwrap_or(&v).trim().parse::<u64>().ok().map(Duration::from_secs)
+    let t = v.trim();
+    let (number, unit) = match t.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => t.split_at(i),
+        None => (t, "s"),
     };
+    let seconds = |n: u64, per: u64| n.checked_mul(per).map(Duration::from_secs);
+    let parsed = number.parse::<u64>().ok().and_then(|n| match unit.trim() {
+        "ms" => Some(Duration::from_millis(n)),
+        "s" => Some(Duration::from_secs(n)),
+        "m" => seconds(n, 60),
+        "h" => seconds(n, 3600),
+        "d" => seconds(n, 86_400),
+        _ => None,
+    });
     match parsed {
         Some(d) if !d.is_zero() => Ok(Some(d)),
-        _ => Err(invalid(name, format!("{v:?} is not a duration such as 10s or 500ms"))),
+        _ => Err(invalid(name, format!("{v:?} is not a duration such as 500ms, 10s, 30m, 12h or 7d"))),
     }
 }
 
@@ -405,6 +434,8 @@ mod tests {
             (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_TIMEOUT", "soon")], "PEERINGDB_TIMEOUT"),
             (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_TIMEOUT", "0s")], "PEERINGDB_TIMEOUT"),
             (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_CONNECT_TIMEOUT", "-1")], "PEERINGDB_CONNECT_TIMEOUT"),
+            (&[("PEERPORTAL_SESSION_MAX_AGE", "12 hours")], "PEERPORTAL_SESSION_MAX_AGE"),
+            (&[("PEERPORTAL_SESSION_IDLE", "0m")], "PEERPORTAL_SESSION_IDLE"),
         ];
         for (pairs, name) in cases {
             assert_eq!(setting_named(parse(pairs).unwrap_err()), *name, "{pairs:?}");
@@ -433,6 +464,14 @@ mod tests {
         assert_eq!(p.base_url.as_str(), "https://auth.peeringdb.com/");
         assert!(c.https());
         assert_eq!(c.origin(), "https://portal.example.net");
+    }
+
+    #[test]
+    fn sessions_last_twelve_hours_at_most_and_two_idle_unless_set() {
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.session.max_age, c.session.idle), (time::Duration::hours(12), time::Duration::hours(2)));
+        let c = parse(&[("PEERPORTAL_SESSION_MAX_AGE", "1d"), ("PEERPORTAL_SESSION_IDLE", "30m")]).unwrap();
+        assert_eq!((c.session.max_age, c.session.idle), (time::Duration::days(1), time::Duration::minutes(30)));
     }
 
     #[test]

@@ -10,7 +10,14 @@ use crate::AppError;
 #[server(prefix = "/api", endpoint = "account", input = PostUrl)]
 pub async fn my_account() -> Result<Account, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.account(ctx.caller()?).await.map_err(|e| ctx.fail(e))
+    ctx.backend.account(ctx.caller()?, ctx.session.id().as_deref()).await.map_err(|e| ctx.fail(e))
+}
+
+/// Ends one of the caller's other sessions (a browser left signed in elsewhere).
+#[server(prefix = "/api", endpoint = "account/end_session", input = PostUrl)]
+pub async fn end_session(handle: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.end_session(ctx.caller()?, &ctx.meta, &handle, ctx.session.id().as_deref()).await.map_err(|e| ctx.fail(e))
 }
 
 #[server(prefix = "/api", endpoint = "account/peeringdb_login", input = PostUrl)]
@@ -30,7 +37,7 @@ pub async fn change_password(current: String, new: String, again: String) -> Res
     let signed_in = ctx.backend.change_password(me, &ctx.meta, current, new).await.map_err(|e| ctx.fail(e))?;
     // This session goes on, under a new id, with the customer it had chosen.
     let chosen = ctx.session.chosen_customer().await?;
-    ctx.session.sign_in(signed_in).await?;
+    ctx.session.sign_in(signed_in, &ctx.meta).await?;
     if let Some(c) = chosen {
         ctx.session.choose(c).await?;
     }

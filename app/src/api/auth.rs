@@ -38,7 +38,7 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     let next = next.as_deref().and_then(crate::safe_next);
     match result {
         Ok(signed_in) => {
-            ctx.session.sign_in(signed_in).await?;
+            ctx.session.sign_in(signed_in, &ctx.meta).await?;
             ctx.redirect(next.unwrap_or("/"));
             Ok(())
         }

@@ -3,11 +3,11 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::account::{my_account, ChangePassword, LogoutEverywhere, SetPeeringdbLogin};
+use crate::api::account::{my_account, ChangePassword, EndSession, LogoutEverywhere, SetPeeringdbLogin};
 use crate::components::audit::AuditTable;
 use crate::components::console::{load_error, outcome};
 use crate::components::signed_in::SignedIn;
-use crate::console::Account;
+use crate::console::{Account, SessionItem};
 use crate::AppError;
 
 #[component]
@@ -17,42 +17,70 @@ pub fn AccountPage() -> impl IntoView {
     let toggle = ServerAction::<SetPeeringdbLogin>::new();
     let password = ServerAction::<ChangePassword>::new();
     let everywhere = ServerAction::<LogoutEverywhere>::new();
-    let account = Resource::new(move || (toggle.version().get(), password.version().get()), |_| my_account());
+    let end = ServerAction::<EndSession>::new();
+    let account = Resource::new(move || (toggle.version().get(), password.version().get(), end.version().get()), |_| my_account());
+    let actions = Actions { toggle, password, everywhere, end };
     view! {
         <Title text="Your account"/>
-        <SignedIn view=move |_| account_view(account, toggle, password, everywhere)/>
+        <SignedIn view=move |_| account_view(account, actions)/>
     }
 }
 
-fn account_view(
-    account: Resource<Result<Account, AppError>>,
+/// The page's forms, made once outside `SignedIn`.
+#[derive(Clone, Copy)]
+struct Actions {
     toggle: ServerAction<SetPeeringdbLogin>,
     password: ServerAction<ChangePassword>,
     everywhere: ServerAction<LogoutEverywhere>,
-) -> impl IntoView {
+    end: ServerAction<EndSession>,
+}
+
+fn account_view(account: Resource<Result<Account, AppError>>, actions: Actions) -> impl IntoView {
+    let Actions { toggle, password, everywhere, end } = actions;
     view! {
         {move || outcome(toggle.value().get(), "Saved.")}
         {move || outcome(password.value().get(), "Password changed. Your other sessions were ended.")}
         {move || outcome(everywhere.value().get(), "Logged out everywhere.")}
+        {move || outcome(end.value().get(), "That session was ended.")}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match account.await {
                     Err(e) => load_error(e),
-                    Ok(a) => view! { <AccountCards a toggle password everywhere/> }.into_any(),
+                    Ok(a) => view! { <AccountCards a actions/> }.into_any(),
                 }
             })}
         </Suspense>
     }
 }
 
+fn session_rows(sessions: Vec<SessionItem>, end: ServerAction<EndSession>) -> impl IntoView {
+    sessions
+        .into_iter()
+        .map(|s| {
+            view! {
+                <tr>
+                    <td>{s.browser}{s.current.then_some(" (this browser)")}</td>
+                    <td>{s.ip.unwrap_or_else(|| "—".into())}</td>
+                    <td>{s.started}</td>
+                    <td>{s.last_seen}</td>
+                    <td>{(!s.current).then(|| view! {
+                        <ActionForm action=end>
+                            <input type="hidden" name="handle" value=s.handle/>
+                            <button type="submit" class="link">"End"</button>
+                        </ActionForm>
+                    })}</td>
+                </tr>
+            }
+        })
+        .collect_view()
+}
+
 #[component]
-fn AccountCards(
-    a: Account,
-    toggle: ServerAction<SetPeeringdbLogin>,
-    password: ServerAction<ChangePassword>,
-    everywhere: ServerAction<LogoutEverywhere>,
-) -> impl IntoView {
+fn AccountCards(a: Account, actions: Actions) -> impl IntoView {
+    let Actions { toggle, password, everywhere, end } = actions;
     let history = a.history;
+    let sessions = a.sessions.len();
+    let rows = session_rows(a.sessions, end);
     view! {
         <section class="card" aria-labelledby="account-title">
             <h1 id="account-title">"Your account"</h1>
@@ -62,7 +90,7 @@ fn AccountCards(
                 <dt>"Email"</dt><dd>{a.email}</dd>
                 <dt>"Created"</dt><dd>{format!("{} via {}", a.created_at, a.created_via)}</dd>
                 <dt>"PeeringDB identity"</dt><dd>{match a.peeringdb_id { Some(id) => format!("linked (PeeringDB user {id})"), None => "not linked".into() }}</dd>
-                <dt>"Active sessions"</dt><dd>{a.sessions}</dd>
+                <dt>"Active sessions"</dt><dd>{sessions}</dd>
             </dl>
         </section>
         <section class="card" aria-labelledby="pdb-login-title">
@@ -70,7 +98,7 @@ fn AccountCards(
             <p>{if a.peeringdb_login_allowed {
                 "On: you can log in with PeeringDB, and your access follows your PeeringDB networks."
             } else {
-                "Off: PeeringDB logins to this account are refused. Access you already have stays until an admin changes it."
+                "Off: PeeringDB logins to this account are refused, and the access PeeringDB gave you is gone. Access an admin granted stays."
             }}</p>
             <ActionForm action=toggle attr:id="pdb-toggle">
                 <input type="hidden" name="allowed" value=(!a.peeringdb_login_allowed).to_string()/>
@@ -93,6 +121,13 @@ fn AccountCards(
         })}
         <section class="card" aria-labelledby="sessions-title">
             <h2 id="sessions-title">"Sessions"</h2>
+            <div class="table-wrap">
+                <table id="sessions">
+                    <thead><tr><th scope="col">"Browser"</th><th scope="col">"Address"</th><th scope="col">"Started"</th>
+                        <th scope="col">"Last seen"</th><th scope="col"><span class="sr-only">"Actions"</span></th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
             <p>"Lost a laptop, or logged in on a shared computer? This ends every session of your account, this one too."</p>
             <ActionForm action=everywhere>
                 <button type="submit" class="button danger">"Log out everywhere"</button>

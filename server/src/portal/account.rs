@@ -2,7 +2,8 @@
 //! customer's admins may do about their customer.
 
 use app::backend::{Caller, RequestMeta, SelfService, SignIn};
-use app::console::{Account, CustomerAccess};
+use app::console::{Account, CustomerAccess, SessionItem};
+use domain::session::browser_summary;
 use app::AppError;
 use domain::AuditEvent;
 use secrecy::SecretString;
@@ -15,10 +16,23 @@ use crate::store::{audit, customers, fmt_time, grants, sessions, users};
 
 #[async_trait::async_trait]
 impl SelfService for Portal {
-    async fn account(&self, me: &Caller) -> Result<Account, AppError> {
+    async fn account(&self, me: &Caller, current_session: Option<&str>) -> Result<Account, AppError> {
         let row = users::by_id(&self.db, me.user_id).await?.ok_or(AppError::Unauthenticated)?;
+        let current = current_session.map(sessions::id_hash);
+        let sessions = sessions::of_user(&self.db, me.user_id)
+            .await?
+            .into_iter()
+            .map(|s| SessionItem {
+                browser: browser_summary(s.user_agent.as_deref()),
+                ip: s.ip,
+                started: fmt_time(s.created_at),
+                last_seen: fmt_time(s.last_seen_at),
+                current: current.as_deref() == Some(s.id_hash.as_str()),
+                handle: s.id_hash,
+            })
+            .collect();
         Ok(Account {
-            sessions: sessions::count_of(&self.db, me.user_id).await?,
+            sessions,
             history: audit::login_history(&self.db, me.user_id, 20).await?,
             has_password: row.password_hash.is_some(),
             created_at: fmt_time(row.created_at),
@@ -63,6 +77,17 @@ impl SelfService for Portal {
         let details = json!({ "sessions_ended": ended });
         commit_audited(tx, entry(me, meta, AuditEvent::AccountPasswordChanged, Some(me.user_id), None, details)).await?;
         Ok(SignIn { user_id: me.user_id, sole_customer: me.sole_customer() })
+    }
+
+    async fn end_session(&self, me: &Caller, meta: &RequestMeta, handle: &str, current_session: Option<&str>) -> Result<(), AppError> {
+        if current_session.map(sessions::id_hash).as_deref() == Some(handle) {
+            return Err(AppError::Conflict("This is the session you are using: log out instead.".into()));
+        }
+        let mut tx = self.db.begin().await?;
+        if !sessions::end_one(&mut tx, me.user_id, handle).await? {
+            return Err(AppError::NotFound);
+        }
+        commit_audited(tx, entry(me, meta, AuditEvent::AccountSessionEnded, Some(me.user_id), None, json!({}))).await
     }
 
     async fn logout_everywhere(&self, me: &Caller, meta: &RequestMeta) -> Result<(), AppError> {

@@ -55,7 +55,7 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
     let backend = app::backend::SharedBackend(portal.clone());
 
     let https = config.https();
-    let session_layer = SessionManagerLayer::new(DbSessionStore::new(portal.db.clone()))
+    let session_layer = SessionManagerLayer::new(DbSessionStore::new(portal.db.clone(), config.session))
         .with_name(if https { "__Host-peerportal" } else { "peerportal" })
         .with_secure(https)
         .with_http_only(true)
@@ -63,7 +63,9 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
         // navigation and must carry the cookie.
         .with_same_site(SameSite::Lax)
         .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::hours(12)));
+        // The cookie's own Max-Age, renewed when the session is written;
+        // the store enforces the real lifetimes (absolute and idle).
+        .with_expiry(Expiry::OnInactivity(config.session.max_age));
 
     let origin: Arc<str> = config.origin().into();
     let mut router = Router::new();

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::BrowserSession;
+use app::backend::{BrowserSession, RequestMeta};
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -88,11 +88,11 @@ pub async fn callback(
 ) -> Response {
     let https = portal.config.https();
     let binding = read_cookie(&headers, binding_cookie_name(https));
-    let ip = peer.ip().to_string();
-    let Finished { outcome, waited_for_peeringdb } = portal.finish_peeringdb_login(binding.as_deref(), query, Some(&ip)).await;
+    let meta = RequestMeta::new(Some(peer.ip().to_string()), headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()));
+    let Finished { outcome, waited_for_peeringdb } = portal.finish_peeringdb_login(binding.as_deref(), query, meta.ip.as_deref()).await;
     let location = match outcome {
         Outcome::Refused { location } => location,
-        Outcome::SignedIn { sign_in, next, notice } => match start_session(&session, sign_in, notice).await {
+        Outcome::SignedIn { sign_in, next, notice } => match start_session(&session, sign_in, &meta, notice).await {
             Ok(()) => next,
             Err(_) => format!("/login?error={}", LoginError::Internal),
         },
@@ -100,9 +100,9 @@ pub async fn callback(
     CallbackResponse { location, waited_for_peeringdb, https }.into_response()
 }
 
-async fn start_session(session: &Session, sign_in: app::backend::SignIn, notice: Option<String>) -> Result<(), app::AppError> {
+async fn start_session(session: &Session, sign_in: app::backend::SignIn, meta: &RequestMeta, notice: Option<String>) -> Result<(), app::AppError> {
     let session = BrowserSession(session.clone());
-    session.sign_in(sign_in).await?;
+    session.sign_in(sign_in, meta).await?;
     if let Some(notice) = notice {
         session.set_flash(notice).await?;
     }

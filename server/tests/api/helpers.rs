@@ -167,7 +167,7 @@ impl TestApp {
             ("customers", &["id", "name", "shortname", "type", "status", "peeringdb_login", "peeringdb_max_role", "updated_at"]),
             ("customer_asns", &["customer_id", "asn"]),
             ("affiliations", &["user_id", "customer_id", "role", "source", "created_at", "updated_at"]),
-            ("sessions", &["id", "user_id", "data", "expires_at"]),
+            ("sessions", &["id_hash", "user_id", "data", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"]),
             ("pending_logins", &["id", "state", "next_path", "created_at"]),
         ];
         let mut out = Vec::new();

@@ -12,3 +12,4 @@ mod peeringdb;
 mod rendering;
 mod replicas;
 mod security;
+mod sessions;

@@ -587,9 +587,9 @@ async fn spawn_with_sim_url(base: &str) -> TestApp {
 async fn a_peeringdb_login_issues_a_new_session_id() {
     let t = spawn_pdb(&[]).await;
     t.login_as("alice", true).await;
-    let first: String = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT id FROM sessions").fetch_one(p).await).unwrap();
+    let first: String = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT id_hash FROM sessions").fetch_one(p).await).unwrap();
     t.login_as("alice", true).await;
-    let ids: Vec<String> = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT id FROM sessions").fetch_all(p).await).unwrap();
+    let ids: Vec<String> = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT id_hash FROM sessions").fetch_all(p).await).unwrap();
     assert_eq!(ids.len(), 1);
     assert_ne!(ids[0], first);
 }
