@@ -2,8 +2,10 @@
 //! PeerPortal relies on (docs/design.md): exact redirect URIs, client_secret_post
 //! only (HTTP Basic is answered 401 as PeeringDB's middleware does),
 //! single-use 60-second codes, PKCE S256 checked, `access_denied` on cancel,
-//! 403 with an empty body for a bad token on `/profile/v1`, and switchable
-//! faults for tests. State is in memory: it is a simulator.
+//! 403 with an empty body for a bad token on `/profile/v1`, refresh tokens
+//! that rotate on every use (the old one dies when the new one is issued)
+//! and never expire by time, revocation at `/oauth2/revoke_token/`, and
+//! switchable faults for tests. State is in memory: it is a simulator.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 use std::collections::{BTreeMap, HashMap};
@@ -69,7 +71,12 @@ struct Grant {
 struct Inner {
     profiles: BTreeMap<String, serde_json::Value>,
     codes: HashMap<String, Grant>,
+    /// Access token → user.
     tokens: HashMap<String, String>,
+    /// Refresh token → user; a token leaves this map when it is used.
+    refresh_tokens: HashMap<String, String>,
+    /// Every token revoked through `/oauth2/revoke_token/`, with its hint.
+    revoked: Vec<(String, Option<String>)>,
     token_fault: Option<Fault>,
     profile_fault: Option<Fault>,
     token_calls: u64,
@@ -127,6 +134,24 @@ impl Simulator {
         self.lock().tokens.keys().cloned().collect()
     }
 
+    /// The refresh tokens that would work now, with their users.
+    pub fn live_refresh_tokens(&self) -> Vec<(String, String)> {
+        self.lock().refresh_tokens.iter().map(|(t, u)| (t.clone(), u.clone())).collect()
+    }
+
+    /// Every revocation request that named a token, in order, with its hint.
+    pub fn revoked(&self) -> Vec<(String, Option<String>)> {
+        self.lock().revoked.clone()
+    }
+
+    /// The person revokes the application at PeeringDB: every token of
+    /// `user` stops working (the next refresh gets `invalid_grant`).
+    pub fn invalidate_tokens_of(&self, user: &str) {
+        let mut inner = self.lock();
+        inner.tokens.retain(|_, u| u != user);
+        inner.refresh_tokens.retain(|_, u| u != user);
+    }
+
     /// Issues a code as if `user` had approved: for tests that skip the pages.
     pub fn approve(&self, user: &str, redirect_uri: &str, challenge: Option<&str>) -> String {
         let code = random_token();
@@ -148,6 +173,7 @@ impl Simulator {
         Router::new()
             .route("/oauth2/authorize/", get(authorize_page).post(authorize_decide))
             .route("/oauth2/token/", axum::routing::post(token))
+            .route("/oauth2/revoke_token/", axum::routing::post(revoke))
             .route("/profile/v1", get(profile))
             .with_state(self.clone())
     }
@@ -329,6 +355,7 @@ struct TokenForm {
     client_id: Option<String>,
     client_secret: Option<String>,
     code_verifier: Option<String>,
+    refresh_token: Option<String>,
 }
 
 fn oauth_error(status: StatusCode, error: &str) -> Response {
@@ -378,8 +405,10 @@ async fn token(State(sim): State<Simulator>, headers: HeaderMap, Form(f): Form<T
     {
         return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
     }
-    if f.grant_type.as_deref() != Some("authorization_code") {
-        return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type");
+    match f.grant_type.as_deref() {
+        Some("authorization_code") => {}
+        Some("refresh_token") => return refresh(&sim, f.refresh_token.as_deref()),
+        _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     }
     // Taken out: a code works once, whatever happens next.
     let grant = f.code.as_deref().and_then(|c| sim.lock().codes.remove(c));
@@ -397,16 +426,59 @@ async fn token(State(sim): State<Simulator>, headers: HeaderMap, Form(f): Form<T
     if !(fresh && same_client && same_redirect && pkce_ok) {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
-    let access = random_token();
-    sim.lock().tokens.insert(access.clone(), grant.user);
+    issue_tokens(&sim, grant.user)
+}
+
+/// A new access token and a new refresh token for `user`.
+fn issue_tokens(sim: &Simulator, user: String) -> Response {
+    let (access, refresh) = (random_token(), random_token());
+    let mut inner = sim.lock();
+    inner.tokens.insert(access.clone(), user.clone());
+    inner.refresh_tokens.insert(refresh.clone(), user);
+    drop(inner);
     Json(serde_json::json!({
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": 36000,
-        "refresh_token": random_token(),
+        "refresh_token": refresh,
         "scope": "profile email networks amr",
     }))
     .into_response()
+}
+
+/// The refresh grant: the old refresh token dies as the new one is issued.
+fn refresh(sim: &Simulator, token: Option<&str>) -> Response {
+    let user = token.and_then(|t| sim.lock().refresh_tokens.remove(t));
+    match user {
+        Some(user) => issue_tokens(sim, user),
+        None => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant"),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RevokeForm {
+    token: Option<String>,
+    token_type_hint: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// RFC 7009 as django-oauth-toolkit answers it: 200 whether or not the
+/// token was known; client_secret_post required.
+async fn revoke(State(sim): State<Simulator>, Form(f): Form<RevokeForm>) -> Response {
+    if f.client_id.as_deref() != Some(sim.client.client_id.as_str())
+        || f.client_secret.as_deref() != Some(sim.client.client_secret.as_str())
+    {
+        return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client");
+    }
+    let Some(token) = f.token else {
+        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request");
+    };
+    let mut inner = sim.lock();
+    inner.tokens.remove(&token);
+    inner.refresh_tokens.remove(&token);
+    inner.revoked.push((token, f.token_type_hint));
+    StatusCode::OK.into_response()
 }
 
 async fn profile(State(sim): State<Simulator>, headers: HeaderMap) -> Response {
@@ -547,5 +619,71 @@ mod tests {
         let bad = no_redirects().get(format!("{base}/profile/v1")).bearer_auth("nope").send().await.unwrap();
         assert_eq!(bad.status(), 403);
         assert!(bad.text().await.unwrap().is_empty());
+    }
+
+    async fn refresh_with(base: &str, token: &str) -> reqwest::Response {
+        no_redirects()
+            .post(format!("{base}/oauth2/token/"))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", "cid"), ("client_secret", "secret")])
+            .send()
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn refresh_tokens_rotate_and_the_old_one_dies() {
+        let sim = sim();
+        let base = serve(&sim).await;
+        let first = issue_tokens(&sim, "alice".into());
+        let first: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(first.into_body(), 1 << 20).await.unwrap()).unwrap();
+        let old = first["refresh_token"].as_str().unwrap();
+        let rotated = refresh_with(&base, old).await;
+        assert_eq!(rotated.status(), 200);
+        let rotated: serde_json::Value = rotated.json().await.unwrap();
+        let new = rotated["refresh_token"].as_str().unwrap();
+        assert_ne!(new, old);
+        let profile = no_redirects().get(format!("{base}/profile/v1")).bearer_auth(rotated["access_token"].as_str().unwrap()).send().await.unwrap();
+        assert_eq!(profile.status(), 200);
+        let replay = refresh_with(&base, old).await;
+        assert_eq!(replay.status(), 400);
+        assert_eq!(replay.text().await.unwrap(), r#"{"error":"invalid_grant"}"#);
+
+        sim.invalidate_tokens_of("alice");
+        assert_eq!(refresh_with(&base, new).await.status(), 400, "the person revoked the app");
+    }
+
+    #[tokio::test]
+    async fn revocation_needs_the_client_and_kills_the_token() {
+        let sim = sim();
+        let base = serve(&sim).await;
+        let tokens = issue_tokens(&sim, "alice".into());
+        let tokens: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(tokens.into_body(), 1 << 20).await.unwrap()).unwrap();
+        let refresh = tokens["refresh_token"].as_str().unwrap();
+        let revoke = |secret: &'static str| {
+            let base = base.to_string();
+            let refresh = refresh.to_string();
+            async move {
+                no_redirects()
+                    .post(format!("{base}/oauth2/revoke_token/"))
+                    .form(&[("token", refresh.as_str()), ("token_type_hint", "refresh_token"), ("client_id", "cid"), ("client_secret", secret)])
+                    .send()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(revoke("wrong").await.status(), 401);
+        assert_eq!(refresh_with(&base, refresh).await.status(), 200, "a refused revocation changes nothing");
+        let tokens = issue_tokens(&sim, "alice".into());
+        let tokens: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(tokens.into_body(), 1 << 20).await.unwrap()).unwrap();
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+        let resp = no_redirects()
+            .post(format!("{base}/oauth2/revoke_token/"))
+            .form(&[("token", refresh.as_str()), ("token_type_hint", "refresh_token"), ("client_id", "cid"), ("client_secret", "secret")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(sim.revoked(), vec![(refresh.clone(), Some("refresh_token".to_string()))]);
+        assert_eq!(refresh_with(&base, &refresh).await.status(), 400);
     }
 }
