@@ -16,6 +16,7 @@ cleanup() {
 trap cleanup EXIT
 
 export PEERPORTAL_DATABASE_URL="sqlite://$work/e2e.db"
+export PEERPORTAL_SECRET_KEY_FILE="$work/secret.key"
 export PEERPORTAL_LISTEN="127.0.0.1:$port"
 export PEERPORTAL_PUBLIC_URL="http://127.0.0.1:$port"
 export LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD

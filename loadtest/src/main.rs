@@ -128,6 +128,8 @@ impl Net {
 /// One database, its replicas and its PeeringDB.
 struct Scenario {
     db: Database,
+    /// Holds the replicas' shared secret key file.
+    _keys: tempfile::TempDir,
     replicas: Vec<Replica>,
     idle_rss_kib: Vec<u64>,
     net: Arc<Net>,
@@ -138,10 +140,12 @@ impl Scenario {
         let ports: Vec<u16> = (0..count).map(|_| free_port()).collect::<Result<_, _>>()?;
         let public = format!("http://127.0.0.1:{}", ports[0]);
         let pdb = flow::peeringdb(&format!("{public}/auth/peeringdb/callback"), args.users, args.networks, args.customers).await?;
+        let keys = tempfile::tempdir()?;
         let launcher = Launcher {
             binary: args.portal.clone(),
             site_root: args.site_root.clone(),
             database_url: db.url().to_string(),
+            secret_key_file: keys.path().join("secret.key"),
             public,
             sim_base: pdb.base.clone(),
         };
@@ -161,7 +165,7 @@ impl Scenario {
             .build()?;
         let bases = replicas.iter().map(|r| r.base.clone()).collect();
         let net = Arc::new(Net { pdb, bases, http, users: args.users });
-        Ok(Scenario { db, replicas, idle_rss_kib, net })
+        Ok(Scenario { db, _keys: keys, replicas, idle_rss_kib, net })
     }
 
     fn cpu(&self) -> Duration {

@@ -87,6 +87,7 @@ pub struct Launcher {
     pub binary: PathBuf,
     pub site_root: PathBuf,
     pub database_url: String,
+    pub secret_key_file: PathBuf,
     /// The address the load balancer would have: replica A's.
     pub public: String,
     pub sim_base: String,
@@ -99,6 +100,7 @@ impl Launcher {
             .env("PATH", std::env::var("PATH").unwrap_or_default())
             .env("PEERPORTAL_PUBLIC_URL", &self.public)
             .env("PEERPORTAL_DATABASE_URL", &self.database_url)
+            .env("PEERPORTAL_SECRET_KEY_FILE", &self.secret_key_file)
             .env("LEPTOS_SITE_ROOT", &self.site_root)
             .env("LEPTOS_ENV", "PROD")
             .env("AUTH_PEERINGDB_ENABLED", "true")

@@ -71,8 +71,10 @@ struct Grant {
 struct Inner {
     profiles: BTreeMap<String, serde_json::Value>,
     codes: HashMap<String, Grant>,
-    /// Access token → user.
+    /// Access token → user, while valid.
     tokens: HashMap<String, String>,
+    /// Every access token ever issued, in order.
+    issued: Vec<String>,
     /// Refresh token → user; a token leaves this map when it is used.
     refresh_tokens: HashMap<String, String>,
     /// Every token revoked through `/oauth2/revoke_token/`, with its hint.
@@ -131,7 +133,7 @@ impl Simulator {
 
     /// Every access token issued so far (tests look for them where they must not be).
     pub fn issued_tokens(&self) -> Vec<String> {
-        self.lock().tokens.keys().cloned().collect()
+        self.lock().issued.clone()
     }
 
     /// The refresh tokens that would work now, with their users.
@@ -434,6 +436,7 @@ fn issue_tokens(sim: &Simulator, user: String) -> Response {
     let (access, refresh) = (random_token(), random_token());
     let mut inner = sim.lock();
     inner.tokens.insert(access.clone(), user.clone());
+    inner.issued.push(access.clone());
     inner.refresh_tokens.insert(refresh.clone(), user);
     drop(inner);
     Json(serde_json::json!({

@@ -7,10 +7,11 @@ use domain::{Actor, AuditEvent, CreatedVia, Email, Username};
 use secrecy::SecretString;
 use serde_json::json;
 
+use crate::keys::{refresh_context, Keyring};
 use crate::password;
 use crate::portal::customers::ImportError;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::{customers, users, Db, DbError};
+use crate::store::{customers, links, users, Db, DbError};
 
 #[derive(Debug, Parser)]
 #[command(name = "peerportal", version, about = "An IXP member portal with Login with PeeringDB")]
@@ -40,6 +41,19 @@ pub enum Command {
         #[command(subcommand)]
         command: UsersCommand,
     },
+    /// Manage the key file that seals secrets at rest (PEERPORTAL_SECRET_KEY_FILE).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new key to the key file and re-seal every stored secret under
+    /// it. Older keys stay in the file (replicas started before still seal
+    /// with them until they restart); run it again later to move those too.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -86,6 +100,40 @@ pub enum CliError {
     Password(#[from] password::PasswordError),
     #[error(transparent)]
     Import(#[from] ImportError),
+    #[error(transparent)]
+    KeyFile(#[from] crate::keys::KeyFileError),
+}
+
+/// What `keys rotate` did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Rotated {
+    pub key_id: String,
+    pub resealed: usize,
+    /// Values no key of the file opens (tampered, or sealed under a key
+    /// that was removed): left as they are; those links go stale at their
+    /// next re-sync and come back at the person's next login.
+    pub unreadable: Vec<i64>,
+}
+
+/// Adds a key and re-seals every stored refresh token under it, in one
+/// transaction (`peerportal keys rotate`).
+pub async fn keys_rotate(db: &Db, keys: &Keyring) -> Result<Rotated, CliError> {
+    let keys = keys.add_key()?;
+    let mut tx = db.begin().await?;
+    let mut out = Rotated { key_id: keys.current_id().to_string(), resealed: 0, unreadable: Vec::new() };
+    for (user_id, sealed) in links::all_sealed(db).await? {
+        let context = refresh_context(user_id);
+        let Ok(secret) = keys.open(&sealed, &context) else {
+            out.unreadable.push(user_id);
+            continue;
+        };
+        let resealed = keys.seal(&secret, &context).map_err(|e| CliError::Usage(e.to_string()))?;
+        if links::reseal(&mut tx, user_id, &sealed, &resealed).await? {
+            out.resealed += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// Creates a superadmin with a password (`peerportal admin create`).

@@ -22,6 +22,7 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERPORTAL_DEMO",
     "PEERPORTAL_DEMO_ALLOW_PUBLIC",
     "PEERPORTAL_ADMIN_PASSWORD",
+    "PEERPORTAL_SECRET_KEY_FILE",
     "PEERPORTAL_SESSION_MAX_AGE",
     "PEERPORTAL_SESSION_IDLE",
     "AUTH_PEERINGDB_ENABLED",
@@ -72,6 +73,8 @@ pub struct Config {
     pub link_by_email: bool,
     /// How long a browser session lives at most, and idle.
     pub session: SessionLifetime,
+    /// The key file that seals secrets at rest (created when missing).
+    pub secret_key_file: std::path::PathBuf,
 }
 
 impl Config {
@@ -235,8 +238,10 @@ impl Config {
             idle: session_time("PEERPORTAL_SESSION_IDLE", defaults.idle)?,
         };
 
+        let secret_key_file = get("PEERPORTAL_SECRET_KEY_FILE").unwrap_or_else(|| "peerportal.key".to_string()).into();
+
         let database_url = DatabaseUrl(database_url);
-        Ok(Config { listen, public_url, database_url, demo, peeringdb, role_policy, link_by_email, session })
+        Ok(Config { listen, public_url, database_url, demo, peeringdb, role_policy, link_by_email, session, secret_key_file })
     }
 
     /// A log line describing the configuration, without any secret.

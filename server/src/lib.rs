@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod keys;
 pub mod password;
 pub mod peeringdb;
 pub mod portal;

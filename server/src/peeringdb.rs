@@ -1,14 +1,14 @@
 //! The PeeringDB adapter: talking to PeeringDB (or the simulator) over
-//! HTTP. The authorize URL, the code exchange (oauth2 crate,
-//! client_secret_post, PKCE) and `/profile/v1`. One reqwest client, no
+//! HTTP. The authorize URL, the code exchange and the refresh grant (oauth2
+//! crate, client_secret_post, PKCE), `/profile/v1` and token revocation. One reqwest client, no
 //! redirects followed, timeouts from the configuration, bodies capped at
 //! 1 MiB; every failure PeeringDB can give is its own error.
 
 use oauth2::basic::{BasicClient, BasicErrorResponseType};
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, StandardErrorResponse, TokenResponse,
-    TokenUrl,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardErrorResponse,
+    TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -74,6 +74,9 @@ pub struct PeeringDbClient {
     http: reqwest::Client,
     oauth: OAuthClient,
     profile_url: Url,
+    revoke_url: Url,
+    client_id: String,
+    client_secret: SecretString,
     /// `<PEERINGDB_OAUTH_URL>/oauth2`, compared to `iss` (RFC 9207).
     pub issuer: String,
 }
@@ -128,7 +131,16 @@ impl PeeringDbClient {
             // client_secret_post: PeeringDB answers HTTP Basic with 401.
             .set_auth_type(AuthType::RequestBody);
         let profile_url = Url::parse(&format!("{base}/profile/v1")).map_err(|e| e.to_string())?;
-        Ok(PeeringDbClient { http, oauth, profile_url, issuer: format!("{base}/oauth2") })
+        let revoke_url = Url::parse(&format!("{base}/oauth2/revoke_token/")).map_err(|e| e.to_string())?;
+        Ok(PeeringDbClient {
+            http,
+            oauth,
+            profile_url,
+            revoke_url,
+            client_id: config.client_id.clone(),
+            client_secret: config.client_secret.clone(),
+            issuer: format!("{base}/oauth2"),
+        })
     }
 
     /// The URL to send the browser to, with state and an S256 challenge.
@@ -143,20 +155,61 @@ impl PeeringDbClient {
         url
     }
 
-    /// The person's profile for a login's code: exchanges the code, reads
-    /// `/profile/v1` with the access token, and drops the token.
-    pub async fn fetch_profile(&self, code: String, verifier: String) -> Result<Profile, PeeringDbError> {
-        let token = self.exchange(code, verifier).await?;
-        self.profile(&token).await
+    /// The person's profile for a login's code: exchanges the code and
+    /// reads `/profile/v1` with the access token. The tokens come back for
+    /// the caller to keep (the refresh token, sealed) or revoke.
+    pub async fn fetch_profile(&self, code: String, verifier: String) -> Result<(Profile, Tokens), PeeringDbError> {
+        let tokens = self.exchange(code, verifier).await?;
+        let profile = self.profile(&tokens.access).await?;
+        Ok((profile, tokens))
     }
 
-    /// Exchanges a code for an access token.
-    async fn exchange(&self, code: String, verifier: String) -> Result<SecretString, PeeringDbError> {
+    /// Exchanges a code for tokens.
+    async fn exchange(&self, code: String, verifier: String) -> Result<Tokens, PeeringDbError> {
+        let send = self.hook();
+        let result = self
+            .oauth
+            .exchange_code(AuthorizationCode::new(code))
+            .set_pkce_verifier(PkceCodeVerifier::new(verifier))
+            .request_async(&send)
+            .await;
+        tokens(result)
+    }
+
+    /// The refresh grant. PeeringDB rotates refresh tokens: once this
+    /// answers, `refresh` is dead and the returned one is the only one.
+    pub async fn refresh(&self, refresh: &SecretString) -> Result<Tokens, PeeringDbError> {
+        let send = self.hook();
+        let token = RefreshToken::new(refresh.expose_secret().to_string());
+        let result = self.oauth.exchange_refresh_token(&token).request_async(&send).await;
+        tokens(result)
+    }
+
+    /// Revokes a token at PeeringDB (RFC 7009, client_secret_post).
+    pub async fn revoke(&self, token: &SecretString, hint: TokenHint) -> Result<(), PeeringDbError> {
+        let form = [
+            ("token", token.expose_secret()),
+            ("token_type_hint", hint.as_str()),
+            ("client_id", self.client_id.as_str()),
+            ("client_secret", self.client_secret.expose_secret()),
+        ];
+        let resp = self.http.post(self.revoke_url.clone()).form(&form).send().await.map_err(from_reqwest)?;
+        if let Some(e) = status_error(&resp) {
+            return Err(e);
+        }
+        match resp.status().as_u16() {
+            200..=299 => Ok(()),
+            401 => Err(PeeringDbError::InvalidClient),
+            other => Err(PeeringDbError::OAuth(format!("revocation answered {other}"))),
+        }
+    }
+
+    /// oauth2's HTTP hook: our client, our caps, our status handling.
+    fn hook(&self) -> impl Fn(oauth2::HttpRequest) -> HookFuture + use<> {
         let http = self.http.clone();
-        // oauth2's HTTP hook: our client, our caps, our status handling.
-        let send = move |req: oauth2::HttpRequest| {
+        move |req: oauth2::HttpRequest| {
             let http = http.clone();
-            async move {
+            Box::pin(async move {
                 let req = reqwest::Request::try_from(req).map_err(|e| HookError(PeeringDbError::Network(e.to_string())))?;
                 let resp = http.execute(req).await.map_err(|e| HookError(from_reqwest(e)))?;
                 if let Some(e) = status_error(&resp) {
@@ -169,24 +222,11 @@ impl PeeringDbClient {
                 }
                 let body = read_capped(resp).await.map_err(HookError)?;
                 builder.body(body).map_err(|e| HookError(PeeringDbError::Malformed(e.to_string())))
-            }
-        };
-        let result = self
-            .oauth
-            .exchange_code(AuthorizationCode::new(code))
-            .set_pkce_verifier(PkceCodeVerifier::new(verifier))
-            .request_async(&send)
-            .await;
-        match result {
-            Ok(token) => Ok(SecretString::from(token.access_token().secret().to_string())),
-            Err(RequestTokenError::ServerResponse(r)) => Err(map_oauth_error(&r)),
-            Err(RequestTokenError::Request(HookError(e))) => Err(e),
-            Err(RequestTokenError::Parse(e, _)) => Err(PeeringDbError::Malformed(e.to_string())),
-            Err(RequestTokenError::Other(e)) => Err(PeeringDbError::Malformed(e)),
+            })
         }
     }
 
-    async fn profile(&self, token: &SecretString) -> Result<Profile, PeeringDbError> {
+    pub async fn profile(&self, token: &SecretString) -> Result<Profile, PeeringDbError> {
         let resp = self
             .http
             .get(self.profile_url.clone())
@@ -205,6 +245,46 @@ impl PeeringDbClient {
         }
         let body = read_capped(resp).await?;
         Profile::parse(&body).map_err(|ProfileError::Malformed(e)| PeeringDbError::Malformed(e))
+    }
+}
+
+type HookFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, HookError>> + Send>>;
+
+/// What a token request gives: the access token and, with every code and
+/// every refresh at PeeringDB, a new refresh token.
+pub struct Tokens {
+    pub access: SecretString,
+    pub refresh: Option<SecretString>,
+}
+
+/// Which kind of token a revocation names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenHint {
+    AccessToken,
+    RefreshToken,
+}
+
+impl TokenHint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenHint::AccessToken => "access_token",
+            TokenHint::RefreshToken => "refresh_token",
+        }
+    }
+}
+
+fn tokens(
+    result: Result<oauth2::basic::BasicTokenResponse, RequestTokenError<HookError, StandardErrorResponse<BasicErrorResponseType>>>,
+) -> Result<Tokens, PeeringDbError> {
+    match result {
+        Ok(token) => Ok(Tokens {
+            access: SecretString::from(token.access_token().secret().to_string()),
+            refresh: token.refresh_token().map(|r| SecretString::from(r.secret().to_string())),
+        }),
+        Err(RequestTokenError::ServerResponse(r)) => Err(map_oauth_error(&r)),
+        Err(RequestTokenError::Request(HookError(e))) => Err(e),
+        Err(RequestTokenError::Parse(e, _)) => Err(PeeringDbError::Malformed(e.to_string())),
+        Err(RequestTokenError::Other(e)) => Err(PeeringDbError::Malformed(e)),
     }
 }
 

@@ -7,6 +7,7 @@ use axum::Router;
 use domain::Actor;
 
 use crate::config::Config;
+use crate::keys::{Keyring, Keys};
 use crate::peeringdb::PeeringDbClient;
 use crate::portal::Portal;
 use crate::store::{sessions, Db};
@@ -39,10 +40,11 @@ impl Application {
             tracing::warn!("DEMO MODE: sample customers and a built-in PeeringDB simulator; never use this in production");
         }
         let peeringdb = match &config.peeringdb {
-            Some(p) => Some(PeeringDbClient::new(p).map_err(|e| anyhow::anyhow!("PEERINGDB_OAUTH_URL: {e}"))?),
+            Some(p) => Some(Arc::new(PeeringDbClient::new(p).map_err(|e| anyhow::anyhow!("PEERINGDB_OAUTH_URL: {e}"))?)),
             None => None,
         };
-        let portal = Arc::new(Portal { db: db.clone(), config: Arc::new(config), peeringdb });
+        let keys = Keys::new(Keyring::load_or_create(&config.secret_key_file)?);
+        let portal = Arc::new(Portal { db: db.clone(), config: Arc::new(config), peeringdb, keys });
         let router = crate::web::router(portal)?;
         Ok(Application { listener, router, db })
     }

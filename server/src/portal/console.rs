@@ -17,7 +17,7 @@ use super::{access, Portal};
 use crate::password;
 use crate::store::audit::{self, AuditEntry, AuditQuery};
 use crate::store::customers::{self, RoleCap};
-use crate::store::{fmt_time, grants, sessions, users, Tx};
+use crate::store::{fmt_time, grants, links, sessions, users, Tx};
 
 /// How many audit rows the CSV export writes at most.
 pub const CSV_EXPORT_LIMIT: i64 = 100_000;
@@ -256,14 +256,20 @@ impl Console for Portal {
         // login after being enabled again brings back what still holds).
         let mut rows = Vec::new();
         let mut ended = 0;
+        let mut refresh = None;
         if disabled {
             rows = access::peeringdb_grants_of_user(&mut tx, target.id, "user disabled", admin.actor(), meta.ip.as_deref()).await?;
             ended = sessions::end_all_of(&mut tx, target.id).await?;
+            refresh = links::take_refresh(&mut tx, target.id).await?;
         }
         let details = json!({ "username": target.username, "access_removed": rows.len(), "sessions_ended": ended });
         rows.push(entry(admin, meta, event, Some(target.id), None, details));
         audit::write_all(&mut tx, &rows).await?;
-        Ok(tx.commit().await?)
+        tx.commit().await?;
+        if let Some(sealed) = refresh {
+            self.revoke_sealed_later(target.id, &sealed);
+        }
+        Ok(())
     }
 
     async fn unlink_peeringdb(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError> {
@@ -275,10 +281,15 @@ impl Console for Portal {
         users::unlink_peeringdb(&mut tx, target.id).await?;
         let mut rows = access::peeringdb_grants_of_user(&mut tx, target.id, "PeeringDB identity unlinked", admin.actor(), meta.ip.as_deref()).await?;
         let ended = sessions::end_all_of(&mut tx, target.id).await?;
+        let refresh = links::take_refresh(&mut tx, target.id).await?;
         let details = json!({ "username": target.username, "peeringdb_id": peeringdb_id, "access_removed": rows.len(), "sessions_ended": ended });
         rows.push(entry(admin, meta, AuditEvent::UserUnlinked, Some(target.id), None, details));
         audit::write_all(&mut tx, &rows).await?;
-        Ok(tx.commit().await?)
+        tx.commit().await?;
+        if let Some(sealed) = refresh {
+            self.revoke_sealed_later(target.id, &sealed);
+        }
+        Ok(())
     }
 
     async fn audit(&self, _: &Superadmin, filter: AuditFilter, page: u32) -> Result<Page<AuditItem>, AppError> {

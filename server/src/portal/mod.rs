@@ -19,6 +19,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::config::Config;
+use crate::keys::Keys;
 use crate::password;
 use crate::peeringdb::PeeringDbClient;
 use crate::store::audit::{self, AuditEntry};
@@ -28,7 +29,9 @@ pub struct Portal {
     pub db: Db,
     pub config: Arc<Config>,
     /// Present when "Login with PeeringDB" is enabled.
-    pub peeringdb: Option<PeeringDbClient>,
+    pub peeringdb: Option<Arc<PeeringDbClient>>,
+    /// Seals PeeringDB refresh tokens at rest.
+    pub keys: Keys,
 }
 
 /// The one way a database failure reaches a person: logged with its cause,

@@ -14,16 +14,18 @@ use domain::grants::GrantPlan;
 use domain::peeringdb::login::{self as decision, AccountChange, Decision, Verified};
 use domain::peeringdb::{validate_callback, CallbackQuery, Exchange, Pending, Profile, Refusal, PENDING_LIFETIME};
 use domain::{Actor, AuditEvent, LoginError, LoginMethod, Source};
+use secrecy::SecretString;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use url::Url;
 
 use super::{access, Portal};
-use crate::peeringdb::PeeringDbError;
+use crate::keys::refresh_context;
+use crate::peeringdb::{PeeringDbError, TokenHint};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::grants::{self, Planning};
 use crate::store::users::{self, UserRow};
-use crate::store::{now, pending, sessions, DbError};
+use crate::store::{links, now, pending, sessions, DbError};
 
 /// A login on its way to PeeringDB: the browser keeps `binding` in a
 /// cookie and goes to `authorize_url`.
@@ -71,6 +73,8 @@ fn random_token() -> String {
 /// What a successful provisioning did.
 struct Provisioned {
     sign_in: SignIn,
+    /// The sealed refresh token this login's replaced, to revoke.
+    replaced_refresh: Option<String>,
     added: Vec<String>,
     removed: Vec<String>,
     customers: usize,
@@ -121,7 +125,12 @@ impl Portal {
         let fetched = client.fetch_profile(exchange.code, exchange.pkce_verifier).await;
         let waited_for_peeringdb = Some(asked.elapsed());
         let outcome = match fetched {
-            Ok(profile) => self.admit(&profile, exchange.next, ip).await,
+            Ok((profile, tokens)) => {
+                // The access token has done its work: revoke it now rather
+                // than leave it alive at PeeringDB for ten hours.
+                self.revoke_later(tokens.access, TokenHint::AccessToken);
+                self.admit(&profile, tokens.refresh, exchange.next, ip).await
+            }
             Err(e) => self.refused_by_peeringdb(e, ip).await,
         };
         Finished { outcome, waited_for_peeringdb }
@@ -155,10 +164,13 @@ impl Portal {
     }
 
     /// 3. Checks on the profile alone, then 4. everything else in one transaction.
-    async fn admit(&self, profile: &Profile, next: Option<String>, ip: Option<&str>) -> Outcome {
+    async fn admit(&self, profile: &Profile, refresh: Option<SecretString>, next: Option<String>, ip: Option<&str>) -> Outcome {
         let verified = match decision::verify(profile) {
             Ok(v) => v,
             Err(r) => {
+                if let Some(token) = refresh {
+                    self.revoke_later(token, TokenHint::RefreshToken);
+                }
                 let user_id = match r {
                     Refusal::UserNotVerified => match self.withdraw_unverified(profile.id, ip).await {
                         Ok(user_id) => user_id,
@@ -170,8 +182,13 @@ impl Portal {
                 return Outcome::Refused { location: r.location() };
             }
         };
-        match self.provision(&verified, ip).await {
+        // Refused, nothing keeps the refresh token: PeeringDB is told so.
+        let unused = refresh.clone();
+        match self.provision(&verified, refresh.as_ref(), ip).await {
             Ok(p) => {
+                if let Some(old) = p.replaced_refresh {
+                    self.revoke_sealed_later(p.sign_in.user_id, &old);
+                }
                 tracing::info!(user_id = p.sign_in.user_id, customers = p.customers, "PeeringDB login");
                 Outcome::SignedIn {
                     sign_in: p.sign_in,
@@ -180,10 +197,38 @@ impl Portal {
                 }
             }
             Err(ProvisionError::Refused(r, user_id)) => {
+                if let Some(token) = unused {
+                    self.revoke_later(token, TokenHint::RefreshToken);
+                }
                 self.audit_refusal(ip, user_id, r.reason(), json!({ "peeringdb_id": profile.id, "asns": profile.asns() })).await;
                 Outcome::Refused { location: r.location() }
             }
-            Err(ProvisionError::Db(e)) => internal(e),
+            Err(ProvisionError::Db(e)) => {
+                if let Some(token) = unused {
+                    self.revoke_later(token, TokenHint::RefreshToken);
+                }
+                internal(e)
+            }
+        }
+    }
+
+    /// Revokes a token at PeeringDB in the background: the person's
+    /// request does not wait for it, and a failure is only logged (the
+    /// token itself never is).
+    pub(crate) fn revoke_later(&self, token: SecretString, hint: TokenHint) {
+        let Some(client) = self.peeringdb.clone() else { return };
+        tokio::spawn(async move {
+            if let Err(e) = client.revoke(&token, hint).await {
+                tracing::warn!(error = %e, hint = hint.as_str(), "could not revoke a PeeringDB token");
+            }
+        });
+    }
+
+    /// [`Portal::revoke_later`] for a refresh token as stored (sealed).
+    pub(crate) fn revoke_sealed_later(&self, user_id: i64, sealed: &str) {
+        match self.keys.open(sealed, &refresh_context(user_id)) {
+            Ok(token) => self.revoke_later(token, TokenHint::RefreshToken),
+            Err(e) => tracing::warn!(user_id, error = %e, "a stored refresh token could not be opened to revoke it"),
         }
     }
 
@@ -220,7 +265,7 @@ impl Portal {
     /// Reads the facts, asks [`decision::decide`], and writes its answer
     /// in one transaction. A refusal commits nothing, except
     /// de-provisioning an existing user who lost every customer.
-    async fn provision(&self, verified: &Verified<'_>, ip: Option<&str>) -> Result<Provisioned, ProvisionError> {
+    async fn provision(&self, verified: &Verified<'_>, refresh: Option<&SecretString>, ip: Option<&str>) -> Result<Provisioned, ProvisionError> {
         let profile = verified.profile;
         let mut tx = self.db.begin().await?;
         // Two logins of one person at once (two tabs, two replicas) would
@@ -281,6 +326,13 @@ impl Portal {
                 };
                 grants::apply_plan(&mut tx, user_id, &plan).await?;
                 rows.extend(grant_audit(user_id, &plan, &planning, ip));
+                let replaced_refresh = match refresh {
+                    Some(token) => {
+                        let sealed = self.keys.seal(token, &refresh_context(user_id)).map_err(|e| ProvisionError::Db(DbError::Corrupt(e.to_string())))?;
+                        links::replace_refresh(&mut tx, user_id, &sealed).await?
+                    }
+                    None => None,
+                };
                 rows.push(AuditEntry {
                     actor: Actor::User(user_id),
                     event: AuditEvent::LoginSuccess,
@@ -292,6 +344,7 @@ impl Portal {
                 audit::write_all(&mut tx, &rows).await?;
                 tx.commit().await?;
                 Ok(Provisioned {
+                    replaced_refresh,
                     sign_in: SignIn { user_id, sole_customer: plan.sole_customer_after() },
                     added: plan.add.iter().map(|(id, _)| planning.name(*id)).collect(),
                     removed: plan.remove.iter().map(|id| planning.name(*id)).collect(),

@@ -93,6 +93,7 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
     env.insert("PEERPORTAL_LISTEN".into(), addr.to_string());
     env.insert("PEERPORTAL_PUBLIC_URL".into(), base.clone());
     env.insert("PEERPORTAL_DATABASE_URL".into(), fresh_database_url(&dir).await);
+    env.insert("PEERPORTAL_SECRET_KEY_FILE".into(), dir.path().join("secret.key").display().to_string());
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }
@@ -117,6 +118,21 @@ pub fn browser(base: &str) -> reqwest::Client {
 }
 
 impl TestApp {
+    /// The raw bytes of the SQLite database files (main file and WAL), or
+    /// `None` on PostgreSQL.
+    pub fn sqlite_file_bytes(&self) -> Option<Vec<u8>> {
+        let mut bytes = Vec::new();
+        let mut found = false;
+        for entry in std::fs::read_dir(self._dir.path()).ok()?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with("peerportal.db") {
+                found = true;
+                bytes.extend(std::fs::read(entry.path()).unwrap_or_default());
+            }
+        }
+        found.then_some(bytes)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
@@ -169,6 +185,7 @@ impl TestApp {
             ("affiliations", &["user_id", "customer_id", "role", "source", "created_at", "updated_at"]),
             ("sessions", &["id_hash", "user_id", "data", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"]),
             ("pending_logins", &["id", "state", "next_path", "created_at"]),
+            ("peeringdb_links", &["user_id", "refresh_token", "updated_at", "last_synced_at", "stale_since", "last_error"]),
         ];
         let mut out = Vec::new();
         for (table, columns) in TABLES {
@@ -211,4 +228,15 @@ pub fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|c| c.starts_with(&format!("{name}=")))
         .map(str::to_owned)
+}
+
+/// Waits (boundedly) for something the server does in the background.
+pub async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..500 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{what}: not within 5 s");
 }

@@ -13,3 +13,4 @@ mod rendering;
 mod replicas;
 mod security;
 mod sessions;
+mod tokens;
