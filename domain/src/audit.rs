@@ -22,6 +22,8 @@ words! {
         AccountPeeringdbLogin = "account.peeringdb_login",
         AccountPasswordChanged = "account.password_changed",
         AccountSessionEnded = "account.session_ended",
+        PeeringdbLinkStale = "peeringdb.link_stale",
+        PeeringdbSweep = "peeringdb.sweep",
     }
 }
 serde_as_word!(AuditEvent);

@@ -9,6 +9,8 @@ use serde_json::json;
 
 use crate::keys::{refresh_context, Keyring};
 use crate::password;
+use crate::portal::resync::SweepOptions;
+use crate::portal::Portal;
 use crate::portal::customers::ImportError;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::{customers, links, users, Db, DbError};
@@ -40,6 +42,17 @@ pub enum Command {
     Users {
         #[command(subcommand)]
         command: UsersCommand,
+    },
+    /// Re-sync linked users with PeeringDB now: refresh, read the profile,
+    /// apply the same checks and grant plan as a login; print what changed.
+    Sync {
+        /// Only this user.
+        #[arg(long)]
+        user: Option<String>,
+        /// Show what would change and write nothing (except the refresh
+        /// token PeeringDB rotates on every use, which must be kept).
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Manage the key file that seals secrets at rest (PEERPORTAL_SECRET_KEY_FILE).
     Keys {
@@ -102,6 +115,40 @@ pub enum CliError {
     Import(#[from] ImportError),
     #[error(transparent)]
     KeyFile(#[from] crate::keys::KeyFileError),
+}
+
+/// `peerportal sync`: every linked user (or one), now. The text to print,
+/// or an error naming why PeeringDB could not be asked.
+pub async fn sync(portal: &Portal, username: Option<&str>, dry_run: bool) -> Result<String, CliError> {
+    let only = match username {
+        Some(name) => Some(users::by_username(&portal.db, name).await?.ok_or_else(|| CliError::Usage(format!("no user named {name:?}")))?.id),
+        None => None,
+    };
+    let opts = SweepOptions {
+        synced_before: None,
+        stale_cutoff: crate::store::now() - portal.config.stale_grace,
+        only,
+        limit: i64::MAX,
+        dry_run,
+        give_up_after: std::time::Duration::from_secs(110),
+    };
+    let report = portal.sweep(&opts).await.map_err(|e| CliError::Usage(e.to_string()))?;
+    let mut out: String = report.lines.iter().map(|l| format!("{l}\n")).collect();
+    out.push_str(&format!(
+        "{} synced, {} changed{}, {} stale, {} with nothing to do, {} stale past the grace, {} PeeringDB errors\n",
+        report.synced,
+        report.changed,
+        if dry_run { " (dry run: nothing written)" } else { "" },
+        report.stale,
+        report.nothing_to_do,
+        report.grace_expired,
+        report.errors
+    ));
+    match (&report.gave_up, report.errors) {
+        (Some(why), _) => Err(CliError::Usage(format!("{out}gave up: {why}"))),
+        (None, 0) => Ok(out),
+        (None, n) => Err(CliError::Usage(format!("{out}PeeringDB could not be asked for {n} users"))),
+    }
 }
 
 /// What `keys rotate` did.

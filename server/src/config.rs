@@ -35,6 +35,8 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERINGDB_TIMEOUT",
     "PEERINGDB_ROLE_POLICY",
     "PEERINGDB_LINK_BY_EMAIL",
+    "PEERINGDB_RESYNC_INTERVAL",
+    "PEERINGDB_STALE_GRACE",
 ];
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -75,6 +77,11 @@ pub struct Config {
     pub session: SessionLifetime,
     /// The key file that seals secrets at rest (created when missing).
     pub secret_key_file: std::path::PathBuf,
+    /// How often every linked user is re-synced in the background; `None`
+    /// (`PEERINGDB_RESYNC_INTERVAL=0`) switches the sweep off.
+    pub resync_interval: Option<Duration>,
+    /// How long a stale link keeps its PeeringDB grants.
+    pub stale_grace: Duration,
 }
 
 impl Config {
@@ -239,9 +246,26 @@ impl Config {
         };
 
         let secret_key_file = get("PEERPORTAL_SECRET_KEY_FILE").unwrap_or_else(|| "peerportal.key".to_string()).into();
+        let resync_interval = match get("PEERINGDB_RESYNC_INTERVAL").as_deref() {
+            Some("0") => None,
+            other => Some(parse_duration("PEERINGDB_RESYNC_INTERVAL", other.map(str::to_owned))?.unwrap_or(Duration::from_secs(24 * 3600))),
+        };
+        let stale_grace = parse_duration("PEERINGDB_STALE_GRACE", get("PEERINGDB_STALE_GRACE"))?.unwrap_or(Duration::from_secs(7 * 86_400));
 
         let database_url = DatabaseUrl(database_url);
-        Ok(Config { listen, public_url, database_url, demo, peeringdb, role_policy, link_by_email, session, secret_key_file })
+        Ok(Config {
+            listen,
+            public_url,
+            database_url,
+            demo,
+            peeringdb,
+            role_policy,
+            link_by_email,
+            session,
+            secret_key_file,
+            resync_interval,
+            stale_grace,
+        })
     }
 
     /// A log line describing the configuration, without any secret.
@@ -469,6 +493,15 @@ mod tests {
         assert_eq!(p.base_url.as_str(), "https://auth.peeringdb.com/");
         assert!(c.https());
         assert_eq!(c.origin(), "https://portal.example.net");
+    }
+
+    #[test]
+    fn the_resync_runs_daily_unless_switched_off_and_stale_links_keep_access_a_week() {
+        let c = parse(&[]).unwrap();
+        assert_eq!((c.resync_interval, c.stale_grace), (Some(Duration::from_secs(86_400)), Duration::from_secs(7 * 86_400)));
+        let c = parse(&[("PEERINGDB_RESYNC_INTERVAL", "0"), ("PEERINGDB_STALE_GRACE", "2d")]).unwrap();
+        assert_eq!((c.resync_interval, c.stale_grace), (None, Duration::from_secs(2 * 86_400)));
+        assert_eq!(setting_named(parse(&[("PEERINGDB_RESYNC_INTERVAL", "daily")]).unwrap_err()), "PEERINGDB_RESYNC_INTERVAL");
     }
 
     #[test]

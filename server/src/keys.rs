@@ -171,7 +171,8 @@ impl Keys {
         Keys { ring: std::sync::RwLock::new(std::sync::Arc::new(ring)) }
     }
 
-    fn ring(&self) -> std::sync::Arc<Keyring> {
+    /// The keyring as it is now.
+    pub fn ring(&self) -> std::sync::Arc<Keyring> {
         self.ring.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 

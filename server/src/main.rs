@@ -1,7 +1,7 @@
 use clap::Parser;
 
 use peerportal::cli::{AdminCommand, Cli, Command, CustomersCommand, KeysCommand, UsersCommand};
-use peerportal::keys::Keyring;
+use peerportal::portal::Portal;
 use peerportal::config::Config;
 use peerportal::store::Db;
 use peerportal::startup::Application;
@@ -61,7 +61,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(config.database_url.expose()).await?;
             db.migrate().await?;
             // Every command reads (or creates) the same key file as the server.
-            let keys = Keyring::load_or_create(&config.secret_key_file)?;
+            let portal = Portal::new(db.clone(), config)?;
             match other {
                 Command::Admin { command: AdminCommand::Create { username, email, name } } => {
                     let password = peerportal::cli::read_admin_password()?;
@@ -75,8 +75,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::Customers { command: CustomersCommand::List } => print!("{}", peerportal::cli::customers_list(&db).await?),
                 Command::Users { command: UsersCommand::List } => print!("{}", peerportal::cli::users_list(&db).await?),
+                Command::Sync { user, dry_run } => print!("{}", peerportal::cli::sync(&portal, user.as_deref(), dry_run).await?),
                 Command::Keys { command: KeysCommand::Rotate } => {
-                    let r = peerportal::cli::keys_rotate(&db, &keys).await?;
+                    let r = peerportal::cli::keys_rotate(&db, &portal.keys.ring()).await?;
                     println!("new key {} seals from now on; {} stored secrets re-sealed", r.key_id, r.resealed);
                     if !r.unreadable.is_empty() {
                         println!("{} could not be opened with any key (users {:?}): left as they are", r.unreadable.len(), r.unreadable);

@@ -7,8 +7,6 @@ use axum::Router;
 use domain::Actor;
 
 use crate::config::Config;
-use crate::keys::{Keyring, Keys};
-use crate::peeringdb::PeeringDbClient;
 use crate::portal::Portal;
 use crate::store::{sessions, Db};
 
@@ -39,12 +37,7 @@ impl Application {
             crate::portal::customers::import(&db, DEMO_CUSTOMERS, Actor::Demo, true).await?;
             tracing::warn!("DEMO MODE: sample customers and a built-in PeeringDB simulator; never use this in production");
         }
-        let peeringdb = match &config.peeringdb {
-            Some(p) => Some(Arc::new(PeeringDbClient::new(p).map_err(|e| anyhow::anyhow!("PEERINGDB_OAUTH_URL: {e}"))?)),
-            None => None,
-        };
-        let keys = Keys::new(Keyring::load_or_create(&config.secret_key_file)?);
-        let portal = Arc::new(Portal { db: db.clone(), config: Arc::new(config), peeringdb, keys });
+        let portal = Arc::new(Portal::new(db.clone(), config)?);
         let router = crate::web::router(portal)?;
         Ok(Application { listener, router, db })
     }

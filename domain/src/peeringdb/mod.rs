@@ -4,6 +4,7 @@
 pub mod callback;
 pub mod login;
 pub mod profile;
+pub mod resync;
 
 pub use callback::{validate_callback, CallbackError, CallbackQuery, Exchange, Pending, PENDING_LIFETIME};
 pub use login::{Refusal, Verified};

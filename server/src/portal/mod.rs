@@ -9,6 +9,7 @@ pub mod account;
 pub mod console;
 pub mod customers;
 pub mod peeringdb;
+pub mod resync;
 
 use std::sync::Arc;
 
@@ -19,7 +20,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use crate::config::Config;
-use crate::keys::Keys;
+use crate::keys::{Keyring, Keys};
 use crate::password;
 use crate::peeringdb::PeeringDbClient;
 use crate::store::audit::{self, AuditEntry};
@@ -51,6 +52,17 @@ impl From<password::PasswordError> for AppError {
 }
 
 impl Portal {
+    /// The portal on `db` as the configuration says: the PeeringDB client
+    /// when enabled, the key file read (or created).
+    pub fn new(db: Db, config: Config) -> anyhow::Result<Portal> {
+        let peeringdb = match &config.peeringdb {
+            Some(p) => Some(Arc::new(PeeringDbClient::new(p).map_err(|e| anyhow::anyhow!("PEERINGDB_OAUTH_URL: {e}"))?)),
+            None => None,
+        };
+        let keys = Keys::new(Keyring::load_or_create(&config.secret_key_file)?);
+        Ok(Portal { db, config: Arc::new(config), peeringdb, keys })
+    }
+
     /// The signed-in person behind a session's user id, or `None` when the
     /// account is gone or disabled.
     pub async fn caller(&self, user_id: i64) -> Result<Option<Caller>, AppError> {

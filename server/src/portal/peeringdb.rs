@@ -329,7 +329,7 @@ impl Portal {
                 let replaced_refresh = match refresh {
                     Some(token) => {
                         let sealed = self.keys.seal(token, &refresh_context(user_id)).map_err(|e| ProvisionError::Db(DbError::Corrupt(e.to_string())))?;
-                        links::replace_refresh(&mut tx, user_id, &sealed).await?
+                        links::replace_refresh(&mut tx, user_id, &sealed, true).await?
                     }
                     None => None,
                 };
@@ -356,7 +356,7 @@ impl Portal {
 }
 
 /// One audit row per grant the plan adds, changes or removes.
-fn grant_audit<'a>(user_id: i64, plan: &GrantPlan, planning: &Planning, ip: Option<&'a str>) -> Vec<AuditEntry<'a>> {
+pub(crate) fn grant_audit<'a>(user_id: i64, plan: &GrantPlan, planning: &Planning, ip: Option<&'a str>) -> Vec<AuditEntry<'a>> {
     let names: &HashMap<i64, String> = &planning.names;
     let events = plan
         .add

@@ -6,14 +6,16 @@ use super::{now, Db, DbError, Tx};
 use crate::{execute, with_db, with_tx};
 
 /// Stores a new sealed refresh token for a user (their link is fresh again)
-/// and returns the one it replaces, for the caller to revoke.
-pub async fn replace_refresh(tx: &mut Tx, user_id: i64, sealed: &str) -> Result<Option<String>, DbError> {
+/// and returns the one it replaces, for the caller to revoke. A login
+/// (`synced`) also counts as the person's latest sync; a re-sync saving
+/// its rotated token does not yet (it has not read the profile).
+pub async fn replace_refresh(tx: &mut Tx, user_id: i64, sealed: &str, synced: bool) -> Result<Option<String>, DbError> {
     let old: Option<Option<String>> =
         with_tx!(tx, c => sqlx::query_scalar("SELECT refresh_token FROM peeringdb_links WHERE user_id = $1").bind(user_id).fetch_optional(c).await)?;
-    let sql = "INSERT INTO peeringdb_links (user_id, refresh_token, updated_at) VALUES ($1, $2, $3) \
+    let sql = "INSERT INTO peeringdb_links (user_id, refresh_token, updated_at, last_synced_at) VALUES ($1, $2, $3, CASE WHEN $4 THEN $3 END) \
                ON CONFLICT (user_id) DO UPDATE SET refresh_token = excluded.refresh_token, updated_at = excluded.updated_at, \
-               stale_since = NULL, last_error = NULL";
-    execute!(tx, sqlx::query(sql).bind(user_id).bind(sealed).bind(now()))?;
+               last_synced_at = COALESCE(excluded.last_synced_at, peeringdb_links.last_synced_at), stale_since = NULL, last_error = NULL";
+    execute!(tx, sqlx::query(sql).bind(user_id).bind(sealed).bind(now()).bind(synced))?;
     Ok(old.flatten())
 }
 
@@ -43,4 +45,64 @@ pub async fn all_sealed(db: &Db) -> Result<Vec<(i64, String)>, DbError> {
 pub async fn reseal(tx: &mut Tx, user_id: i64, old: &str, new: &str) -> Result<bool, DbError> {
     let sql = "UPDATE peeringdb_links SET refresh_token = $1 WHERE user_id = $2 AND refresh_token = $3";
     Ok(execute!(tx, sqlx::query(sql).bind(new).bind(user_id).bind(old))? > 0)
+}
+
+/// Marks a link stale (PeeringDB refused its refresh token, or there is
+/// none to use) and says whether it just became so.
+pub async fn mark_stale(db: &Db, user_id: i64, why: &str) -> Result<bool, DbError> {
+    let mut tx = db.begin().await?;
+    let before: Option<Option<time::OffsetDateTime>> =
+        with_tx!(&mut tx, c => sqlx::query_scalar("SELECT stale_since FROM peeringdb_links WHERE user_id = $1").bind(user_id).fetch_optional(c).await)?;
+    let sql = "INSERT INTO peeringdb_links (user_id, refresh_token, updated_at, stale_since, last_error) VALUES ($1, NULL, $2, $2, $3) \
+               ON CONFLICT (user_id) DO UPDATE SET stale_since = COALESCE(peeringdb_links.stale_since, excluded.stale_since), \
+               last_error = excluded.last_error";
+    execute!(&mut tx, sqlx::query(sql).bind(user_id).bind(now()).bind(why))?;
+    tx.commit().await?;
+    Ok(before.flatten().is_none())
+}
+
+/// Records why the last attempt failed, changing nothing else.
+pub async fn record_error(db: &Db, user_id: i64, error: &str) -> Result<(), DbError> {
+    let sql = "UPDATE peeringdb_links SET last_error = $1 WHERE user_id = $2";
+    crate::write_db!(db, p => sqlx::query(sql).bind(error).bind(user_id).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// A re-sync went through: the link is fresh, with an optional note.
+pub async fn mark_synced(tx: &mut Tx, user_id: i64, note: Option<&str>) -> Result<(), DbError> {
+    let sql = "UPDATE peeringdb_links SET last_synced_at = $1, stale_since = NULL, last_error = $2 WHERE user_id = $3";
+    execute!(tx, sqlx::query(sql).bind(now()).bind(note).bind(user_id))?;
+    Ok(())
+}
+
+/// Linked users whose re-sync is due at `at` (never synced, or last synced
+/// before `synced_before`), oldest first; stale links wait for a login.
+pub async fn due(db: &Db, synced_before: time::OffsetDateTime, limit: i64) -> Result<Vec<i64>, DbError> {
+    let sql = "SELECT l.user_id FROM peeringdb_links l JOIN users u ON u.id = l.user_id \
+               WHERE l.refresh_token IS NOT NULL AND l.stale_since IS NULL AND NOT u.disabled AND u.peeringdb_id IS NOT NULL \
+               AND (l.last_synced_at IS NULL OR l.last_synced_at < $1) \
+               ORDER BY l.last_synced_at IS NOT NULL, l.last_synced_at, l.user_id LIMIT $2";
+    Ok(with_db!(db, p => sqlx::query_scalar(sql).bind(synced_before).bind(limit).fetch_all(p).await)?)
+}
+
+/// Users whose link has been stale since before `cutoff` and who still
+/// hold PeeringDB grants.
+pub async fn stale_with_grants(db: &Db, cutoff: time::OffsetDateTime) -> Result<Vec<i64>, DbError> {
+    let sql = "SELECT l.user_id FROM peeringdb_links l WHERE l.stale_since IS NOT NULL AND l.stale_since < $1 \
+               AND EXISTS (SELECT 1 FROM affiliations a WHERE a.user_id = l.user_id AND a.source = 'peeringdb') ORDER BY l.user_id";
+    Ok(with_db!(db, p => sqlx::query_scalar(sql).bind(cutoff).fetch_all(p).await)?)
+}
+
+/// The link's state, for the console.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LinkState {
+    pub last_synced_at: Option<time::OffsetDateTime>,
+    pub stale_since: Option<time::OffsetDateTime>,
+    pub last_error: Option<String>,
+    pub has_token: bool,
+}
+
+pub async fn state_of(db: &Db, user_id: i64) -> Result<Option<LinkState>, DbError> {
+    let sql = "SELECT last_synced_at, stale_since, last_error, refresh_token IS NOT NULL AS has_token FROM peeringdb_links WHERE user_id = $1";
+    Ok(with_db!(db, p => sqlx::query_as::<_, LinkState>(sql).bind(user_id).fetch_optional(p).await)?)
 }

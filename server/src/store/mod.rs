@@ -13,6 +13,7 @@
 pub mod audit;
 pub mod customers;
 pub mod grants;
+pub mod leases;
 pub mod links;
 pub mod pending;
 pub mod sessions;

@@ -181,6 +181,12 @@ pub async fn record_login(tx: &mut Tx, user_id: i64, via: LoginMethod) -> Result
 
 /// Name and email follow PeeringDB on every login; links the identity and
 /// records the login (one statement where [`record_login`] would be a second).
+/// Name and email follow PeeringDB (a re-sync: no login is recorded).
+pub async fn follow_peeringdb(tx: &mut Tx, user_id: i64, name: &str, email: &str) -> Result<(), DbError> {
+    execute!(tx, sqlx::query("UPDATE users SET name = $1, email = $2 WHERE id = $3").bind(name).bind(email).bind(user_id))?;
+    Ok(())
+}
+
 pub async fn refresh_from_peeringdb(tx: &mut Tx, user_id: i64, name: &str, email: &str, peeringdb_id: i64) -> Result<(), DbError> {
     let sql = "UPDATE users SET name = $1, email = $2, peeringdb_id = $3, last_login_at = $4, last_login_via = $5 WHERE id = $6";
     execute!(tx, sqlx::query(sql).bind(name).bind(email).bind(peeringdb_id).bind(now()).bind(LoginMethod::Peeringdb.as_str()).bind(user_id))?;

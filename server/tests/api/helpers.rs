@@ -17,6 +17,8 @@ pub struct TestApp {
     pub logs: LogCapture,
     pub _log_guard: Option<tracing::subscriber::DefaultGuard>,
     pub _dir: tempfile::TempDir,
+    /// The settings it was started with.
+    pub env: BTreeMap<String, String>,
 }
 
 /// Which database the suite runs on: SQLite in a temp dir by default, or a
@@ -101,7 +103,7 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
     let app = Application::build_on(config, listener).await.expect("build app");
     let db = app.db().clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { client: browser(&base), base, db, logs, _log_guard: Some(log_guard), _dir: dir }
+    TestApp { client: browser(&base), base, db, logs, _log_guard: Some(log_guard), _dir: dir, env }
 }
 
 /// A client that keeps cookies, does not follow redirects (tests look at
@@ -118,6 +120,13 @@ pub fn browser(base: &str) -> reqwest::Client {
 }
 
 impl TestApp {
+    /// Another portal on the same database, key file and PeeringDB: what
+    /// a second replica, or a command of the command line, would be.
+    pub fn portal(&self) -> peerportal::portal::Portal {
+        let config = Config::from_sources(&self.env, None, &|_| Err("no files in tests".into())).expect("test config");
+        peerportal::portal::Portal::new(self.db.clone(), config).expect("portal")
+    }
+
     /// The raw bytes of the SQLite database files (main file and WAL), or
     /// `None` on PostgreSQL.
     pub fn sqlite_file_bytes(&self) -> Option<Vec<u8>> {

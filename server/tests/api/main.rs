@@ -11,6 +11,7 @@ mod password_login;
 mod peeringdb;
 mod rendering;
 mod replicas;
+mod resync;
 mod security;
 mod sessions;
 mod tokens;
