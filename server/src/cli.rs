@@ -131,6 +131,7 @@ pub async fn sync(portal: &Portal, username: Option<&str>, dry_run: bool) -> Res
         limit: i64::MAX,
         dry_run,
         give_up_after: std::time::Duration::from_secs(110),
+        started: crate::store::now(),
     };
     let report = portal.sweep(&opts).await.map_err(|e| CliError::Usage(e.to_string()))?;
     let mut out: String = report.lines.iter().map(|l| format!("{l}\n")).collect();
@@ -144,6 +145,9 @@ pub async fn sync(portal: &Portal, username: Option<&str>, dry_run: bool) -> Res
         report.grace_expired,
         report.errors
     ));
+    if report.deferred > 0 {
+        return Err(CliError::Usage(format!("{out}the request budget (PEERINGDB_REQUESTS_PER_MINUTE) left {} users for later", report.deferred)));
+    }
     match (&report.gave_up, report.errors) {
         (Some(why), _) => Err(CliError::Usage(format!("{out}gave up: {why}"))),
         (None, 0) => Ok(out),

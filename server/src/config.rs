@@ -36,6 +36,7 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERINGDB_ROLE_POLICY",
     "PEERINGDB_LINK_BY_EMAIL",
     "PEERINGDB_RESYNC_INTERVAL",
+    "PEERINGDB_REQUESTS_PER_MINUTE",
     "PEERINGDB_STALE_GRACE",
 ];
 
@@ -82,6 +83,9 @@ pub struct Config {
     pub resync_interval: Option<Duration>,
     /// How long a stale link keeps its PeeringDB grants.
     pub stale_grace: Duration,
+    /// Requests to PeeringDB per minute, all replicas together; logins
+    /// come first, the re-sync uses what they leave.
+    pub requests_per_minute: u32,
 }
 
 impl Config {
@@ -250,6 +254,12 @@ impl Config {
             Some("0") => None,
             other => Some(parse_duration("PEERINGDB_RESYNC_INTERVAL", other.map(str::to_owned))?.unwrap_or(Duration::from_secs(24 * 3600))),
         };
+        let requests_per_minute = match get("PEERINGDB_REQUESTS_PER_MINUTE") {
+            None => 60,
+            Some(v) => v.parse::<u32>().ok().filter(|n| *n >= 3).ok_or_else(|| {
+                invalid("PEERINGDB_REQUESTS_PER_MINUTE", format!("{v:?} is not a whole number of at least 3 (one re-sync takes 3 requests)"))
+            })?,
+        };
         let stale_grace = parse_duration("PEERINGDB_STALE_GRACE", get("PEERINGDB_STALE_GRACE"))?.unwrap_or(Duration::from_secs(7 * 86_400));
 
         let database_url = DatabaseUrl(database_url);
@@ -265,6 +275,7 @@ impl Config {
             secret_key_file,
             resync_interval,
             stale_grace,
+            requests_per_minute,
         })
     }
 

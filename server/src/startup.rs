@@ -14,6 +14,7 @@ pub struct Application {
     listener: tokio::net::TcpListener,
     router: Router,
     db: Db,
+    portal: Arc<Portal>,
 }
 
 /// Demo customers, imported (or refreshed) at every demo start.
@@ -38,8 +39,8 @@ impl Application {
             tracing::warn!("DEMO MODE: sample customers and a built-in PeeringDB simulator; never use this in production");
         }
         let portal = Arc::new(Portal::new(db.clone(), config)?);
-        let router = crate::web::router(portal)?;
-        Ok(Application { listener, router, db })
+        let router = crate::web::router(portal.clone())?;
+        Ok(Application { listener, router, db, portal })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -61,6 +62,7 @@ impl Application {
                 }
             }
         });
+        let resync = tokio::spawn(resync_loop(self.portal.clone()));
         // No Nagle: a streamed page goes out in several writes, and waiting
         // for the browser's delayed ACK between them costs ~40 ms.
         let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp: &mut tokio::net::TcpStream| {
@@ -72,7 +74,41 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await;
         purger.abort();
+        resync.abort();
         self.db.close().await;
         result
+    }
+}
+
+/// How often a replica looks for users due for a re-sync: a 24th of the
+/// interval, between a minute and an hour, plus up to a tenth at random so
+/// replicas (and restarts) spread out. Users' own due times spread after
+/// the first sweep, since each is due one interval after its last sync.
+fn resync_tick(interval: std::time::Duration) -> std::time::Duration {
+    let base = (interval / 24).clamp(std::time::Duration::from_secs(60), std::time::Duration::from_secs(3600));
+    base + base.mul_f64(rand::random::<f64>() / 10.0)
+}
+
+/// The background re-sync of this replica (`PEERINGDB_RESYNC_INTERVAL`;
+/// off with `0` or without PeeringDB login).
+async fn resync_loop(portal: Arc<Portal>) {
+    let Some(interval) = portal.config.resync_interval.filter(|_| portal.peeringdb.is_some()) else {
+        return;
+    };
+    let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+    loop {
+        tokio::time::sleep(resync_tick(interval)).await;
+        match crate::portal::resync::background_tick(&portal, &holder, interval).await {
+            Ok(Some(r)) if r.synced + r.stale + r.errors + r.grace_expired > 0 => tracing::info!(
+                synced = r.synced,
+                changed = r.changed,
+                stale = r.stale,
+                errors = r.errors,
+                grace_expired = r.grace_expired,
+                "PeeringDB re-sync sweep"
+            ),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "PeeringDB re-sync sweep failed"),
+        }
     }
 }

@@ -17,7 +17,7 @@ use super::Portal;
 use crate::keys::refresh_context;
 use crate::peeringdb::{PeeringDbError, TokenHint};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::{grants, links, sessions, users, DbError};
+use crate::store::{budget, grants, links, sessions, users, DbError};
 
 /// How one user's re-sync ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,11 +88,11 @@ impl Portal {
         let context = refresh_context(user_id);
         let token = match self.keys.open(&sealed, &context) {
             Ok(token) => token,
-            Err(e) => return self.stale(user_id, &format!("the stored token does not open: {e}")).await,
+            Err(e) => return self.stale(user_id, &sealed, &format!("the stored token does not open: {e}")).await,
         };
         let tokens = match client.refresh(&token).await {
             Ok(tokens) => tokens,
-            Err(PeeringDbError::InvalidGrant) => return self.stale(user_id, "PeeringDB refused the refresh token (invalid_grant)").await,
+            Err(PeeringDbError::InvalidGrant) => return self.stale(user_id, &sealed, "PeeringDB refused the refresh token (invalid_grant)").await,
             Err(e) => {
                 if !dry_run {
                     links::record_error(&self.db, user_id, &e.to_string()).await?;
@@ -103,9 +103,17 @@ impl Portal {
         // Saved before anything else: the token just used is dead at
         // PeeringDB. A crash before this line leaves a stale link, never a
         // wrong grant.
-        match &tokens.refresh {
-            Some(next) => self.keep_refresh(user_id, next).await?,
-            None => return self.stale(user_id, "PeeringDB issued no new refresh token").await,
+        match tokens.refresh {
+            Some(next) => {
+                if !self.keep_refresh(user_id, &sealed, &next).await? {
+                    // A login or another sweep stored a newer token while
+                    // this one was being refreshed: theirs stays, ours goes.
+                    self.revoke_later(next, TokenHint::RefreshToken);
+                    self.revoke_later(tokens.access, TokenHint::AccessToken);
+                    return Ok(Synced::NothingToDo("the link was refreshed elsewhere meanwhile"));
+                }
+            }
+            None => return self.stale(user_id, &sealed, "PeeringDB issued no new refresh token").await,
         }
         let profile = client.profile(&tokens.access).await;
         self.revoke_later(tokens.access, TokenHint::AccessToken);
@@ -164,18 +172,24 @@ impl Portal {
         Ok(Synced::Done { changes, skipped })
     }
 
-    /// Seals and stores a rotated refresh token on its own, at once.
-    async fn keep_refresh(&self, user_id: i64, token: &SecretString) -> Result<(), SyncError> {
+    /// Seals and stores a rotated refresh token in place of `used`, on its
+    /// own, at once; false when `used` was no longer the stored one.
+    async fn keep_refresh(&self, user_id: i64, used: &str, token: &SecretString) -> Result<bool, SyncError> {
         let sealed = self.keys.seal(token, &refresh_context(user_id)).map_err(|e| DbError::Corrupt(e.to_string()))?;
         let mut tx = self.db.begin().await?;
-        links::replace_refresh(&mut tx, user_id, &sealed, false).await?;
+        let kept = links::rotate(&mut tx, user_id, used, &sealed).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(kept)
     }
 
-    /// Marks the link stale (audited once, when it becomes stale).
-    async fn stale(&self, user_id: i64, why: &str) -> Result<Synced, SyncError> {
-        if links::mark_stale(&self.db, user_id, why).await? {
+    /// Marks the link stale (audited once, when it becomes stale), unless
+    /// the token that failed was replaced meanwhile.
+    async fn stale(&self, user_id: i64, used: &str, why: &str) -> Result<Synced, SyncError> {
+        let marked = links::mark_stale(&self.db, user_id, used, why).await?;
+        if marked == links::Marked::Replaced {
+            return Ok(Synced::NothingToDo("the link was refreshed elsewhere meanwhile"));
+        }
+        if marked == links::Marked::NowStale {
             let entry = AuditEntry {
                 actor: Actor::Peeringdb,
                 event: AuditEvent::PeeringdbLinkStale,
@@ -205,9 +219,15 @@ pub struct SweepOptions {
     pub limit: i64,
     pub dry_run: bool,
     /// Under a persistent 429 the sweep waits as PeeringDB asks, up to this
-    /// long in all, then stops.
+    /// long in all, then stops; waiting for the request budget likewise.
     pub give_up_after: std::time::Duration,
+    /// The clock of the request budget at the start (the sweep's minutes
+    /// follow from it as it runs).
+    pub started: time::OffsetDateTime,
 }
+
+/// Requests one re-sync makes: refresh, profile, revoke the access token.
+pub const REQUESTS_PER_RESYNC: i64 = 3;
 
 /// What a sweep did.
 #[derive(Debug, Default)]
@@ -226,6 +246,8 @@ pub struct SweepReport {
     pub gave_up: Option<String>,
     /// How many users were due in this batch.
     pub batch: usize,
+    /// Users left for later: the request budget was spent.
+    pub deferred: usize,
 }
 
 impl Portal {
@@ -240,7 +262,30 @@ impl Portal {
         };
         let mut waited = std::time::Duration::ZERO;
         let users_len = users.len();
-        for user_id in users {
+        let clock = std::time::Instant::now();
+        let limit = i64::from(self.config.requests_per_minute);
+        for (done, user_id) in users.into_iter().enumerate() {
+            // The budget first: what logins left this minute, else the next
+            // minute, else stop and leave the rest for the next sweep.
+            let mut granted = false;
+            loop {
+                let at = opts.started + clock.elapsed();
+                if budget::take(&self.db, budget::minute_of(at), REQUESTS_PER_RESYNC, limit).await? {
+                    granted = true;
+                    break;
+                }
+                let to_next_minute = std::time::Duration::from_secs(60 - (at.unix_timestamp().rem_euclid(60)) as u64);
+                let left = opts.give_up_after.saturating_sub(waited);
+                if left < to_next_minute {
+                    break;
+                }
+                tokio::time::sleep(to_next_minute).await;
+                waited += to_next_minute;
+            }
+            if !granted {
+                report.deferred = users_len - done;
+                break;
+            }
             let name = users::by_id(&self.db, user_id).await?.map_or_else(|| format!("user {user_id}"), |u| u.username);
             loop {
                 match self.resync_user(user_id, opts.dry_run).await {
@@ -338,6 +383,7 @@ const BATCH: i64 = 200;
 /// batches, renewing between them, and give the lease back.
 pub async fn background_tick(portal: &Portal, holder: &str, interval: std::time::Duration) -> Result<Option<SweepReport>, SyncError> {
     let mut total: Option<SweepReport> = None;
+    budget::purge(&portal.db, budget::minute_of(crate::store::now()) - 60).await?;
     loop {
         let now = crate::store::now();
         if !crate::store::leases::acquire(&portal.db, LEASE, holder, now, now + LEASE_TTL).await? {
@@ -350,6 +396,7 @@ pub async fn background_tick(portal: &Portal, holder: &str, interval: std::time:
             limit: BATCH,
             dry_run: false,
             give_up_after: std::time::Duration::from_secs(120),
+            started: now,
         };
         let report = portal.sweep(&opts).await;
         let report = match report {
@@ -359,7 +406,7 @@ pub async fn background_tick(portal: &Portal, holder: &str, interval: std::time:
                 return Err(e);
             }
         };
-        let done = report.batch < BATCH as usize || report.gave_up.is_some();
+        let done = report.batch < BATCH as usize || report.gave_up.is_some() || report.deferred > 0;
         let t = total.get_or_insert_with(SweepReport::default);
         t.synced += report.synced;
         t.changed += report.changed;
@@ -367,6 +414,7 @@ pub async fn background_tick(portal: &Portal, holder: &str, interval: std::time:
         t.errors += report.errors;
         t.grace_expired += report.grace_expired;
         t.gave_up = report.gave_up;
+        t.deferred = report.deferred;
         if done {
             crate::store::leases::release(&portal.db, LEASE, holder).await?;
             return Ok(total);

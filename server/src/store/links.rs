@@ -47,18 +47,38 @@ pub async fn reseal(tx: &mut Tx, user_id: i64, old: &str, new: &str) -> Result<b
     Ok(execute!(tx, sqlx::query(sql).bind(new).bind(user_id).bind(old))? > 0)
 }
 
-/// Marks a link stale (PeeringDB refused its refresh token, or there is
-/// none to use) and says whether it just became so.
-pub async fn mark_stale(db: &Db, user_id: i64, why: &str) -> Result<bool, DbError> {
+/// Whether marking a link stale took, and whether it just became stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Marked {
+    /// The stored token is no longer the one that failed (a login or
+    /// another sweep replaced it meanwhile): nothing marked.
+    Replaced,
+    AlreadyStale,
+    NowStale,
+}
+
+/// Marks a link stale because PeeringDB refused `sealed`, only if that is
+/// still the stored token.
+pub async fn mark_stale(db: &Db, user_id: i64, sealed: &str, why: &str) -> Result<Marked, DbError> {
     let mut tx = db.begin().await?;
+    let sql = "SELECT stale_since FROM peeringdb_links WHERE user_id = $1 AND refresh_token = $2";
     let before: Option<Option<time::OffsetDateTime>> =
-        with_tx!(&mut tx, c => sqlx::query_scalar("SELECT stale_since FROM peeringdb_links WHERE user_id = $1").bind(user_id).fetch_optional(c).await)?;
-    let sql = "INSERT INTO peeringdb_links (user_id, refresh_token, updated_at, stale_since, last_error) VALUES ($1, NULL, $2, $2, $3) \
-               ON CONFLICT (user_id) DO UPDATE SET stale_since = COALESCE(peeringdb_links.stale_since, excluded.stale_since), \
-               last_error = excluded.last_error";
-    execute!(&mut tx, sqlx::query(sql).bind(user_id).bind(now()).bind(why))?;
+        with_tx!(&mut tx, c => sqlx::query_scalar(sql).bind(user_id).bind(sealed).fetch_optional(c).await)?;
+    let Some(before) = before else {
+        return Ok(Marked::Replaced);
+    };
+    let sql = "UPDATE peeringdb_links SET stale_since = COALESCE(stale_since, $1), last_error = $2 WHERE user_id = $3";
+    execute!(&mut tx, sqlx::query(sql).bind(now()).bind(why).bind(user_id))?;
     tx.commit().await?;
-    Ok(before.flatten().is_none())
+    Ok(if before.is_some() { Marked::AlreadyStale } else { Marked::NowStale })
+}
+
+/// A re-sync's rotated token replaces the one it used, only if that is
+/// still the stored one; false when a login or another sweep replaced it.
+pub async fn rotate(tx: &mut Tx, user_id: i64, used: &str, next: &str) -> Result<bool, DbError> {
+    let sql = "UPDATE peeringdb_links SET refresh_token = $1, updated_at = $2, stale_since = NULL, last_error = NULL \
+               WHERE user_id = $3 AND refresh_token = $4";
+    Ok(execute!(tx, sqlx::query(sql).bind(next).bind(now()).bind(user_id).bind(used))? > 0)
 }
 
 /// Records why the last attempt failed, changing nothing else.

@@ -11,6 +11,7 @@
 //! [`DbError::Corrupt`], never a default.
 
 pub mod audit;
+pub mod budget;
 pub mod customers;
 pub mod grants;
 pub mod leases;

@@ -18,6 +18,8 @@ fn everyone(_: &TestApp, dry_run: bool) -> SweepOptions {
         limit: i64::MAX,
         dry_run,
         give_up_after: std::time::Duration::from_millis(300),
+        // A minute of its own, far from the logins' real one, starting at its first second.
+        started: time::OffsetDateTime::from_unix_timestamp((peerportal::store::now().unix_timestamp() / 60 + 10_000) * 60).unwrap(),
     }
 }
 
@@ -223,4 +225,34 @@ async fn two_replicas_sweeping_sync_every_user_exactly_once() {
     );
     assert_eq!(synced(ra.unwrap()) + synced(rb.unwrap()), 2, "each user once, whichever replica held the lease");
     assert_eq!(t.sim.calls().0 - calls_before, 2, "one refresh per user");
+}
+
+#[tokio::test]
+async fn the_request_budget_holds_across_two_replicas_and_logins_come_first() {
+    let t = spawn_pdb(&[("PEERINGDB_REQUESTS_PER_MINUTE", "9")]).await;
+    let mut carol = t.sim.profile("carol").unwrap();
+    carol["verified_email"] = json!(true);
+    t.sim.set_profile("carol", carol);
+    for user in ["alice", "erin", "carol"] {
+        t.login_in(&browser(&t.app.base), user, true).await;
+    }
+    let opts = everyone(&t.app, false);
+    let minute = peerportal::store::budget::minute_of(opts.started);
+    // Logins this minute already made 3 requests: they came first.
+    peerportal::store::budget::record(&t.app.db, minute, 3).await.unwrap();
+    let (calls_before, _) = t.sim.calls();
+    let (a, b) = (t.app.portal(), t.app.portal());
+    let (ra, rb) = tokio::join!(a.sweep(&opts), b.sweep(&opts));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    // 9 a minute, 3 taken by logins: room for two re-syncs of 3 requests,
+    // whichever replica makes them, however the two race for a person.
+    let refreshes = t.sim.calls().0 - calls_before;
+    assert!((1..=2).contains(&refreshes), "PeeringDB saw {refreshes} refreshes");
+    assert!(ra.synced + rb.synced >= 1);
+    assert!(ra.deferred + rb.deferred >= 1, "the rest waits for the next minute");
+    for username in ["alice.anders", "erin.evans", "carol.chen"] {
+        let id = peerportal::store::users::by_username(&t.app.db, username).await.unwrap().unwrap().id;
+        let state = peerportal::store::links::state_of(&t.app.db, id).await.unwrap().unwrap();
+        assert!(state.stale_since.is_none() && state.has_token, "{username}: racing replicas leave no link stale");
+    }
 }

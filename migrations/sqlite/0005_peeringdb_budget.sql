@@ -1,0 +1,7 @@
+-- Requests made to PeeringDB per minute, by every replica together
+-- (PeeringDB rate-limits per address): logins record theirs, the re-sync
+-- takes what they leave under PEERINGDB_REQUESTS_PER_MINUTE.
+CREATE TABLE peeringdb_budget (
+    minute INTEGER PRIMARY KEY,
+    used   INTEGER NOT NULL
+);
