@@ -159,6 +159,8 @@ pub trait Console: Send + Sync + 'static {
     async fn revoke(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64, customer_id: i64) -> Result<(), AppError>;
     async fn set_disabled(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64, disabled: bool) -> Result<(), AppError>;
     async fn unlink_peeringdb(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError>;
+    /// Re-syncs one user with PeeringDB now; says what changed.
+    async fn resync_user(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<String, AppError>;
 
     async fn audit(&self, admin: &Superadmin, filter: AuditFilter, page: u32) -> Result<Page<AuditItem>, AppError>;
     async fn peeringdb_status(&self, admin: &Superadmin) -> Result<PeeringDbStatus, AppError>;

@@ -94,6 +94,8 @@ pub struct Affiliation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserDetail {
     pub user: UserItem,
+    /// The PeeringDB link between logins, when the user is linked.
+    pub peeringdb_link: Option<LinkStatus>,
     pub peeringdb_login_allowed: bool,
     pub has_password: bool,
     pub created_at: String,
@@ -152,6 +154,17 @@ impl AuditFilter {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeeringDbStatus {
     pub enabled: bool,
+    /// "every 24 h", or why there is no background re-sync.
+    pub resync: String,
+    pub requests_per_minute: u32,
+    /// The last background sweep's audit row.
+    pub last_sweep: Option<AuditItem>,
+    /// When the next user falls due for a re-sync.
+    pub next_due: Option<String>,
+    pub links_synced: i64,
+    pub links_stale: i64,
+    /// Links whose last re-sync attempt failed at PeeringDB.
+    pub links_failing: i64,
     pub client_id: Option<String>,
     pub redirect_uri: Option<String>,
     pub oauth_url: Option<String>,
@@ -162,6 +175,17 @@ pub struct PeeringDbStatus {
     pub linked_users: i64,
     pub peeringdb_grants: i64,
     pub customers_opted_out: i64,
+}
+
+/// A user's PeeringDB link as the console shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStatus {
+    pub last_synced: Option<String>,
+    /// Since when PeeringDB refuses the link's refresh token.
+    pub stale_since: Option<String>,
+    pub last_error: Option<String>,
+    /// False until the person's next PeeringDB login keeps a token.
+    pub has_token: bool,
 }
 
 /// Who can act for a customer, for that customer's admins.

@@ -108,6 +108,16 @@ pub fn password_problem(password: &str) -> Option<String> {
     None
 }
 
+/// "24 h", "7 d", "90 min", "45 s": a duration as the console says it.
+pub fn duration_words(seconds: u64) -> String {
+    match seconds {
+        s if s >= 86_400 && s % 86_400 == 0 => format!("{} d", s / 86_400),
+        s if s >= 3_600 && s % 3_600 == 0 => format!("{} h", s / 3_600),
+        s if s >= 60 && s % 60 == 0 => format!("{} min", s / 60),
+        s => format!("{s} s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +160,13 @@ mod tests {
         assert!(password_problem("long enough pass").is_none());
         assert!(password_problem("ü".repeat(10).as_str()).is_none(), "ten characters, not ten bytes");
         assert!(password_problem(&"x".repeat(1025)).is_some());
+    }
+
+    #[test]
+    fn durations_read_in_their_largest_whole_unit() {
+        assert_eq!(duration_words(86_400), "1 d");
+        assert_eq!(duration_words(36 * 3_600), "36 h");
+        assert_eq!(duration_words(90 * 60), "90 min");
+        assert_eq!(duration_words(45), "45 s");
     }
 }

@@ -123,6 +123,12 @@ pub async fn unlink_peeringdb(user_id: i64) -> Result<(), AppError> {
     ctx.backend.unlink_peeringdb(&ctx.superadmin()?, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))
 }
 
+#[server(prefix = "/api", endpoint = "admin/resync_user", input = PostUrl)]
+pub async fn resync_user(user_id: i64) -> Result<String, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.resync_user(&ctx.superadmin()?, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))
+}
+
 #[server(prefix = "/api", endpoint = "admin/audit", input = PostUrl)]
 pub async fn audit_log(user: String, customer: String, event: String, from: String, to: String, page: u32) -> Result<Page<AuditItem>, AppError> {
     let ctx = crate::backend::Ctx::get().await?;

@@ -4,7 +4,8 @@
 
 use app::backend::{Caller, Console, RequestMeta, Superadmin};
 use app::console::{
-    AuditFilter, AuditItem, CustomerForm, CustomerItem, ImportPreview, NewUserForm, Page, PeeringDbStatus, UserDetail, UserItem, PAGE_SIZE,
+    AuditFilter, AuditItem, CustomerForm, CustomerItem, ImportPreview, LinkStatus, NewUserForm, Page, PeeringDbStatus, UserDetail, UserItem,
+    PAGE_SIZE,
 };
 use app::{AppError, Role, Source};
 use domain::customer::{validate_customer, CustomerFields};
@@ -184,8 +185,21 @@ impl Console for Portal {
     async fn user(&self, _: &Superadmin, id: i64) -> Result<UserDetail, AppError> {
         let user = users::item(&self.db, id).await?.ok_or(AppError::NotFound)?;
         let row = self.user_row(id).await?;
+        let peeringdb_link = match row.peeringdb_id {
+            Some(_) => Some(links::state_of(&self.db, id).await?.map_or(
+                LinkStatus { last_synced: None, stale_since: None, last_error: None, has_token: false },
+                |l| LinkStatus {
+                    last_synced: l.last_synced_at.map(fmt_time),
+                    stale_since: l.stale_since.map(fmt_time),
+                    last_error: l.last_error,
+                    has_token: l.has_token,
+                },
+            )),
+            None => None,
+        };
         Ok(UserDetail {
             user,
+            peeringdb_link,
             peeringdb_login_allowed: row.peeringdb_login_allowed,
             has_password: row.password_hash.is_some(),
             created_at: fmt_time(row.created_at),
@@ -292,6 +306,20 @@ impl Console for Portal {
         Ok(())
     }
 
+    async fn resync_user(&self, _: &Superadmin, _: &RequestMeta, user_id: i64) -> Result<String, AppError> {
+        use super::resync::{SyncError, Synced};
+        match self.resync_user(user_id, false).await {
+            Ok(Synced::Done { changes, skipped: None }) => Ok(format!("Re-synced with PeeringDB: {}.", changes.describe())),
+            Ok(Synced::Done { skipped: Some(why), .. }) => Ok(format!("Re-synced with PeeringDB; nothing changed ({why}).")),
+            Ok(Synced::Stale) => Ok("PeeringDB refused the link's refresh token: the link is stale until the person logs in with PeeringDB.".into()),
+            Ok(Synced::NothingToDo(why)) => Ok(format!("Nothing to re-sync: {why}.")),
+            Err(SyncError::NoSuchUser) => Err(AppError::NotFound),
+            Err(SyncError::NotEnabled) => Err(AppError::Conflict("Login with PeeringDB is not enabled.".into())),
+            Err(SyncError::PeeringDb(e)) => Err(AppError::Conflict(format!("PeeringDB could not be asked: {e}. Nothing was changed."))),
+            Err(SyncError::Db(e)) => Err(e.into()),
+        }
+    }
+
     async fn audit(&self, _: &Superadmin, filter: AuditFilter, page: u32) -> Result<Page<AuditItem>, AppError> {
         let query = AuditQuery::resolve(&self.db, &filter).await?.map_err(validation)?;
         let items = query.fetch(&self.db, i64::from(PAGE_SIZE), offset(page)).await?;
@@ -302,8 +330,23 @@ impl Console for Portal {
     async fn peeringdb_status(&self, _: &Superadmin) -> Result<PeeringDbStatus, AppError> {
         let pdb = self.config.peeringdb.as_ref();
         let (linked_users, peeringdb_grants, customers_opted_out) = grants::peeringdb_counts(&self.db).await?;
+        let (links_synced, links_stale, links_failing, oldest) = links::summary(&self.db).await?;
+        let interval = self.config.resync_interval.filter(|_| pdb.is_some());
+        let resync = match (pdb, interval) {
+            (None, _) => "off (PeeringDB login is not enabled)".to_string(),
+            (Some(_), None) => "off (PEERINGDB_RESYNC_INTERVAL=0); peerportal sync still works".to_string(),
+            (Some(_), Some(i)) => format!("every {}", domain::user::duration_words(i.as_secs())),
+        };
+        let next_due = interval.zip(oldest).map(|(i, t)| fmt_time(t + i));
         Ok(PeeringDbStatus {
             enabled: pdb.is_some(),
+            resync,
+            requests_per_minute: self.config.requests_per_minute,
+            last_sweep: audit::last_of(&self.db, AuditEvent::PeeringdbSweep).await?,
+            next_due,
+            links_synced,
+            links_stale,
+            links_failing,
             client_id: pdb.map(|p| p.client_id.clone()),
             redirect_uri: pdb.map(|p| p.redirect_uri.to_string()),
             oauth_url: pdb.map(|p| p.base_url.to_string()),

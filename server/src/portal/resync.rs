@@ -77,11 +77,11 @@ impl Portal {
     /// Re-syncs one user now. With `dry_run` nothing is written except the
     /// rotated refresh token: PeeringDB has already retired the old one.
     pub async fn resync_user(&self, user_id: i64, dry_run: bool) -> Result<Synced, SyncError> {
-        let client = self.peeringdb.clone().ok_or(SyncError::NotEnabled)?;
         let user = users::by_id(&self.db, user_id).await?.ok_or(SyncError::NoSuchUser)?;
         let Some(peeringdb_id) = user.peeringdb_id else {
             return Ok(Synced::NothingToDo("not linked to PeeringDB"));
         };
+        let client = self.peeringdb.clone().ok_or(SyncError::NotEnabled)?;
         let Some(sealed) = links::refresh_of(&self.db, user_id).await? else {
             return Ok(Synced::NothingToDo("no refresh token kept (the next PeeringDB login brings one)"));
         };

@@ -253,6 +253,13 @@ pub async fn about_user(db: &Db, user_id: i64, limit: i64) -> Result<Vec<AuditIt
 }
 
 /// The newest PeeringDB login with this outcome (`login.success` or `login.refused`).
+/// The newest row of one event.
+pub async fn last_of(db: &Db, event: AuditEvent) -> Result<Option<AuditItem>, DbError> {
+    let sql = format!("{AUDIT_SELECT} WHERE l.event = $1 ORDER BY l.id DESC LIMIT 1");
+    let row = with_db!(db, p => sqlx::query_as::<_, AuditRecord>(&sql).bind(event.as_str()).fetch_optional(p).await)?;
+    row.map(AuditItem::try_from).transpose()
+}
+
 pub async fn last_peeringdb_login(db: &Db, event: AuditEvent) -> Result<Option<AuditItem>, DbError> {
     let sql = format!("{AUDIT_SELECT} WHERE l.event = $1 AND l.details LIKE '%\"via\":\"peeringdb\"%' ORDER BY l.id DESC LIMIT 1");
     let row = with_db!(db, p => sqlx::query_as::<_, AuditRecord>(&sql).bind(event.as_str()).fetch_optional(p).await)?;

@@ -113,6 +113,16 @@ pub async fn stale_with_grants(db: &Db, cutoff: time::OffsetDateTime) -> Result<
     Ok(with_db!(db, p => sqlx::query_scalar(sql).bind(cutoff).fetch_all(p).await)?)
 }
 
+/// (links synced at least once, stale, failing at PeeringDB, the oldest
+/// last sync of a link that is neither stale nor without a token).
+pub async fn summary(db: &Db) -> Result<(i64, i64, i64, Option<time::OffsetDateTime>), DbError> {
+    let sql = "SELECT (SELECT COUNT(*) FROM peeringdb_links WHERE last_synced_at IS NOT NULL), \
+               (SELECT COUNT(*) FROM peeringdb_links WHERE stale_since IS NOT NULL), \
+               (SELECT COUNT(*) FROM peeringdb_links WHERE stale_since IS NULL AND last_error IS NOT NULL), \
+               (SELECT MIN(last_synced_at) FROM peeringdb_links WHERE stale_since IS NULL AND refresh_token IS NOT NULL)";
+    Ok(with_db!(db, p => sqlx::query_as(sql).fetch_one(p).await)?)
+}
+
 /// The link's state, for the console.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LinkState {

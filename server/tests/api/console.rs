@@ -204,6 +204,7 @@ fn rights() -> Vec<Right> {
             args: |w| f(&[("user_id", &w.linked.to_string()), ("disabled", "true")]),
             answers: [U, F, F, A],
         },
+        Right { endpoint: "admin/resync_user", args: |w| f(&[("user_id", &w.member.to_string())]), answers: [U, F, F, A] },
         Right { endpoint: "admin/unlink_peeringdb", args: |w| f(&[("user_id", &w.linked.to_string())]), answers: [U, F, F, A] },
         Right {
             endpoint: "admin/audit",

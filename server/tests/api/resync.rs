@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 use time::Duration;
 
-use crate::console::{grant, local_user, logged_in};
+use crate::console::{f, grant, local_user, logged_in, ok_json};
 use crate::helpers::{browser, TestApp};
 use crate::peeringdb::{roles_of, spawn_pdb, PdbApp};
 use peerportal::portal::resync::{SweepOptions, SweepReport};
@@ -255,4 +255,29 @@ async fn the_request_budget_holds_across_two_replicas_and_logins_come_first() {
         let state = peerportal::store::links::state_of(&t.app.db, id).await.unwrap().unwrap();
         assert!(state.stale_since.is_none() && state.has_token, "{username}: racing replicas leave no link stale");
     }
+}
+
+#[tokio::test]
+async fn an_operator_resyncs_a_user_from_the_console_and_sees_the_link_and_the_sweeps() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    local_user(&t.app, "ops", true).await;
+    let ops = logged_in(&t.app, "ops").await;
+    let alice = peerportal::store::users::by_username(&t.app.db, "alice.anders").await.unwrap().unwrap().id;
+    alice_networks(&t, json!([{ "id": 1, "asn": 64500, "perms": 15 }]));
+    let said = ok_json(&ops, &t.app, "admin/resync_user", &f(&[("user_id", &alice.to_string())])).await;
+    assert!(said.as_str().unwrap().contains("removed Beta Net"), "{said}");
+    let detail = ok_json(&ops, &t.app, "admin/user", &f(&[("id", &alice.to_string())])).await;
+    assert!(detail["peeringdb_link"]["last_synced"].is_string() && detail["peeringdb_link"]["has_token"] == true, "{detail}");
+    let page = ops.get(t.app.url(&format!("/admin/users/{alice}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Re-sync now") && page.contains("last synced"), "the user's page shows the link and the button");
+
+    t.sim.invalidate_tokens_of("alice");
+    sweep(&t.app, &everyone(&t.app, false)).await;
+    let status = ok_json(&ops, &t.app, "admin/peeringdb", &[]).await;
+    assert_eq!((status["links_stale"].as_i64(), status["links_synced"].as_i64()), (Some(1), Some(1)), "{status}");
+    assert!(status["resync"].as_str().unwrap().starts_with("every 1 d"), "{status}");
+    assert!(status["last_sweep"]["details"].as_str().unwrap().contains("\"stale\":1"), "{status}");
+    let said = ok_json(&ops, &t.app, "admin/resync_user", &f(&[("user_id", &alice.to_string())])).await;
+    assert!(said.as_str().unwrap().contains("Nothing to re-sync") || said.as_str().unwrap().contains("stale"), "{said}");
 }

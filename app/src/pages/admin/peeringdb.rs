@@ -40,6 +40,32 @@ fn string_field<'a>(json: &'a str, key: &str) -> Option<&'a str> {
     Some(&json[start..start + len])
 }
 
+/// A number member of the compact JSON the server wrote.
+fn number_field(json: &str, key: &str) -> Option<u64> {
+    let pattern = format!("\"{key}\":");
+    let start = json.find(&pattern)? + pattern.len();
+    let digits: String = json[start..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
+fn sweep_line(item: Option<AuditItem>) -> String {
+    match item {
+        None => "none yet".into(),
+        Some(a) => {
+            let n = |k: &str| number_field(&a.details, k).unwrap_or(0);
+            format!(
+                "{}: {} synced, {} changed, {} errors, {} stale, {} past the grace",
+                a.at,
+                n("synced"),
+                n("changed"),
+                n("errors"),
+                n("stale"),
+                n("grace_expired")
+            )
+        }
+    }
+}
+
 fn login_line(item: Option<AuditItem>, failure: bool) -> String {
     match item {
         None => "none yet".into(),
@@ -78,6 +104,19 @@ fn StatusCard(s: PeeringDbStatus) -> impl IntoView {
                 <dt>"Access granted through PeeringDB"</dt><dd>{s.peeringdb_grants}</dd>
                 <dt>"Customers opted out"</dt><dd>{s.customers_opted_out}</dd>
             </dl>
+        </section>
+        <section class="card" aria-labelledby="resync-title">
+            <h2 id="resync-title">"Re-sync between logins"</h2>
+            <dl class="facts" id="resync">
+                <dt>"Background re-sync"</dt><dd>{s.resync}</dd>
+                <dt>"Requests to PeeringDB"</dt><dd>{format!("at most {} a minute, all replicas together; logins first", s.requests_per_minute)}</dd>
+                <dt>"Last sweep"</dt><dd>{sweep_line(s.last_sweep)}</dd>
+                <dt>"Next user due"</dt><dd>{s.next_due.unwrap_or_else(dash)}</dd>
+                <dt>"Links synced"</dt><dd>{s.links_synced}</dd>
+                <dt>"Links failing at PeeringDB"</dt><dd>{s.links_failing}</dd>
+                <dt>"Stale links"</dt><dd>{s.links_stale}</dd>
+            </dl>
+            <p><a href="/admin/audit?event=peeringdb.">"Every sweep and stale link"</a></p>
             <p><a href="/admin/audit?event=login.refused">"All refused logins"</a></p>
         </section>
     }

@@ -5,10 +5,10 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::console::{admin_user, admin_users, CreateUser, GrantAccess, RevokeGrant, SetUserDisabled, UnlinkPeeringdb};
+use crate::api::console::{admin_user, admin_users, CreateUser, GrantAccess, ResyncUser, RevokeGrant, SetUserDisabled, UnlinkPeeringdb};
 use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
 use crate::components::audit::AuditTable;
-use crate::console::{Page, UserDetail, UserItem};
+use crate::console::{LinkStatus, Page, UserDetail, UserItem};
 use crate::{AppError, CustomerStatus, Source};
 
 #[component]
@@ -118,6 +118,7 @@ struct UserActions {
     revoke: ServerAction<RevokeGrant>,
     disable: ServerAction<SetUserDisabled>,
     unlink: ServerAction<UnlinkPeeringdb>,
+    resync: ServerAction<ResyncUser>,
 }
 
 #[component]
@@ -128,10 +129,11 @@ pub fn UserPage() -> impl IntoView {
         revoke: ServerAction::new(),
         disable: ServerAction::new(),
         unlink: ServerAction::new(),
+        resync: ServerAction::new(),
     };
-    let UserActions { grant, revoke, disable, unlink } = actions;
+    let UserActions { grant, revoke, disable, unlink, resync } = actions;
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
-    let changes = move || (grant.version().get(), revoke.version().get(), disable.version().get(), unlink.version().get());
+    let changes = move || (grant.version().get(), revoke.version().get(), disable.version().get(), unlink.version().get(), resync.version().get());
     let detail = Resource::new(move || (id(), changes()), |(id, _)| admin_user(id));
     view! {
         <Title text="User"/>
@@ -140,8 +142,12 @@ pub fn UserPage() -> impl IntoView {
 }
 
 fn user_view(my_id: i64, detail: Resource<Result<UserDetail, AppError>>, actions: UserActions) -> impl IntoView {
-    let UserActions { grant, revoke, disable, unlink } = actions;
+    let UserActions { grant, revoke, disable, unlink, resync } = actions;
     view! {
+        {move || resync.value().get().map(|r| match r {
+            Ok(text) => view! { <div class="alert ok" role="status">{text}</div> }.into_any(),
+            Err(e) => load_error(e),
+        })}
         {move || outcome(grant.value().get(), "Access granted.")}
         {move || outcome(revoke.value().get(), "Access revoked.")}
         {move || outcome(disable.value().get(), "Saved.")}
@@ -150,7 +156,7 @@ fn user_view(my_id: i64, detail: Resource<Result<UserDetail, AppError>>, actions
             {move || Suspend::new(async move {
                 match detail.await {
                     Err(e) => load_error(e),
-                    Ok(d) => view! { <UserCards d my_id grant revoke disable unlink/> }.into_any(),
+                    Ok(d) => view! { <UserCards d my_id actions/> }.into_any(),
                 }
             })}
         </Suspense>
@@ -158,14 +164,9 @@ fn user_view(my_id: i64, detail: Resource<Result<UserDetail, AppError>>, actions
 }
 
 #[component]
-fn UserCards(
-    d: UserDetail,
-    my_id: i64,
-    grant: ServerAction<GrantAccess>,
-    revoke: ServerAction<RevokeGrant>,
-    disable: ServerAction<SetUserDisabled>,
-    unlink: ServerAction<UnlinkPeeringdb>,
-) -> impl IntoView {
+fn UserCards(d: UserDetail, my_id: i64, actions: UserActions) -> impl IntoView {
+    let UserActions { grant, revoke, disable, unlink, resync } = actions;
+    let link = d.peeringdb_link.map(|l| link_line(&l));
     let u = d.user;
     let uid = u.id;
     let rows = d
@@ -205,6 +206,7 @@ fn UserCards(
                 <dt>"Password"</dt><dd>{if d.has_password { "set" } else { "none (PeeringDB only)" }}</dd>
                 <dt>"PeeringDB"</dt><dd>{match u.peeringdb_id { Some(id) => format!("linked (user id {id})"), None => "not linked".into() }}
                     {(!d.peeringdb_login_allowed).then_some(" · the user switched PeeringDB login off")}</dd>
+                {link.map(|line| view! { <dt>"Re-sync"</dt><dd id="peeringdb-link">{line}</dd> })}
                 <dt>"State"</dt><dd>{if u.disabled { "disabled" } else { "active" }}{u.is_superadmin.then_some(" · superadmin")}</dd>
             </dl>
             <div class="actions">
@@ -213,6 +215,12 @@ fn UserCards(
                         <input type="hidden" name="user_id" value=uid.to_string()/>
                         <input type="hidden" name="disabled" value=(!u.disabled).to_string()/>
                         <button type="submit" class="button">{if u.disabled { "Enable account" } else { "Disable account (ends their sessions)" }}</button>
+                    </ActionForm>
+                })}
+                {u.peeringdb_id.map(|_| view! {
+                    <ActionForm action=resync attr:class="inline">
+                        <input type="hidden" name="user_id" value=uid.to_string()/>
+                        <button type="submit" class="button">"Re-sync now"</button>
                     </ActionForm>
                 })}
                 {u.peeringdb_id.map(|_| view! {
@@ -252,5 +260,16 @@ fn UserCards(
             {if has_rows { view! { <AuditTable items=d.recent/> }.into_any() } else { view! { <p>"Nothing yet."</p> }.into_any() }}
             <p><a href=format!("/admin/audit?user={}", crate::encode_query_component(&u.username))>"Full audit log of this user"</a></p>
         </section>
+    }
+}
+
+/// The state of a PeeringDB link in one line.
+fn link_line(l: &LinkStatus) -> String {
+    let synced = l.last_synced.as_deref().map_or("never synced".to_string(), |t| format!("last synced {t}"));
+    match (&l.stale_since, &l.last_error, l.has_token) {
+        (Some(since), error, _) => format!("stale since {since} ({}): PeeringDB access goes after the grace period unless they log in with PeeringDB", error.as_deref().unwrap_or("no token")),
+        (None, _, false) => "no refresh token kept: the next PeeringDB login brings one".to_string(),
+        (None, Some(error), true) => format!("{synced}; the last attempt failed: {error}"),
+        (None, None, true) => synced,
     }
 }
