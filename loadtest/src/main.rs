@@ -25,7 +25,7 @@ use flow::{login, PeeringDb};
 use portal::{free_port, Database, Launcher, Replica};
 use stats::{ms, Latencies};
 
-#[derive(Parser, Debug)]
+#[derive(Parser, Debug, Clone)]
 #[command(about = "Load driver for BENCHMARKS.md (loopback only, bounded)")]
 struct Args {
     /// The portal binary to measure (`cargo leptos build --release`).
@@ -64,12 +64,19 @@ struct Args {
     /// Upper bound on requests of any one storm.
     #[arg(long, default_value_t = 50_000)]
     max_requests: usize,
+    /// Linked people re-synced by one `peerportal sync` (SQLite); 0 skips it.
+    #[arg(long, default_value_t = 10_000)]
+    resync_users: usize,
+    /// Networks of each of those people.
+    #[arg(long, default_value_t = 5)]
+    resync_networks: usize,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 enum Only {
     Logins,
     Page,
+    Resync,
 }
 
 #[tokio::main]
@@ -87,7 +94,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut logins = Vec::new();
     let mut page = None;
-    for postgres in backends {
+    for postgres in backends.into_iter().filter(|_| args.only != Some(Only::Resync)) {
         for &replicas in &args.replicas {
             let db = match (&args.postgres, postgres) {
                 (Some(admin), true) => Database::postgres(admin, &format!("peerportal_load_{replicas}"))?,
@@ -103,8 +110,119 @@ async fn main() -> anyhow::Result<()> {
             }
         }
     }
-    print_report(&args, &logins, page.as_ref());
+    let sweep = if args.resync_users > 0 && matches!(args.only, None | Some(Only::Resync)) {
+        eprintln!("== SQLite · a re-sync of {} linked people", args.resync_users);
+        Some(resync(&args).await?)
+    } else {
+        None
+    };
+    if !logins.is_empty() || page.is_some() {
+        print_report(&args, &logins, page.as_ref());
+    }
+    if let Some(s) = sweep {
+        print_sweep(&args, &s);
+    }
     Ok(())
+}
+
+/// One `peerportal sync` of everyone, as watched from outside.
+struct SweepFigures {
+    users: usize,
+    wall: Duration,
+    cpu: Duration,
+    /// RSS samples (KiB) through the sweep, every 20 ms.
+    rss_kib: Vec<u64>,
+    /// Time inside the simulator's handlers during the sweep.
+    in_peeringdb: Duration,
+    summary: String,
+}
+
+/// Logs `resync_users` people in once (so each has a sealed refresh token),
+/// then times a `peerportal sync` of all of them with the budget lifted.
+async fn resync(args: &Args) -> anyhow::Result<SweepFigures> {
+    let people = Args { users: args.resync_users, networks: args.resync_networks, ..args.clone() };
+    let s = Scenario::start(&people, Database::sqlite()?, 1).await?;
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..args.concurrency {
+        let (net, next, users) = (s.net.clone(), next.clone(), people.users);
+        workers.spawn(async move {
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                if i >= users {
+                    return Ok::<(), anyhow::Error>(());
+                }
+                net.login(i).await?;
+            }
+        });
+    }
+    while let Some(done) = workers.join_next().await {
+        done??;
+    }
+    let in_sim_before = s.net.pdb.clock.total();
+    let started = std::time::Instant::now();
+    let mut child = s.launcher.spawn_sync()?;
+    let pid = child.id();
+    let (mut cpu, mut rss_kib) = (Duration::ZERO, Vec::new());
+    // Bounded: a sweep of 10 000 people takes well under a minute here.
+    for _ in 0..30_000 {
+        if let Some((c, rss)) = portal::cpu_and_rss(pid).filter(|(_, rss)| *rss > 0) {
+            cpu = c;
+            rss_kib.push(rss);
+        }
+        if child.try_wait()?.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let wall = started.elapsed();
+    let out = child.wait_with_output()?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    if !out.status.success() {
+        bail!("peerportal sync failed: {stdout}");
+    }
+    let summary = stdout.lines().last().unwrap_or("").to_string();
+    if !summary.starts_with(&format!("{} synced", people.users)) {
+        bail!("peerportal sync did not sync everyone: {summary}");
+    }
+    Ok(SweepFigures { users: people.users, wall, cpu, rss_kib, in_peeringdb: s.net.pdb.clock.total().saturating_sub(in_sim_before), summary })
+}
+
+fn print_sweep(args: &Args, s: &SweepFigures) {
+    let per_user = |d: Duration| d / u32::try_from(s.users.max(1)).unwrap_or(u32::MAX);
+    let (first, last) = (s.rss_kib.first().copied().unwrap_or(0), s.rss_kib.last().copied().unwrap_or(0));
+    let peak = s.rss_kib.iter().copied().max().unwrap_or(0);
+    // The RSS after the first tenth of the sweep against the end: flat means no growth per user.
+    let warm = s.rss_kib.get(s.rss_kib.len() / 10).copied().unwrap_or(first);
+    println!("\n### Re-sync sweep\n");
+    println!(
+        "`peerportal sync` of {} linked people (each in {} networks, one login each beforehand), SQLite, the request budget lifted; \
+         every person: refresh grant (rotated token sealed and saved), `/profile/v1`, the grant plan in one transaction, \
+         the access token revoked. The command is watched from /proc every 20 ms.\n",
+        s.users, args.resync_networks
+    );
+    println!("| people | wall time (s) | people/s | portal CPU per person (ms) | simulator handler time per person (ms) | RSS at 10 % / end / peak (MiB) |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {} | {:.1} | {:.0} | {} | {} | {} / {} / {} |",
+        s.users,
+        s.wall.as_secs_f64(),
+        s.users as f64 / s.wall.as_secs_f64().max(1e-9),
+        ms(per_user(s.cpu)),
+        ms(per_user(s.in_peeringdb)),
+        mib(&[warm]),
+        mib(&[last]),
+        mib(&[peak])
+    );
+    let minutes = (s.users as f64 * 3.0 / 60.0).ceil();
+    println!(
+        "\nAt the default budget (60 requests a minute, 3 per person, logins first) a sweep of {} people takes at least {:.0} minutes \
+         ({:.1} h) even with no login at all; the default interval is 24 h. Summary line of the command: `{}`",
+        s.users,
+        minutes,
+        minutes / 60.0,
+        s.summary
+    );
 }
 
 /// What every simulated browser shares: the replicas behind the "load
@@ -128,6 +246,7 @@ impl Net {
 /// One database, its replicas and its PeeringDB.
 struct Scenario {
     db: Database,
+    launcher: Launcher,
     /// Holds the replicas' shared secret key file.
     _keys: tempfile::TempDir,
     replicas: Vec<Replica>,
@@ -165,7 +284,7 @@ impl Scenario {
             .build()?;
         let bases = replicas.iter().map(|r| r.base.clone()).collect();
         let net = Arc::new(Net { pdb, bases, http, users: args.users });
-        Ok(Scenario { db, _keys: keys, replicas, idle_rss_kib, net })
+        Ok(Scenario { db, launcher, _keys: keys, replicas, idle_rss_kib, net })
     }
 
     fn cpu(&self) -> Duration {

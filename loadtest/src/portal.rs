@@ -119,6 +119,18 @@ impl Launcher {
         cmd
     }
 
+    /// `peerportal sync` (every linked user, now) with the request budget
+    /// lifted, started for the caller to watch.
+    pub fn spawn_sync(&self) -> anyhow::Result<Child> {
+        self.command()
+            .arg("sync")
+            .env("PEERINGDB_REQUESTS_PER_MINUTE", "1000000000")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {} sync", self.binary.display()))
+    }
+
     /// `peerportal customers import` of a CSV file, as an operator would.
     pub fn import_customers(&self, csv: &Path) -> anyhow::Result<String> {
         let out = self.command().args(["customers", "import"]).arg(csv).arg("--allow-reserved").output()?;
@@ -154,6 +166,16 @@ impl Launcher {
 pub struct Replica {
     pub base: String,
     child: Child,
+}
+
+/// A process's CPU time so far (user + system) and resident memory in KiB,
+/// from /proc; `None` once it is gone.
+pub fn cpu_and_rss(pid: u32) -> Option<(Duration, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let ticks = stats::cpu_ticks(&stat)?;
+    let cpu = Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second() as f64);
+    Some((cpu, stats::status_kib(&status, "VmRSS").unwrap_or(0)))
 }
 
 impl Replica {

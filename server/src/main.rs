@@ -85,6 +85,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::Serve | Command::Migrate => {}
             }
+            portal.finish_background(std::time::Duration::from_secs(10)).await;
             db.close().await;
         }
     }

@@ -33,6 +33,9 @@ pub struct Portal {
     pub peeringdb: Option<Arc<PeeringDbClient>>,
     /// Seals PeeringDB refresh tokens at rest.
     pub keys: Keys,
+    /// Token revocations on their way to PeeringDB (a command waits for
+    /// them before it exits).
+    pub(crate) background: std::sync::Mutex<tokio::task::JoinSet<()>>,
 }
 
 /// The one way a database failure reaches a person: logged with its cause,
@@ -60,7 +63,21 @@ impl Portal {
             None => None,
         };
         let keys = Keys::new(Keyring::load_or_create(&config.secret_key_file)?);
-        Ok(Portal { db, config: Arc::new(config), peeringdb, keys })
+        Ok(Portal { db, config: Arc::new(config), peeringdb, keys, background: Default::default() })
+    }
+
+    /// Runs `work` in the background, reaping what has finished.
+    pub(crate) fn in_background(&self, work: impl std::future::Future<Output = ()> + Send + 'static) {
+        let mut set = self.background.lock().unwrap_or_else(|e| e.into_inner());
+        while set.try_join_next().is_some() {}
+        set.spawn(work);
+    }
+
+    /// Waits (up to `within`) for the background work still running, so a
+    /// command does not exit with revocations unsent.
+    pub async fn finish_background(&self, within: std::time::Duration) {
+        let mut set = std::mem::take(&mut *self.background.lock().unwrap_or_else(|e| e.into_inner()));
+        let _ = tokio::time::timeout(within, async { while set.join_next().await.is_some() {} }).await;
     }
 
     /// The signed-in person behind a session's user id, or `None` when the

@@ -226,7 +226,7 @@ impl Portal {
     /// token itself never is).
     pub(crate) fn revoke_later(&self, token: SecretString, hint: TokenHint) {
         let Some(client) = self.peeringdb.clone() else { return };
-        tokio::spawn(async move {
+        self.in_background(async move {
             if let Err(e) = client.revoke(&token, hint).await {
                 tracing::warn!(error = %e, hint = hint.as_str(), "could not revoke a PeeringDB token");
             }
