@@ -624,6 +624,20 @@ mod tests {
         assert!(bad.text().await.unwrap().is_empty());
     }
 
+    /// The JSON of a token answer made in-process.
+    async fn tokens_of(resp: Response) -> serde_json::Value {
+        serde_json::from_slice(&axum::body::to_bytes(resp.into_body(), 1 << 20).await.unwrap()).unwrap()
+    }
+
+    async fn revoke_with(base: &str, token: &str, secret: &str) -> reqwest::Response {
+        no_redirects()
+            .post(format!("{base}/oauth2/revoke_token/"))
+            .form(&[("token", token), ("token_type_hint", "refresh_token"), ("client_id", "cid"), ("client_secret", secret)])
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn refresh_with(base: &str, token: &str) -> reqwest::Response {
         no_redirects()
             .post(format!("{base}/oauth2/token/"))
@@ -637,8 +651,7 @@ mod tests {
     async fn refresh_tokens_rotate_and_the_old_one_dies() {
         let sim = sim();
         let base = serve(&sim).await;
-        let first = issue_tokens(&sim, "alice".into());
-        let first: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(first.into_body(), 1 << 20).await.unwrap()).unwrap();
+        let first = tokens_of(issue_tokens(&sim, "alice".into())).await;
         let old = first["refresh_token"].as_str().unwrap();
         let rotated = refresh_with(&base, old).await;
         assert_eq!(rotated.status(), 200);
@@ -659,33 +672,13 @@ mod tests {
     async fn revocation_needs_the_client_and_kills_the_token() {
         let sim = sim();
         let base = serve(&sim).await;
-        let tokens = issue_tokens(&sim, "alice".into());
-        let tokens: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(tokens.into_body(), 1 << 20).await.unwrap()).unwrap();
-        let refresh = tokens["refresh_token"].as_str().unwrap();
-        let revoke = |secret: &'static str| {
-            let base = base.to_string();
-            let refresh = refresh.to_string();
-            async move {
-                no_redirects()
-                    .post(format!("{base}/oauth2/revoke_token/"))
-                    .form(&[("token", refresh.as_str()), ("token_type_hint", "refresh_token"), ("client_id", "cid"), ("client_secret", secret)])
-                    .send()
-                    .await
-                    .unwrap()
-            }
-        };
-        assert_eq!(revoke("wrong").await.status(), 401);
-        assert_eq!(refresh_with(&base, refresh).await.status(), 200, "a refused revocation changes nothing");
-        let tokens = issue_tokens(&sim, "alice".into());
-        let tokens: serde_json::Value = serde_json::from_slice(&axum::body::to_bytes(tokens.into_body(), 1 << 20).await.unwrap()).unwrap();
+        let tokens = tokens_of(issue_tokens(&sim, "alice".into())).await;
         let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
-        let resp = no_redirects()
-            .post(format!("{base}/oauth2/revoke_token/"))
-            .form(&[("token", refresh.as_str()), ("token_type_hint", "refresh_token"), ("client_id", "cid"), ("client_secret", "secret")])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 200);
+        assert_eq!(revoke_with(&base, &refresh, "wrong").await.status(), 401);
+        assert_eq!(refresh_with(&base, &refresh).await.status(), 200, "a refused revocation changes nothing");
+        let tokens = tokens_of(issue_tokens(&sim, "alice".into())).await;
+        let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+        assert_eq!(revoke_with(&base, &refresh, "secret").await.status(), 200);
         assert_eq!(sim.revoked(), vec![(refresh.clone(), Some("refresh_token".to_string()))]);
         assert_eq!(refresh_with(&base, &refresh).await.status(), 400);
     }

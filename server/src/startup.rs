@@ -51,6 +51,11 @@ impl Application {
         &self.db
     }
 
+    /// The portal this application serves.
+    pub fn portal(&self) -> &Arc<Portal> {
+        &self.portal
+    }
+
     pub async fn run_until_stopped(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let purge_db = self.db.clone();
         let purger = tokio::spawn(async move {
@@ -63,6 +68,16 @@ impl Application {
             }
         });
         let resync = tokio::spawn(resync_loop(self.portal.clone()));
+        let budget_portal = self.portal.clone();
+        let budget = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                if let Err(e) = budget_portal.flush_login_requests().await {
+                    tracing::warn!(error = %e, "could not count PeeringDB requests");
+                }
+            }
+        });
         // No Nagle: a streamed page goes out in several writes, and waiting
         // for the browser's delayed ACK between them costs ~40 ms.
         let listener = axum::serve::ListenerExt::tap_io(self.listener, |tcp: &mut tokio::net::TcpStream| {
@@ -75,6 +90,8 @@ impl Application {
             .await;
         purger.abort();
         resync.abort();
+        budget.abort();
+        let _ = self.portal.flush_login_requests().await;
         self.db.close().await;
         result
     }

@@ -36,6 +36,8 @@ pub struct Portal {
     /// Token revocations on their way to PeeringDB (a command waits for
     /// them before it exits).
     pub(crate) background: std::sync::Mutex<tokio::task::JoinSet<()>>,
+    /// Requests logins made to PeeringDB, not yet in the shared budget.
+    pub(crate) login_requests: std::sync::atomic::AtomicI64,
 }
 
 /// The one way a database failure reaches a person: logged with its cause,
@@ -63,7 +65,22 @@ impl Portal {
             None => None,
         };
         let keys = Keys::new(Keyring::load_or_create(&config.secret_key_file)?);
-        Ok(Portal { db, config: Arc::new(config), peeringdb, keys, background: Default::default() })
+        Ok(Portal { db, config: Arc::new(config), peeringdb, keys, background: Default::default(), login_requests: Default::default() })
+    }
+
+    /// Writes the requests logins made since the last call into the shared
+    /// per-minute budget: one write every few seconds instead of one per
+    /// login. The re-sync of another replica may therefore see logins up
+    /// to one flush late.
+    pub async fn flush_login_requests(&self) -> Result<(), DbError> {
+        let n = self.login_requests.swap(0, std::sync::atomic::Ordering::Relaxed);
+        if n > 0 {
+            if let Err(e) = store::budget::record(&self.db, store::budget::minute_of(store::now()), n).await {
+                self.login_requests.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+                return Err(e);
+            }
+        }
+        Ok(())
     }
 
     /// Runs `work` in the background, reaping what has finished.

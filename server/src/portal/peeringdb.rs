@@ -25,7 +25,7 @@ use crate::peeringdb::{PeeringDbError, TokenHint};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::grants::{self, Planning};
 use crate::store::users::{self, UserRow};
-use crate::store::{budget, links, now, pending, sessions, DbError};
+use crate::store::{links, now, pending, sessions, DbError};
 
 /// A login on its way to PeeringDB: the browser keeps `binding` in a
 /// cookie and goes to `authorize_url`.
@@ -125,14 +125,9 @@ impl Portal {
         let fetched = client.fetch_profile(exchange.code, exchange.pkce_verifier).await;
         let waited_for_peeringdb = Some(asked.elapsed());
         // Logins never wait for the shared request budget, but count in
-        // it (token, profile and the access token's revocation), off the
-        // person's request.
-        let db = self.db.clone();
-        tokio::spawn(async move {
-            if let Err(e) = budget::record(&db, budget::minute_of(now()), 3).await {
-                tracing::warn!(error = %e, "could not count PeeringDB requests");
-            }
-        });
+        // it (token, profile and the access token's revocation): counted
+        // here, written by `flush_login_requests` every few seconds.
+        self.login_requests.fetch_add(3, std::sync::atomic::Ordering::Relaxed);
         let outcome = match fetched {
             Ok((profile, tokens)) => {
                 // The access token has done its work: revoke it now rather

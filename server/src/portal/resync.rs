@@ -264,6 +264,7 @@ impl Portal {
         let users_len = users.len();
         let clock = std::time::Instant::now();
         let limit = i64::from(self.config.requests_per_minute);
+        self.flush_login_requests().await?;
         for (done, user_id) in users.into_iter().enumerate() {
             // The budget first: what logins left this minute, else the next
             // minute, else stop and leave the rest for the next sweep.

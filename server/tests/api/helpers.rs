@@ -19,6 +19,9 @@ pub struct TestApp {
     pub _dir: tempfile::TempDir,
     /// The settings it was started with.
     pub env: BTreeMap<String, String>,
+    /// The portal the server runs (its in-process state, e.g. the logins'
+    /// PeeringDB request count).
+    pub served: Option<std::sync::Arc<peerportal::portal::Portal>>,
 }
 
 /// Which database the suite runs on: SQLite in a temp dir by default, or a
@@ -102,8 +105,9 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
     let config = Config::from_sources(&env, None, &|_| Err("no files in tests".into())).expect("test config");
     let app = Application::build_on(config, listener).await.expect("build app");
     let db = app.db().clone();
+    let served = Some(app.portal().clone());
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { client: browser(&base), base, db, logs, _log_guard: Some(log_guard), _dir: dir, env }
+    TestApp { client: browser(&base), base, db, logs, _log_guard: Some(log_guard), _dir: dir, env, served }
 }
 
 /// A client that keeps cookies, does not follow redirects (tests look at

@@ -281,3 +281,32 @@ async fn an_operator_resyncs_a_user_from_the_console_and_sees_the_link_and_the_s
     let said = ok_json(&ops, &t.app, "admin/resync_user", &f(&[("user_id", &alice.to_string())])).await;
     assert!(said.as_str().unwrap().contains("Nothing to re-sync") || said.as_str().unwrap().contains("stale"), "{said}");
 }
+
+#[tokio::test]
+async fn the_sweep_lease_has_one_holder_and_is_taken_over_when_its_holder_stops_renewing() {
+    let app = crate::helpers::spawn().await;
+    let now = peerportal::store::now();
+    let lease = |holder: &'static str, at: time::OffsetDateTime| {
+        let db = app.db.clone();
+        async move { peerportal::store::leases::acquire(&db, "peeringdb-resync", holder, at, at + Duration::minutes(5)).await.unwrap() }
+    };
+    assert!(lease("a", now).await);
+    assert!(!lease("b", now + Duration::minutes(1)).await, "a holds it");
+    assert!(lease("a", now + Duration::minutes(2)).await, "its holder renews it");
+    assert!(!lease("b", now + Duration::minutes(6)).await, "renewed until 7 minutes");
+    assert!(lease("b", now + Duration::minutes(8)).await, "a died: b takes over once it expired");
+    assert!(!lease("a", now + Duration::minutes(9)).await);
+}
+
+#[tokio::test]
+async fn logins_count_their_peeringdb_requests_in_the_shared_budget() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    t.login_as("alice", true).await;
+    let served = t.app.served.clone().unwrap();
+    served.flush_login_requests().await.unwrap();
+    let minute = peerportal::store::budget::minute_of(peerportal::store::now());
+    let used: Vec<i64> = peerportal::with_db!(&t.app.db, p => sqlx::query_scalar("SELECT used FROM peeringdb_budget WHERE minute >= $1")
+        .bind(minute - 1).fetch_all(p).await).unwrap();
+    assert_eq!(used.iter().sum::<i64>(), 6, "token, profile and revocation, twice");
+}
