@@ -3,5 +3,5 @@
 -- takes what they leave under PEERINGDB_REQUESTS_PER_MINUTE.
 CREATE TABLE peeringdb_budget (
     minute BIGINT PRIMARY KEY,
-    used   INTEGER NOT NULL
+    used   BIGINT  NOT NULL
 );
