@@ -77,22 +77,27 @@ impl Portal {
     /// Re-syncs one user now. With `dry_run` nothing is written except the
     /// rotated refresh token: PeeringDB has already retired the old one.
     pub async fn resync_user(&self, user_id: i64, dry_run: bool) -> Result<Synced, SyncError> {
-        let user = users::by_id(&self.db, user_id).await?.ok_or(SyncError::NoSuchUser)?;
-        let Some(peeringdb_id) = user.peeringdb_id else {
-            return Ok(Synced::NothingToDo("not linked to PeeringDB"));
+        let Some(due) = links::due_one(&self.db, user_id).await? else {
+            let user = users::by_id(&self.db, user_id).await?.ok_or(SyncError::NoSuchUser)?;
+            return Ok(Synced::NothingToDo(match user.peeringdb_id {
+                None => "not linked to PeeringDB",
+                Some(_) => "no refresh token kept (the next PeeringDB login brings one)",
+            }));
         };
+        self.resync(&due, dry_run).await
+    }
+
+    async fn resync(&self, due: &links::Due, dry_run: bool) -> Result<Synced, SyncError> {
+        let (user_id, peeringdb_id, sealed) = (due.user_id, due.peeringdb_id, &due.refresh_token);
         let client = self.peeringdb.clone().ok_or(SyncError::NotEnabled)?;
-        let Some(sealed) = links::refresh_of(&self.db, user_id).await? else {
-            return Ok(Synced::NothingToDo("no refresh token kept (the next PeeringDB login brings one)"));
-        };
         let context = refresh_context(user_id);
-        let token = match self.keys.open(&sealed, &context) {
+        let token = match self.keys.open(sealed, &context) {
             Ok(token) => token,
-            Err(e) => return self.stale(user_id, &sealed, &format!("the stored token does not open: {e}")).await,
+            Err(e) => return self.stale(user_id, sealed, &format!("the stored token does not open: {e}")).await,
         };
         let tokens = match client.refresh(&token).await {
             Ok(tokens) => tokens,
-            Err(PeeringDbError::InvalidGrant) => return self.stale(user_id, &sealed, "PeeringDB refused the refresh token (invalid_grant)").await,
+            Err(PeeringDbError::InvalidGrant) => return self.stale(user_id, sealed, "PeeringDB refused the refresh token (invalid_grant)").await,
             Err(e) => {
                 if !dry_run {
                     links::record_error(&self.db, user_id, &e.to_string()).await?;
@@ -105,7 +110,7 @@ impl Portal {
         // wrong grant.
         match tokens.refresh {
             Some(next) => {
-                if !self.keep_refresh(user_id, &sealed, &next).await? {
+                if !self.keep_refresh(user_id, sealed, &next).await? {
                     // A login or another sweep stored a newer token while
                     // this one was being refreshed: theirs stays, ours goes.
                     self.revoke_later(next, TokenHint::RefreshToken);
@@ -113,7 +118,7 @@ impl Portal {
                     return Ok(Synced::NothingToDo("the link was refreshed elsewhere meanwhile"));
                 }
             }
-            None => return self.stale(user_id, &sealed, "PeeringDB issued no new refresh token").await,
+            None => return self.stale(user_id, sealed, "PeeringDB issued no new refresh token").await,
         }
         let profile = client.profile(&tokens.access).await;
         self.revoke_later(tokens.access, TokenHint::AccessToken);
@@ -142,7 +147,10 @@ impl Portal {
                 changes.added = plan.add.iter().map(|(c, r)| (planning.name(*c), *r)).collect();
                 changes.changed = plan.change_role.iter().map(|(c, from, to)| (planning.name(*c), *from, *to)).collect();
                 changes.removed = plan.remove.iter().map(|c| planning.name(*c)).collect();
-                users::follow_peeringdb(&mut tx, user_id, &profile.display_name(), profile.email.as_deref().unwrap_or(&user.email)).await?;
+                let (name, email) = (profile.display_name(), profile.email.as_deref().map(str::trim).unwrap_or(&user.email));
+                if name != user.name || email != user.email {
+                    users::follow_peeringdb(&mut tx, user_id, &name, email).await?;
+                }
                 grants::apply_plan(&mut tx, user_id, &plan).await?;
                 rows = grant_audit(user_id, &plan, &planning, None);
                 if lost_everything {
@@ -257,7 +265,18 @@ impl Portal {
     pub async fn sweep(&self, opts: &SweepOptions) -> Result<SweepReport, SyncError> {
         let mut report = SweepReport::default();
         let users = match opts.only {
-            Some(id) => vec![id],
+            Some(id) => match links::due_one(&self.db, id).await? {
+                Some(due) => vec![due],
+                None => {
+                    // Not linked, or no token: say why and sync no one.
+                    if let Synced::NothingToDo(why) = self.resync_user(id, opts.dry_run).await? {
+                        let name = users::by_id(&self.db, id).await?.map_or_else(|| format!("user {id}"), |u| u.username);
+                        report.lines.push(format!("{name}: nothing to do ({why})"));
+                    }
+                    report.nothing_to_do += 1;
+                    Vec::new()
+                }
+            },
             None => links::due(&self.db, opts.synced_before.unwrap_or_else(|| crate::store::now() + time::Duration::seconds(1)), opts.limit).await?,
         };
         let mut waited = std::time::Duration::ZERO;
@@ -265,7 +284,7 @@ impl Portal {
         let clock = std::time::Instant::now();
         let limit = i64::from(self.config.requests_per_minute);
         self.flush_login_requests().await?;
-        for (done, user_id) in users.into_iter().enumerate() {
+        for (done, due) in users.iter().enumerate() {
             // The budget first: what logins left this minute, else the next
             // minute, else stop and leave the rest for the next sweep.
             let mut granted = false;
@@ -287,9 +306,9 @@ impl Portal {
                 report.deferred = users_len - done;
                 break;
             }
-            let name = users::by_id(&self.db, user_id).await?.map_or_else(|| format!("user {user_id}"), |u| u.username);
+            let name = &due.username;
             loop {
-                match self.resync_user(user_id, opts.dry_run).await {
+                match self.resync(due, opts.dry_run).await {
                     Ok(Synced::Done { changes, skipped }) => {
                         report.synced += 1;
                         if !changes.is_empty() {

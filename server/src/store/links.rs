@@ -95,14 +95,33 @@ pub async fn mark_synced(tx: &mut Tx, user_id: i64, note: Option<&str>) -> Resul
     Ok(())
 }
 
-/// Linked users whose re-sync is due at `at` (never synced, or last synced
-/// before `synced_before`), oldest first; stale links wait for a login.
-pub async fn due(db: &Db, synced_before: time::OffsetDateTime, limit: i64) -> Result<Vec<i64>, DbError> {
-    let sql = "SELECT l.user_id FROM peeringdb_links l JOIN users u ON u.id = l.user_id \
-               WHERE l.refresh_token IS NOT NULL AND l.stale_since IS NULL AND NOT u.disabled AND u.peeringdb_id IS NOT NULL \
-               AND (l.last_synced_at IS NULL OR l.last_synced_at < $1) \
-               ORDER BY l.last_synced_at IS NOT NULL, l.last_synced_at, l.user_id LIMIT $2";
-    Ok(with_db!(db, p => sqlx::query_scalar(sql).bind(synced_before).bind(limit).fetch_all(p).await)?)
+/// What a re-sync starts from: one query for a whole batch.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Due {
+    pub user_id: i64,
+    pub username: String,
+    pub peeringdb_id: i64,
+    /// Sealed.
+    pub refresh_token: String,
+}
+
+const DUE_SELECT: &str = "SELECT l.user_id, u.username, u.peeringdb_id, l.refresh_token FROM peeringdb_links l JOIN users u ON u.id = l.user_id \
+                          WHERE l.refresh_token IS NOT NULL AND u.peeringdb_id IS NOT NULL";
+
+/// Linked users whose re-sync is due (never synced, or last synced before
+/// `synced_before`), oldest first; stale links and disabled users wait.
+pub async fn due(db: &Db, synced_before: time::OffsetDateTime, limit: i64) -> Result<Vec<Due>, DbError> {
+    let sql = format!(
+        "{DUE_SELECT} AND l.stale_since IS NULL AND NOT u.disabled AND (l.last_synced_at IS NULL OR l.last_synced_at < $1) \
+         ORDER BY l.last_synced_at IS NOT NULL, l.last_synced_at, l.user_id LIMIT $2"
+    );
+    Ok(with_db!(db, p => sqlx::query_as::<_, Due>(&sql).bind(synced_before).bind(limit).fetch_all(p).await)?)
+}
+
+/// One user's link as a re-sync starts from it, whether due or not.
+pub async fn due_one(db: &Db, user_id: i64) -> Result<Option<Due>, DbError> {
+    let sql = format!("{DUE_SELECT} AND l.user_id = $1");
+    Ok(with_db!(db, p => sqlx::query_as::<_, Due>(&sql).bind(user_id).fetch_optional(p).await)?)
 }
 
 /// Users whose link has been stale since before `cutoff` and who still
