@@ -8,14 +8,23 @@ use peerportal::startup::Application;
 
 fn main() -> std::process::ExitCode {
     limit_malloc_arenas();
-    let result = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(anyhow::Error::from)
-        .and_then(|rt| rt.block_on(async {
+    let cli = Cli::parse();
+    // The server spreads requests over every core; a command does one
+    // thing at a time, and on one thread its database calls do not bounce
+    // between runtime workers (a sweep spent most of its CPU on those
+    // thread switches).
+    let runtime = match cli.command {
+        None | Some(Command::Serve) => tokio::runtime::Builder::new_multi_thread(),
+        Some(_) => tokio::runtime::Builder::new_current_thread(),
+    }
+    .enable_all()
+    .build();
+    let result = runtime.map_err(anyhow::Error::from).and_then(|rt| {
+        rt.block_on(async {
             peerportal::telemetry::init();
-            run(Cli::parse()).await
-        }));
+            run(cli).await
+        })
+    });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
