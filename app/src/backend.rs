@@ -45,6 +45,12 @@ impl RequestMeta {
         });
         RequestMeta { ip, user_agent }
     }
+
+    /// A request's facts as the server receives it: the peer's address
+    /// and the browser's `User-Agent`.
+    pub fn from_http(peer: Option<std::net::IpAddr>, headers: &axum::http::HeaderMap) -> RequestMeta {
+        Self::new(peer.map(|ip| ip.to_string()), headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()))
+    }
 }
 
 /// The signed-in, enabled person behind a request, with every customer
@@ -296,9 +302,9 @@ impl Ctx {
             .get(axum::http::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html"));
-        let meta = RequestMeta::new(
-            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip().to_string()),
-            parts.headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()),
+        let meta = RequestMeta::from_http(
+            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
+            &parts.headers,
         );
         let Some(ResolvedCaller(caller)) = parts.extensions.get::<ResolvedCaller>().cloned() else {
             tracing::error!(path = %parts.uri.path(), "no caller was resolved for this request");

@@ -8,7 +8,7 @@ use domain::{Actor, AuditEvent, Source};
 use serde_json::json;
 
 use crate::store::audit::AuditEntry;
-use crate::store::{customers, grants, sessions, DbError, Tx};
+use crate::store::{customers, grants, links, sessions, DbError, Tx};
 
 /// What a withdrawal did, for the change's own audit row and the caller.
 #[derive(Default)]
@@ -61,23 +61,57 @@ pub async fn after_customer_change<'a>(
     Ok(out)
 }
 
+/// A user's PeeringDB grants that went: their audit rows (to write with
+/// the change) and the customers' names (to report).
+pub struct Removed<'a> {
+    pub rows: Vec<AuditEntry<'a>>,
+    pub customers: Vec<String>,
+}
+
 /// Removes every PeeringDB grant of a user the IXP (or the person) took
-/// out of PeeringDB's hands: disabled, unlinked, opted out, or reported
-/// unverified by PeeringDB. Sessions are the caller's choice.
+/// out of PeeringDB's hands: disabled, unlinked, opted out, reported
+/// unverified by PeeringDB, or stale past the grace. Sessions are the
+/// caller's choice.
 pub async fn peeringdb_grants_of_user<'a>(
     tx: &mut Tx,
     user_id: i64,
     why: &'static str,
     actor: Actor,
     ip: Option<&'a str>,
-) -> Result<Vec<AuditEntry<'a>>, DbError> {
+) -> Result<Removed<'a>, DbError> {
     let removed = grants::remove_peeringdb_grants(tx, user_id).await?;
-    let names = customers::names(tx, &removed).await?;
-    Ok(removed
-        .iter()
-        .map(|customer_id| {
-            let details = json!({ "customer": names.get(customer_id), "source": Source::Peeringdb.as_str(), "why": why });
-            AuditEntry { actor, event: AuditEvent::GrantRemoved, user_id: Some(user_id), customer_id: Some(*customer_id), details, ip }
-        })
-        .collect())
+    let mut names = customers::names(tx, &removed).await?;
+    let mut out = Removed { rows: Vec::with_capacity(removed.len()), customers: Vec::with_capacity(removed.len()) };
+    for customer_id in removed {
+        let name = names.remove(&customer_id);
+        let details = json!({ "customer": name, "source": Source::Peeringdb.as_str(), "why": why });
+        out.rows.push(AuditEntry { actor, event: AuditEvent::GrantRemoved, user_id: Some(user_id), customer_id: Some(customer_id), details, ip });
+        out.customers.extend(name);
+    }
+    Ok(out)
+}
+
+/// PeeringDB no longer verifies a linked person (at a login or a re-sync):
+/// their PeeringDB grants and every session go. The link stays, so a
+/// later verification restores access. Returns the sessions ended.
+pub async fn unverified<'a>(tx: &mut Tx, user_id: i64, ip: Option<&'a str>) -> Result<(Removed<'a>, u64), DbError> {
+    let removed = peeringdb_grants_of_user(tx, user_id, "PeeringDB no longer verifies the person", Actor::Peeringdb, ip).await?;
+    let ended = sessions::end_all_of(tx, user_id).await?;
+    Ok((removed, ended))
+}
+
+/// PeerPortal stops speaking to PeeringDB for a user (disabled, unlinked,
+/// opted out): their PeeringDB grants go and the link's refresh token is
+/// forgotten. The sealed token comes back for the caller to revoke
+/// (`Portal::revoke_sealed_later`) once the transaction is committed.
+pub async fn let_go<'a>(
+    tx: &mut Tx,
+    user_id: i64,
+    why: &'static str,
+    actor: Actor,
+    ip: Option<&'a str>,
+) -> Result<(Removed<'a>, Option<String>), DbError> {
+    let removed = peeringdb_grants_of_user(tx, user_id, why, actor, ip).await?;
+    let refresh = links::take_refresh(tx, user_id).await?;
+    Ok((removed, refresh))
 }

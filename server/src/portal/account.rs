@@ -12,7 +12,7 @@ use serde_json::json;
 use super::console::{capitalise, commit_audited, entry};
 use super::{access, Portal};
 use crate::password;
-use crate::store::{audit, customers, fmt_time, grants, links, sessions, users};
+use crate::store::{audit, customers, fmt_time, grants, sessions, users};
 
 #[async_trait::async_trait]
 impl SelfService for Portal {
@@ -50,19 +50,18 @@ impl SelfService for Portal {
         users::set_peeringdb_login_allowed(&mut tx, me.user_id, allowed).await?;
         // Opted out, nothing keeps PeeringDB's grants true any more: they
         // go now (the person's session stays; manual grants stay).
-        let mut rows = Vec::new();
-        let mut refresh = None;
-        if !allowed {
-            rows = access::peeringdb_grants_of_user(&mut tx, me.user_id, "user switched PeeringDB login off", me.actor(), meta.ip.as_deref()).await?;
-            refresh = links::take_refresh(&mut tx, me.user_id).await?;
-        }
+        let (mut rows, refresh) = match allowed {
+            true => (Vec::new(), None),
+            false => {
+                let (removed, refresh) = access::let_go(&mut tx, me.user_id, "user switched PeeringDB login off", me.actor(), meta.ip.as_deref()).await?;
+                (removed.rows, refresh)
+            }
+        };
         let details = json!({ "allowed": allowed, "access_removed": rows.len() });
         rows.push(entry(me, meta, AuditEvent::AccountPeeringdbLogin, Some(me.user_id), None, details));
         audit::write_all(&mut tx, &rows).await?;
         tx.commit().await?;
-        if let Some(sealed) = refresh {
-            self.revoke_sealed_later(me.user_id, &sealed);
-        }
+        self.revoke_sealed_later(me.user_id, refresh);
         Ok(())
     }
 

@@ -268,21 +268,18 @@ impl Console for Portal {
         users::set_disabled(&mut tx, target.id, disabled).await?;
         // Disabled, a person's PeeringDB grants go (their next PeeringDB
         // login after being enabled again brings back what still holds).
-        let mut rows = Vec::new();
-        let mut ended = 0;
-        let mut refresh = None;
-        if disabled {
-            rows = access::peeringdb_grants_of_user(&mut tx, target.id, "user disabled", admin.actor(), meta.ip.as_deref()).await?;
-            ended = sessions::end_all_of(&mut tx, target.id).await?;
-            refresh = links::take_refresh(&mut tx, target.id).await?;
-        }
+        let (mut rows, ended, refresh) = match disabled {
+            false => (Vec::new(), 0, None),
+            true => {
+                let (removed, refresh) = access::let_go(&mut tx, target.id, "user disabled", admin.actor(), meta.ip.as_deref()).await?;
+                (removed.rows, sessions::end_all_of(&mut tx, target.id).await?, refresh)
+            }
+        };
         let details = json!({ "username": target.username, "access_removed": rows.len(), "sessions_ended": ended });
         rows.push(entry(admin, meta, event, Some(target.id), None, details));
         audit::write_all(&mut tx, &rows).await?;
         tx.commit().await?;
-        if let Some(sealed) = refresh {
-            self.revoke_sealed_later(target.id, &sealed);
-        }
+        self.revoke_sealed_later(target.id, refresh);
         Ok(())
     }
 
@@ -293,16 +290,14 @@ impl Console for Portal {
         };
         let mut tx = self.db.begin().await?;
         users::unlink_peeringdb(&mut tx, target.id).await?;
-        let mut rows = access::peeringdb_grants_of_user(&mut tx, target.id, "PeeringDB identity unlinked", admin.actor(), meta.ip.as_deref()).await?;
+        let (removed, refresh) = access::let_go(&mut tx, target.id, "PeeringDB identity unlinked", admin.actor(), meta.ip.as_deref()).await?;
+        let mut rows = removed.rows;
         let ended = sessions::end_all_of(&mut tx, target.id).await?;
-        let refresh = links::take_refresh(&mut tx, target.id).await?;
         let details = json!({ "username": target.username, "peeringdb_id": peeringdb_id, "access_removed": rows.len(), "sessions_ended": ended });
         rows.push(entry(admin, meta, AuditEvent::UserUnlinked, Some(target.id), None, details));
         audit::write_all(&mut tx, &rows).await?;
         tx.commit().await?;
-        if let Some(sealed) = refresh {
-            self.revoke_sealed_later(target.id, &sealed);
-        }
+        self.revoke_sealed_later(target.id, refresh);
         Ok(())
     }
 

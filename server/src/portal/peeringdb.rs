@@ -190,9 +190,7 @@ impl Portal {
         let unused = refresh.clone();
         match self.provision(&verified, refresh.as_ref(), ip).await {
             Ok(p) => {
-                if let Some(old) = p.replaced_refresh {
-                    self.revoke_sealed_later(p.sign_in.user_id, &old);
-                }
+                self.revoke_sealed_later(p.sign_in.user_id, p.replaced_refresh);
                 tracing::info!(user_id = p.sign_in.user_id, customers = p.customers, "PeeringDB login");
                 Outcome::SignedIn {
                     sign_in: p.sign_in,
@@ -228,9 +226,10 @@ impl Portal {
         });
     }
 
-    /// [`Portal::revoke_later`] for a refresh token as stored (sealed).
-    pub(crate) fn revoke_sealed_later(&self, user_id: i64, sealed: &str) {
-        match self.keys.open(sealed, &refresh_context(user_id)) {
+    /// [`Portal::revoke_later`] for a refresh token as stored (sealed), if any.
+    pub(crate) fn revoke_sealed_later(&self, user_id: i64, sealed: Option<String>) {
+        let Some(sealed) = sealed else { return };
+        match self.keys.open(&sealed, &refresh_context(user_id)) {
             Ok(token) => self.revoke_later(token, TokenHint::RefreshToken),
             Err(e) => tracing::warn!(user_id, error = %e, "a stored refresh token could not be opened to revoke it"),
         }
@@ -245,11 +244,10 @@ impl Portal {
         let Some(user) = users::by_peeringdb_id(&mut tx, peeringdb_id).await? else {
             return Ok(None);
         };
-        let rows = access::peeringdb_grants_of_user(&mut tx, user.id, "PeeringDB no longer verifies the person", Actor::Peeringdb, ip).await?;
-        let ended = sessions::end_all_of(&mut tx, user.id).await?;
-        audit::write_all(&mut tx, &rows).await?;
+        let (removed, ended) = access::unverified(&mut tx, user.id, ip).await?;
+        audit::write_all(&mut tx, &removed.rows).await?;
         tx.commit().await?;
-        tracing::info!(user_id = user.id, grants_removed = rows.len(), sessions_ended = ended, "PeeringDB no longer verifies a linked user");
+        tracing::info!(user_id = user.id, grants_removed = removed.rows.len(), sessions_ended = ended, "PeeringDB no longer verifies a linked user");
         Ok(Some(user.id))
     }
 

@@ -158,9 +158,8 @@ impl Portal {
                 }
             }
             Resync::Withdraw => {
-                rows = access::peeringdb_grants_of_user(&mut tx, user_id, "PeeringDB no longer verifies the person", Actor::Peeringdb, None).await?;
-                changes.removed = rows.iter().filter_map(|r| r.details["customer"].as_str().map(str::to_owned)).collect();
-                changes.sessions_ended = sessions::end_all_of(&mut tx, user_id).await?;
+                let (removed, ended) = access::unverified(&mut tx, user_id, None).await?;
+                (rows, changes.removed, changes.sessions_ended) = (removed.rows, removed.customers, ended);
             }
             Resync::Skip(reason) => skipped = Some(reason.as_str()),
         }
@@ -376,16 +375,16 @@ impl Portal {
         let users = links::stale_with_grants(&self.db, cutoff).await?;
         for &user_id in &users {
             let mut tx = self.db.begin().await?;
-            let rows = access::peeringdb_grants_of_user(&mut tx, user_id, "PeeringDB link stale past the grace period", Actor::Peeringdb, None).await?;
+            let removed = access::peeringdb_grants_of_user(&mut tx, user_id, "PeeringDB link stale past the grace period", Actor::Peeringdb, None).await?;
             let ended = sessions::end_where_no_access(&mut tx, &[user_id]).await?;
-            let names: Vec<&str> = rows.iter().filter_map(|r| r.details["customer"].as_str()).collect();
-            lines.push(format!("user {user_id}: link stale past the grace: {} {}", if dry_run { "would remove" } else { "removed" }, names.join(", ")));
+            let verb = if dry_run { "would remove" } else { "removed" };
+            lines.push(format!("user {user_id}: link stale past the grace: {verb} {}", removed.customers.join(", ")));
             if dry_run {
                 continue;
             }
-            audit::write_all(&mut tx, &rows).await?;
+            audit::write_all(&mut tx, &removed.rows).await?;
             tx.commit().await?;
-            tracing::info!(user_id, grants_removed = rows.len(), sessions_ended = ended, "stale PeeringDB link past the grace");
+            tracing::info!(user_id, grants_removed = removed.rows.len(), sessions_ended = ended, "stale PeeringDB link past the grace");
         }
         Ok(users.len())
     }

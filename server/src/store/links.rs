@@ -27,13 +27,6 @@ pub async fn take_refresh(tx: &mut Tx, user_id: i64) -> Result<Option<String>, D
     Ok(old.flatten())
 }
 
-/// The sealed refresh token of a user, if any.
-pub async fn refresh_of(db: &Db, user_id: i64) -> Result<Option<String>, DbError> {
-    let sql = "SELECT refresh_token FROM peeringdb_links WHERE user_id = $1";
-    let token: Option<Option<String>> = with_db!(db, p => sqlx::query_scalar(sql).bind(user_id).fetch_optional(p).await)?;
-    Ok(token.flatten())
-}
-
 /// Every stored sealed refresh token, by user (for `keys rotate`).
 pub async fn all_sealed(db: &Db) -> Result<Vec<(i64, String)>, DbError> {
     let sql = "SELECT user_id, refresh_token FROM peeringdb_links WHERE refresh_token IS NOT NULL ORDER BY user_id";

@@ -88,7 +88,7 @@ pub async fn callback(
 ) -> Response {
     let https = portal.config.https();
     let binding = read_cookie(&headers, binding_cookie_name(https));
-    let meta = RequestMeta::new(Some(peer.ip().to_string()), headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()));
+    let meta = RequestMeta::from_http(Some(peer.ip()), &headers);
     let Finished { outcome, waited_for_peeringdb } = portal.finish_peeringdb_login(binding.as_deref(), query, meta.ip.as_deref()).await;
     let location = match outcome {
         Outcome::Refused { location } => location,

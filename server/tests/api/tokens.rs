@@ -13,7 +13,7 @@ fn live_refresh_of(t: &PdbApp, user: &str) -> Vec<String> {
 
 async fn stored_refresh(t: &PdbApp, username: &str) -> Option<String> {
     let id = peerportal::store::users::by_username(&t.app.db, username).await.unwrap().unwrap().id;
-    peerportal::store::links::refresh_of(&t.app.db, id).await.unwrap()
+    peerportal::store::links::due_one(&t.app.db, id).await.unwrap().map(|due| due.refresh_token)
 }
 
 fn revoked(t: &PdbApp, token: &str, hint: &str) -> bool {
