@@ -183,10 +183,7 @@ impl Portal {
     /// own, at once; false when `used` was no longer the stored one.
     async fn keep_refresh(&self, user_id: i64, used: &str, token: &SecretString) -> Result<bool, SyncError> {
         let sealed = self.keys.seal(token, &refresh_context(user_id)).map_err(|e| DbError::Corrupt(e.to_string()))?;
-        let mut tx = self.db.begin().await?;
-        let kept = links::rotate(&mut tx, user_id, used, &sealed).await?;
-        tx.commit().await?;
-        Ok(kept)
+        Ok(links::rotate(&self.db, user_id, used, &sealed).await?)
     }
 
     /// Marks the link stale (audited once, when it becomes stale), unless

@@ -68,10 +68,12 @@ pub async fn mark_stale(db: &Db, user_id: i64, sealed: &str, why: &str) -> Resul
 
 /// A re-sync's rotated token replaces the one it used, only if that is
 /// still the stored one; false when a login or another sweep replaced it.
-pub async fn rotate(tx: &mut Tx, user_id: i64, used: &str, next: &str) -> Result<bool, DbError> {
+/// One statement on its own: the comparison and the write are atomic.
+pub async fn rotate(db: &Db, user_id: i64, used: &str, next: &str) -> Result<bool, DbError> {
     let sql = "UPDATE peeringdb_links SET refresh_token = $1, updated_at = $2, stale_since = NULL, last_error = NULL \
                WHERE user_id = $3 AND refresh_token = $4";
-    Ok(execute!(tx, sqlx::query(sql).bind(next).bind(now()).bind(user_id).bind(used))? > 0)
+    let rows = crate::write_db!(db, p => sqlx::query(sql).bind(next).bind(now()).bind(user_id).bind(used).execute(p).await.map(|r| r.rows_affected()))?;
+    Ok(rows > 0)
 }
 
 /// Records why the last attempt failed, changing nothing else.
