@@ -165,6 +165,9 @@ pub trait Console: Send + Sync + 'static {
     async fn revoke(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64, customer_id: i64) -> Result<(), AppError>;
     async fn set_disabled(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64, disabled: bool) -> Result<(), AppError>;
     async fn unlink_peeringdb(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError>;
+    /// Deletes an account: every grant, session and the PeeringDB link go,
+    /// and the link's refresh token is revoked at PeeringDB.
+    async fn delete_user(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError>;
     /// Re-syncs one user with PeeringDB now; says what changed.
     async fn resync_user(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<String, AppError>;
 

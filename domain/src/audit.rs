@@ -19,6 +19,7 @@ words! {
         UserDisabled = "user.disabled",
         UserEnabled = "user.enabled",
         UserUnlinked = "user.unlinked",
+        UserDeleted = "user.deleted",
         AccountPeeringdbLogin = "account.peeringdb_login",
         AccountPasswordChanged = "account.password_changed",
         AccountSessionEnded = "account.session_ended",

@@ -93,6 +93,32 @@ test("a customer switched off for PeeringDB loses alice at once", async ({ brows
   expect(errors.filter((e) => !e.includes("status of 422"))).toEqual([]);
 });
 
+test("a superadmin creates a local user, then deletes them with a confirmation", async ({ browser }) => {
+  const admin = await adminPage(browser);
+  const errors = watchConsole(admin);
+  await admin.goto("/admin/users/new");
+  await expectHydrated(admin);
+  await admin.getByLabel("Username").fill("leaver");
+  await admin.getByLabel("Full name").fill("Lee Leaver");
+  await admin.getByLabel("Email").fill("leaver@example.net");
+  await admin.getByLabel(/Initial password/).fill("a long enough password");
+  await admin.getByRole("button", { name: "Create user" }).click();
+  await expect(admin.getByRole("heading", { name: "Lee Leaver (leaver)" })).toBeVisible();
+  await expectHydrated(admin);
+
+  // The button does nothing until the box is ticked (the browser asks for it).
+  await admin.getByRole("button", { name: "Delete user" }).click();
+  await expect(admin.getByRole("heading", { name: "Lee Leaver (leaver)" })).toBeVisible();
+  await admin.getByLabel("Yes, delete this user").check();
+  await admin.getByRole("button", { name: "Delete user" }).click();
+  await expect(admin).toHaveURL(/\/admin\/users$/);
+  await admin.goto("/admin/users?q=leaver");
+  await expect(admin.getByRole("link", { name: "leaver", exact: true })).toHaveCount(0);
+  await admin.goto("/admin/audit?event=user.deleted");
+  await expect(admin.getByRole("row", { name: /user\.deleted/ })).toContainText('"username":"leaver"');
+  expect(errors).toEqual([]);
+});
+
 test("the import preview lists every bad row before anything is written", async ({ browser }) => {
   const admin = await adminPage(browser);
   await admin.goto("/admin/customers/import");

@@ -123,6 +123,18 @@ pub async fn unlink_peeringdb(user_id: i64) -> Result<(), AppError> {
     ctx.backend.unlink_peeringdb(&ctx.superadmin()?, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))
 }
 
+#[server(prefix = "/api", endpoint = "admin/delete_user", input = PostUrl)]
+pub async fn delete_user(user_id: i64, confirm: Option<String>) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let admin = ctx.superadmin()?;
+    if !crate::console::checkbox(&confirm) {
+        return Err(ctx.fail(AppError::Validation("Tick the box to confirm the deletion.".into())));
+    }
+    ctx.backend.delete_user(&admin, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))?;
+    ctx.redirect("/admin/users");
+    Ok(())
+}
+
 #[server(prefix = "/api", endpoint = "admin/resync_user", input = PostUrl)]
 pub async fn resync_user(user_id: i64) -> Result<String, AppError> {
     let ctx = crate::backend::Ctx::get().await?;

@@ -301,6 +301,37 @@ impl Console for Portal {
         Ok(())
     }
 
+    async fn delete_user(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError> {
+        if admin.user_id == user_id {
+            return Err(AppError::Conflict("You cannot delete your own account.".into()));
+        }
+        let target = self.user_row(user_id).await?;
+        let mut tx = self.db.begin().await?;
+        let refresh = links::take_refresh(&mut tx, target.id).await?;
+        let ended = sessions::end_all_of(&mut tx, target.id).await?;
+        let removed = grants::remove_all_of(&mut tx, target.id).await?;
+        if !users::delete(&mut tx, target.id).await? {
+            return Err(AppError::NotFound);
+        }
+        let ids: Vec<i64> = removed.iter().map(|(id, _, _)| *id).collect();
+        let names = customers::names(&mut tx, &ids).await?;
+        let mut rows: Vec<AuditEntry<'_>> = removed
+            .iter()
+            .map(|(customer_id, role, source)| {
+                let details = json!({ "customer": names.get(customer_id), "role": role.as_str(), "source": source.as_str(), "why": "user deleted" });
+                entry(admin, meta, AuditEvent::GrantRemoved, Some(target.id), Some(*customer_id), details)
+            })
+            .collect();
+        // The account's own row says who it was: the audit log outlives it.
+        let details = json!({ "username": target.username, "name": target.name,
+                              "peeringdb_id": target.peeringdb_id, "access_removed": removed.len(), "sessions_ended": ended });
+        rows.push(entry(admin, meta, AuditEvent::UserDeleted, Some(target.id), None, details));
+        audit::write_all(&mut tx, &rows).await?;
+        tx.commit().await?;
+        self.revoke_sealed_later(target.id, refresh);
+        Ok(())
+    }
+
     async fn resync_user(&self, _: &Superadmin, _: &RequestMeta, user_id: i64) -> Result<String, AppError> {
         use super::resync::{SyncError, Synced};
         match self.resync_user(user_id, false).await {

@@ -254,6 +254,15 @@ pub async fn remove_peeringdb_grants(tx: &mut Tx, user_id: i64) -> Result<Vec<i6
     Ok(with_tx!(tx, c => sqlx::query_scalar(sql).bind(user_id).fetch_all(c).await)?)
 }
 
+/// Removes every grant of a user, manual and PeeringDB alike; returns
+/// what went, in customer order.
+pub async fn remove_all_of(tx: &mut Tx, user_id: i64) -> Result<Vec<(i64, Role, Source)>, DbError> {
+    let sql = "DELETE FROM affiliations WHERE user_id = $1 RETURNING customer_id, role, source";
+    let mut rows: Vec<(i64, String, String)> = with_tx!(tx, c => sqlx::query_as(sql).bind(user_id).fetch_all(c).await)?;
+    rows.sort_unstable();
+    rows.into_iter().map(|(customer_id, role, source)| Ok((customer_id, word(&role)?, word(&source)?))).collect()
+}
+
 /// Every customer a user has access to, with role, source and dates.
 pub async fn affiliations_of(db: &Db, user_id: i64) -> Result<Vec<Affiliation>, DbError> {
     type Row = (i64, String, String, String, String, String, OffsetDateTime, OffsetDateTime);

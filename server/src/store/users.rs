@@ -213,6 +213,12 @@ pub async fn unlink_peeringdb(tx: &mut Tx, user_id: i64) -> Result<(), DbError> 
     Ok(())
 }
 
+/// Deletes the account; its sessions and PeeringDB link go with it
+/// (foreign keys). Audit rows keep the id and say who it was.
+pub async fn delete(tx: &mut Tx, user_id: i64) -> Result<bool, DbError> {
+    Ok(execute!(tx, sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id))? > 0)
+}
+
 /// A LIKE pattern matching `needle` anywhere, with its wildcards escaped.
 pub(crate) fn contains_pattern(needle: &str) -> String {
     let mut p = String::from("%");

@@ -217,6 +217,11 @@ fn rights() -> Vec<Right> {
             args: |w| f(&[("id", &w.beta.to_string()), ("confirm", "on")]),
             answers: [U, F, F, A],
         },
+        Right {
+            endpoint: "admin/delete_user",
+            args: |w| f(&[("user_id", &w.linked.to_string()), ("confirm", "on")]),
+            answers: [U, F, F, A],
+        },
         // Last: it ends the caller's session.
         Right { endpoint: "account/logout_everywhere", args: |_| vec![], answers: [U, A, A, A] },
     ]

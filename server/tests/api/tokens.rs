@@ -2,7 +2,7 @@
 //! access token revoked right after the profile was read; refresh tokens
 //! revoked whenever PeerPortal lets go of them.
 
-use crate::console::{f, local_user, logged_in, ok_json};
+use crate::console::{call, f, local_user, logged_in, ok_json};
 use crate::helpers::eventually;
 use crate::peeringdb::{spawn_pdb, PdbApp};
 
@@ -107,6 +107,44 @@ async fn unlinking_or_disabling_revokes_the_refresh_token_at_peeringdb() {
         assert_eq!(stored_refresh(&t, username).await, None, "{endpoint}: forgotten");
         eventually(endpoint, || revoked(&t, &token, "refresh_token")).await;
     }
+}
+
+#[tokio::test]
+async fn deleting_a_user_removes_every_grant_and_session_and_revokes_their_token_at_peeringdb() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    local_user(&t.app, "ops", true).await;
+    let ops = logged_in(&t.app, "ops").await;
+    let alice = peerportal::store::users::by_username(&t.app.db, "alice.anders").await.unwrap().unwrap().id;
+    ok_json(&ops, &t.app, "admin/grant", &f(&[("user_id", &alice.to_string()), ("customer", "gamma"), ("role", "member")])).await;
+    let token = live_refresh_of(&t, "alice").pop().unwrap();
+    let detail = ok_json(&ops, &t.app, "admin/user", &f(&[("id", &alice.to_string())])).await;
+    let sources: Vec<&str> = detail["affiliations"].as_array().unwrap().iter().map(|a| a["source"].as_str().unwrap()).collect();
+    assert!(sources.contains(&"Manual") && sources.contains(&"Peeringdb"), "{sources:?}");
+    let grants = sources.len();
+
+    let unconfirmed = call(&ops, &t.app, "admin/delete_user", &f(&[("user_id", &alice.to_string())])).await;
+    assert_eq!(unconfirmed.status(), 422, "the box must be ticked");
+    assert!(peerportal::store::users::by_id(&t.app.db, alice).await.unwrap().is_some(), "nothing deleted without it");
+
+    ok_json(&ops, &t.app, "admin/delete_user", &f(&[("user_id", &alice.to_string()), ("confirm", "on")])).await;
+    assert!(peerportal::store::users::by_id(&t.app.db, alice).await.unwrap().is_none());
+    assert_eq!(call(&ops, &t.app, "admin/user", &f(&[("id", &alice.to_string())])).await.status(), 404);
+    assert_eq!(t.app.get("/").await.status(), 302, "alice's session ended with her account");
+    eventually("alice's refresh token revoked", || revoked(&t, &token, "refresh_token")).await;
+
+    let events = t.app.audit_events().await;
+    let tail: Vec<&str> = events.iter().rev().take(grants + 2).map(|(e, _)| e.as_str()).collect();
+    assert_eq!(tail[0], "user.deleted");
+    assert!(tail[1..=grants].iter().all(|e| *e == "grant.removed"), "one row per grant, manual and PeeringDB: {tail:?}");
+    assert_ne!(tail[grants + 1], "grant.removed");
+    let (_, details) = events.last().unwrap();
+    assert!(details.contains("\"username\":\"alice.anders\"") && details.contains(&format!("\"access_removed\":{grants}")), "{details}");
+
+    let me = ok_json(&ops, &t.app, "me", &[]).await["user_id"].as_i64().unwrap();
+    let resp = call(&ops, &t.app, "admin/delete_user", &f(&[("user_id", &me.to_string()), ("confirm", "on")])).await;
+    assert_eq!(resp.status(), 409, "nobody deletes their own account");
+    assert_eq!(call(&ops, &t.app, "admin/delete_user", &f(&[("user_id", &alice.to_string()), ("confirm", "on")])).await.status(), 404);
 }
 
 #[tokio::test]

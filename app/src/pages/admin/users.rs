@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::console::{admin_user, admin_users, CreateUser, GrantAccess, ResyncUser, RevokeGrant, SetUserDisabled, UnlinkPeeringdb};
+use crate::api::console::{admin_user, admin_users, CreateUser, DeleteUser, GrantAccess, ResyncUser, RevokeGrant, SetUserDisabled, UnlinkPeeringdb};
 use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
 use crate::components::audit::AuditTable;
 use crate::console::{LinkStatus, Page, UserDetail, UserItem};
@@ -259,6 +259,25 @@ fn UserCards(d: UserDetail, my_id: i64, actions: UserActions) -> impl IntoView {
             <h2 id="recent-title">"Recent activity"</h2>
             {if has_rows { view! { <AuditTable items=d.recent/> }.into_any() } else { view! { <p>"Nothing yet."</p> }.into_any() }}
             <p><a href=format!("/admin/audit?user={}", crate::encode_query_component(&u.username))>"Full audit log of this user"</a></p>
+        </section>
+        {(uid != my_id).then(|| view! { <DeleteUserCard id=uid linked=u.peeringdb_id.is_some()/> })}
+    }
+}
+
+#[component]
+fn DeleteUserCard(id: i64, linked: bool) -> impl IntoView {
+    let delete = ServerAction::<DeleteUser>::new();
+    let token = if linked { " Their PeeringDB refresh token is revoked at PeeringDB." } else { "" };
+    view! {
+        <section class="card danger" aria-labelledby="delete-user-title">
+            <h2 id="delete-user-title">"Delete this user"</h2>
+            <p>{format!("Deleting removes every grant (manual and PeeringDB) and ends every session.{token} It cannot be undone; disabling keeps the account. The audit log keeps its history.")}</p>
+            {move || outcome(delete.value().get(), "Deleted.")}
+            <ActionForm action=delete attr:class="stack">
+                <input type="hidden" name="user_id" value=id.to_string()/>
+                <label class="check"><input type="checkbox" name="confirm" value="on" required=true/>" Yes, delete this user"</label>
+                <button type="submit" class="button danger">"Delete user"</button>
+            </ActionForm>
         </section>
     }
 }
