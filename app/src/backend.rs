@@ -46,12 +46,18 @@ impl RequestMeta {
         RequestMeta { ip, user_agent }
     }
 
-    /// A request's facts as the server receives it: the peer's address
-    /// and the browser's `User-Agent`.
-    pub fn from_http(peer: Option<std::net::IpAddr>, headers: &axum::http::HeaderMap) -> RequestMeta {
-        Self::new(peer.map(|ip| ip.to_string()), headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()))
+    /// A request's facts as the server receives it: the client's address
+    /// (as the web layer worked it out, [`ClientIp`]) and the browser's
+    /// `User-Agent`.
+    pub fn from_http(client: Option<std::net::IpAddr>, headers: &axum::http::HeaderMap) -> RequestMeta {
+        Self::new(client.map(|ip| ip.to_string()), headers.get(axum::http::header::USER_AGENT).and_then(|v| v.to_str().ok()))
     }
 }
+
+/// The client's address, put into every request's extensions by the web
+/// layer: the TCP peer, or the address a trusted reverse proxy forwarded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientIp(pub std::net::IpAddr);
 
 /// The signed-in, enabled person behind a request, with every customer
 /// they can act for.
@@ -305,10 +311,7 @@ impl Ctx {
             .get(axum::http::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|a| a.contains("text/html"));
-        let meta = RequestMeta::from_http(
-            parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
-            &parts.headers,
-        );
+        let meta = RequestMeta::from_http(parts.extensions.get::<ClientIp>().map(|c| c.0), &parts.headers);
         let Some(ResolvedCaller(caller)) = parts.extensions.get::<ResolvedCaller>().cloned() else {
             tracing::error!(path = %parts.uri.path(), "no caller was resolved for this request");
             return Err(AppError::Internal);
@@ -341,12 +344,20 @@ impl Ctx {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
-            AppError::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Throttled { .. } | AppError::Busy => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal | AppError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
-        if !self.plain_form {
-            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        let retry_after = match &e {
+            AppError::Throttled { minutes } => Some(u64::from(*minutes) * 60),
+            AppError::Busy => Some(1),
+            _ => None,
+        };
+        if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+            if !self.plain_form {
                 res.set_status(status);
+            }
+            if let Some(seconds) = retry_after {
+                res.insert_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(seconds));
             }
         }
         e

@@ -27,8 +27,11 @@ pub enum AppError {
     /// Only said after the right password was given, so it reveals nothing.
     #[error("This account is disabled. Please contact the exchange's support team.")]
     AccountDisabled,
-    #[error("Too many failed login attempts. Please wait {minutes} minute(s) and try again.")]
+    #[error("Too many login attempts. Please wait {minutes} minute(s) and try again.")]
     Throttled { minutes: u32 },
+    /// Every password-check slot stayed busy: try again in a moment.
+    #[error("The portal is busy checking other logins. Please try again in a moment.")]
+    Busy,
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
     /// Raised in the browser when the server could not be reached at all.
@@ -46,6 +49,7 @@ impl AppError {
             AppError::BadCredentials => LoginError::BadCredentials,
             AppError::AccountDisabled => LoginError::Disabled,
             AppError::Throttled { .. } => LoginError::Throttled,
+            AppError::Busy => LoginError::Busy,
             AppError::Validation(_) => LoginError::Invalid,
             AppError::Forbidden | AppError::NotFound | AppError::Conflict(_) | AppError::Internal | AppError::Transport(_) => {
                 LoginError::Internal

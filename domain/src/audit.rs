@@ -37,6 +37,42 @@ impl AuditEvent {
     }
 }
 
+/// The longest text an audit row keeps of anything a request brought
+/// (a username typed at login, a provider's words): longer is cut, so no
+/// request can make an audit row large.
+pub const MAX_TEXT_CHARS: usize = 200;
+
+/// `s`, cut to [`MAX_TEXT_CHARS`] characters with an ellipsis.
+pub fn capped(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(MAX_TEXT_CHARS) {
+        None => std::borrow::Cow::Borrowed(s),
+        Some((end, _)) => std::borrow::Cow::Owned(format!("{}…", &s[..end])),
+    }
+}
+
+/// Cuts every string in an audit row's details (keys and values, nested
+/// too) to [`MAX_TEXT_CHARS`].
+pub fn cap_details(details: &mut serde_json::Value) {
+    match details {
+        serde_json::Value::String(s) => {
+            if let std::borrow::Cow::Owned(cut) = capped(s) {
+                *s = cut;
+            }
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(cap_details),
+        serde_json::Value::Object(map) => {
+            let long_keys: Vec<String> = map.keys().filter(|k| matches!(capped(k), std::borrow::Cow::Owned(_))).cloned().collect();
+            for key in long_keys {
+                if let Some(value) = map.remove(&key) {
+                    map.insert(capped(&key).into_owned(), value);
+                }
+            }
+            map.values_mut().for_each(cap_details);
+        }
+        _ => {}
+    }
+}
+
 /// The choices of the audit log's event filter: each family with more than
 /// one event as its prefix, followed by its events.
 pub fn filter_choices() -> Vec<&'static str> {
@@ -116,6 +152,17 @@ impl<'de> serde::Deserialize<'de> for Actor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_text_an_audit_row_keeps_is_capped() {
+        let long = "é".repeat(5_000);
+        assert_eq!(capped(&long).chars().count(), MAX_TEXT_CHARS + 1);
+        assert_eq!(capped("short"), "short");
+        let mut details = serde_json::json!({ "username": long, "list": [long], "nested": { long.clone(): 1 } });
+        cap_details(&mut details);
+        let text = details.to_string();
+        assert!(text.chars().count() < 4 * (MAX_TEXT_CHARS + 10), "{}", text.len());
+    }
 
     #[test]
     fn actors_read_back_as_themselves() {

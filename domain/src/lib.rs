@@ -14,8 +14,10 @@ pub mod audit;
 pub mod customer;
 pub mod grants;
 pub mod login;
+pub mod net;
 pub mod peeringdb;
 pub mod session;
+pub mod throttle;
 pub mod user;
 
 pub use audit::{Actor, AuditEvent};

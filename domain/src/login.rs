@@ -18,6 +18,7 @@ words! {
         BadCredentials = "bad_credentials",
         Disabled = "disabled",
         Throttled = "throttled",
+        Busy = "busy",
         Invalid = "invalid",
         Unauthenticated = "unauthenticated",
         SessionEnded = "session_ended",
@@ -53,7 +54,8 @@ impl LoginError {
         match self {
             LoginError::BadCredentials => "That username and password do not match an active account.",
             LoginError::Disabled | LoginError::PdbDisabled => "This account is disabled. Please contact the exchange's support team.",
-            LoginError::Throttled => "Too many failed login attempts. Please wait a few minutes and try again.",
+            LoginError::Throttled => "Too many login attempts. Please wait a few minutes and try again.",
+            LoginError::Busy => "The portal is busy checking other logins. Please try again in a moment.",
             LoginError::Invalid => "Please fill in both your username and your password.",
             LoginError::Unauthenticated => "Please log in first.",
             LoginError::SessionEnded => "Your session has ended. Please log in again.",

@@ -128,7 +128,8 @@ pub struct Timing {
 /// simulator, come back to `finish` (base URL) as the load balancer might.
 pub async fn login(http: &reqwest::Client, pdb: &PeeringDb, start: &str, finish: &str, user: &str) -> anyhow::Result<Timing> {
     let t0 = Instant::now();
-    let r = http.get(format!("{start}/auth/peeringdb/login")).send().await?;
+    // The button on /login: a form POST from the portal's own page.
+    let r = http.post(format!("{start}/auth/peeringdb/login")).header("sec-fetch-site", "same-origin").form(&[("next", "")]).send().await?;
     if r.status() != 302 {
         bail!("/auth/peeringdb/login answered {}", r.status());
     }

@@ -104,6 +104,8 @@ impl Launcher {
             .env("LEPTOS_SITE_ROOT", &self.site_root)
             .env("LEPTOS_ENV", "PROD")
             .env("AUTH_PEERINGDB_ENABLED", "true")
+            // The callback's time at PeeringDB, subtracted from the portal's own.
+            .env("PEERPORTAL_SERVER_TIMING", "true")
             .env("PEERINGDB_OAUTH_CLIENT_ID", CLIENT_ID)
             .env("PEERINGDB_OAUTH_CLIENT_SECRET", CLIENT_SECRET)
             .env("PEERINGDB_OAUTH_URL", &self.sim_base)

@@ -25,6 +25,9 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERPORTAL_SECRET_KEY_FILE",
     "PEERPORTAL_SESSION_MAX_AGE",
     "PEERPORTAL_SESSION_IDLE",
+    "PEERPORTAL_TRUSTED_PROXIES",
+    "PEERPORTAL_IMPORT_MAX_BYTES",
+    "PEERPORTAL_SERVER_TIMING",
     "AUTH_PEERINGDB_ENABLED",
     "PEERINGDB_OAUTH_CLIENT_ID",
     "PEERINGDB_OAUTH_CLIENT_SECRET",
@@ -51,6 +54,9 @@ pub enum ConfigError {
 fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { name, problem: problem.into() }
 }
+
+/// The default largest CSV import: 2 MiB, some 20 000 customers.
+pub const DEFAULT_IMPORT_MAX_BYTES: usize = 2 << 20;
 
 #[derive(Debug)]
 pub struct PeeringDbConfig {
@@ -86,6 +92,13 @@ pub struct Config {
     /// Requests to PeeringDB per minute, all replicas together; logins
     /// come first, the re-sync uses what they leave.
     pub requests_per_minute: u32,
+    /// Reverse proxies whose `Forwarded` / `X-Forwarded-For` is believed.
+    pub trusted_proxies: domain::net::TrustedProxies,
+    /// The largest CSV import the console accepts, in bytes.
+    pub import_max_bytes: usize,
+    /// Sends `Server-Timing` (how long PeeringDB took) on the callback: for
+    /// the load driver, off in production (it tells anyone timings).
+    pub server_timing: bool,
 }
 
 impl Config {
@@ -262,6 +275,16 @@ impl Config {
         };
         let stale_grace = parse_duration("PEERINGDB_STALE_GRACE", get("PEERINGDB_STALE_GRACE"))?.unwrap_or(Duration::from_secs(7 * 86_400));
 
+        let trusted_proxies = domain::net::TrustedProxies::parse(&get("PEERPORTAL_TRUSTED_PROXIES").unwrap_or_default())
+            .map_err(|e| invalid("PEERPORTAL_TRUSTED_PROXIES", e))?;
+        let import_max_bytes = match get("PEERPORTAL_IMPORT_MAX_BYTES") {
+            None => DEFAULT_IMPORT_MAX_BYTES,
+            Some(v) => v.parse::<usize>().ok().filter(|n| (1024..=1 << 30).contains(n)).ok_or_else(|| {
+                invalid("PEERPORTAL_IMPORT_MAX_BYTES", format!("{v:?} is not a number of bytes between 1024 and 1073741824"))
+            })?,
+        };
+        let server_timing = parse_bool("PEERPORTAL_SERVER_TIMING", get("PEERPORTAL_SERVER_TIMING"))?.unwrap_or(false);
+
         let database_url = DatabaseUrl(database_url);
         Ok(Config {
             listen,
@@ -276,13 +299,16 @@ impl Config {
             resync_interval,
             stale_grace,
             requests_per_minute,
+            trusted_proxies,
+            import_max_bytes,
+            server_timing,
         })
     }
 
     /// A log line describing the configuration, without any secret.
     pub fn summary(&self) -> String {
         format!(
-            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} link_by_email={} session_max_age={} session_idle={}",
+            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} link_by_email={} session_max_age={} session_idle={} trusted_proxies=[{}]",
             self.listen,
             self.public_url,
             self.database_url,
@@ -292,6 +318,7 @@ impl Config {
             self.link_by_email,
             self.session.max_age,
             self.session.idle,
+            self.trusted_proxies,
         )
     }
 }
@@ -314,12 +341,19 @@ impl DatabaseUrl {
 
 impl std::fmt::Display for DatabaseUrl {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Both the password and the whole query string (which may carry
+        // `password=`, `sslkey=` and the like) are hidden.
         match Url::parse(&self.0) {
-            Ok(mut u) if u.password().is_some() => {
-                let _ = u.set_password(Some("***"));
+            Ok(mut u) => {
+                if u.password().is_some() {
+                    let _ = u.set_password(Some("***"));
+                }
+                if u.query().is_some() {
+                    u.set_query(Some("***"));
+                }
                 write!(f, "{u}")
             }
-            _ => f.write_str(&self.0),
+            Err(_) => f.write_str("(unparsable URL hidden)"),
         }
     }
 }
@@ -476,6 +510,9 @@ mod tests {
             (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_CONNECT_TIMEOUT", "-1")], "PEERINGDB_CONNECT_TIMEOUT"),
             (&[("PEERPORTAL_SESSION_MAX_AGE", "12 hours")], "PEERPORTAL_SESSION_MAX_AGE"),
             (&[("PEERPORTAL_SESSION_IDLE", "0m")], "PEERPORTAL_SESSION_IDLE"),
+            (&[("PEERPORTAL_TRUSTED_PROXIES", "10.0.0.1, nginx")], "PEERPORTAL_TRUSTED_PROXIES"),
+            (&[("PEERPORTAL_IMPORT_MAX_BYTES", "lots")], "PEERPORTAL_IMPORT_MAX_BYTES"),
+            (&[("PEERPORTAL_SERVER_TIMING", "sometimes")], "PEERPORTAL_SERVER_TIMING"),
         ];
         for (pairs, name) in cases {
             assert_eq!(setting_named(parse(pairs).unwrap_err()), *name, "{pairs:?}");
@@ -613,5 +650,24 @@ mod tests {
             assert!(!text.contains("hunter2-very-secret"), "{text}");
             assert!(!text.contains("dbpass"), "{text}");
         }
+    }
+
+    #[test]
+    fn the_database_url_printed_hides_the_whole_query_string() {
+        let url = DatabaseUrl("postgres://pp@127.0.0.1/pp?sslmode=verify-full&password=querypass&sslpassword=keypass".into());
+        let shown = url.to_string();
+        assert_eq!(shown, "postgres://pp@127.0.0.1/pp?***");
+        assert_eq!(DatabaseUrl("sqlite://peerportal.db?mode=rwc".into()).to_string(), "sqlite://peerportal.db?***");
+        assert_eq!(DatabaseUrl("sqlite://peerportal.db".into()).to_string(), "sqlite://peerportal.db");
+    }
+
+    #[test]
+    fn trusted_proxies_import_limit_and_server_timing_have_safe_defaults() {
+        let c = parse(&[]).unwrap();
+        assert!(c.trusted_proxies.is_empty());
+        assert_eq!(c.import_max_bytes, DEFAULT_IMPORT_MAX_BYTES);
+        assert!(!c.server_timing);
+        let c = parse(&[("PEERPORTAL_TRUSTED_PROXIES", "127.0.0.1 10.0.0.0/8"), ("PEERPORTAL_SERVER_TIMING", "true")]).unwrap();
+        assert!(c.trusted_proxies.trusts("10.1.2.3".parse().unwrap()) && c.server_timing);
     }
 }

@@ -21,6 +21,28 @@ pub enum PasswordError {
     Hash(String),
     #[error("the hashing task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    /// Every hashing slot stayed taken for [`QUEUE_WAIT`]: answered 429.
+    #[error("every password check slot is busy")]
+    Busy,
+}
+
+/// How long a check waits for a slot before the answer is "busy".
+pub const QUEUE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Each argon2 run holds 19 MiB and a core for ~20 ms: as many at once as
+/// there are cores, process-wide, so a burst queues (briefly) instead of
+/// asking for gigabytes on tokio's 512 blocking threads.
+fn slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get())))
+}
+
+/// Runs one argon2 computation in a slot, off the async threads.
+async fn in_slot<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, PasswordError> {
+    let permit = tokio::time::timeout(QUEUE_WAIT, slots().acquire()).await.map_err(|_| PasswordError::Busy)?.map_err(|_| PasswordError::Busy)?;
+    let out = tokio::task::spawn_blocking(work).await?;
+    drop(permit);
+    Ok(out)
 }
 
 /// Checks a new password against the rules people are told about.
@@ -32,7 +54,7 @@ pub fn validate_new(password: &SecretString) -> Result<(), String> {
 }
 
 pub async fn hash(password: SecretString) -> Result<String, PasswordError> {
-    tokio::task::spawn_blocking(move || {
+    in_slot(move || {
         let salt = SaltString::generate(&mut OsRng);
         argon2()
             .hash_password(password.expose_secret().as_bytes(), &salt)
@@ -61,7 +83,7 @@ fn dummy_hash() -> Result<&'static str, PasswordError> {
 /// or an account without a password) a dummy hash is verified and the
 /// answer is false, so both cases cost the same.
 pub async fn verify(password: SecretString, stored: Option<String>) -> Result<bool, PasswordError> {
-    tokio::task::spawn_blocking(move || {
+    in_slot(move || {
         let real = stored.is_some();
         let stored = match stored {
             Some(s) => s,
@@ -78,6 +100,29 @@ pub async fn verify(password: SecretString, stored: Option<String>) -> Result<bo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn no_more_checks_run_at_once_than_there_are_slots() {
+        let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..slots * 4 {
+            let (running, most) = (running.clone(), most.clone());
+            set.spawn(in_slot(move || {
+                let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                // Long enough for every other task to try for a slot meanwhile.
+                let _ = argon2().hash_password(b"x", &SaltString::generate(&mut OsRng));
+                running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }));
+        }
+        while let Some(done) = set.join_next().await {
+            done.unwrap().unwrap();
+        }
+        let most = most.load(std::sync::atomic::Ordering::SeqCst);
+        assert!(most >= 1 && most <= slots, "{most} checks ran at once with {slots} slots");
+    }
 
     #[tokio::test]
     async fn hashes_are_argon2id_and_verify() {

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::Login;
-use crate::{encode_query_component, login_error_text, safe_next};
+use crate::{login_error_text, safe_next};
 use crate::SiteResource;
 
 /// `/login`: the password form and, where the IXP enabled it, the
@@ -27,14 +27,6 @@ pub fn LoginPage() -> impl IntoView {
             }
         }
     };
-    let peeringdb_href = move || {
-        let next = next();
-        if next.is_empty() {
-            "/auth/peeringdb/login".to_string()
-        } else {
-            format!("/auth/peeringdb/login?next={}", encode_query_component(&next))
-        }
-    };
 
     view! {
         <Title text="Log in"/>
@@ -44,9 +36,13 @@ pub fn LoginPage() -> impl IntoView {
             <Suspense>
                 {move || Suspend::new(async move {
                     site.await.ok().filter(|s| s.peeringdb_login).map(|_| view! {
-                        // A plain link to an axum route: the flow is 302s,
-                        // never a URL handed to JavaScript.
-                        <a class="button peeringdb" href=peeringdb_href rel="external">"Login with PeeringDB"</a>
+                        // A plain form posted to an axum route (a POST, so no
+                        // link on another site can start a login): the flow
+                        // is 302s, never a URL handed to JavaScript.
+                        <form method="post" action="/auth/peeringdb/login" class="peeringdb-start">
+                            <input type="hidden" name="next" value=next/>
+                            <button type="submit" class="button peeringdb">"Login with PeeringDB"</button>
+                        </form>
                         <p class="or"><span>"or with your PeerPortal password"</span></p>
                     })
                 })}

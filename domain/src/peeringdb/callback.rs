@@ -55,7 +55,7 @@ pub enum CallbackError {
     #[error("the person cancelled at PeeringDB")]
     Cancelled,
     #[error("PeeringDB answered with an error: {0}")]
-    Provider(String),
+    Provider(&'static str),
     #[error("the callback has no code")]
     MissingCode,
     #[error("the callback's issuer is not PeeringDB's")]
@@ -72,6 +72,25 @@ impl CallbackError {
             CallbackError::WrongIssuer => LoginError::PdbIssuer,
         }
     }
+}
+
+/// The error codes RFC 6749 §4.1.2.1 lets an authorization server send
+/// back. Anything else is recorded as `other`: the provider's raw text
+/// never reaches a log line or an audit row (a `%0a` in it would forge a
+/// log line).
+pub const PROVIDER_ERRORS: [&str; 7] = [
+    "invalid_request",
+    "unauthorized_client",
+    "access_denied",
+    "unsupported_response_type",
+    "invalid_scope",
+    "server_error",
+    "temporarily_unavailable",
+];
+
+/// `error` as one of [`PROVIDER_ERRORS`], or `"other"`.
+pub fn provider_error(error: &str) -> &'static str {
+    PROVIDER_ERRORS.iter().find(|known| **known == error).copied().unwrap_or("other")
 }
 
 /// Checks a callback against the pending login that was taken out of
@@ -97,7 +116,10 @@ pub fn validate_callback(
         }
     }
     if let Some(error) = &query.error {
-        return Err(if error == "access_denied" { CallbackError::Cancelled } else { CallbackError::Provider(error.clone()) });
+        return Err(match provider_error(error) {
+            "access_denied" => CallbackError::Cancelled,
+            known => CallbackError::Provider(known),
+        });
     }
     let code = query.code.clone().filter(|c| !c.is_empty()).ok_or(CallbackError::MissingCode)?;
     Ok(Exchange { code, pkce_verifier: pending.pkce_verifier, next: pending.next })
@@ -125,6 +147,16 @@ mod tests {
     fn a_matching_fresh_callback_may_be_exchanged() {
         let ex = validate_callback(Some(pending(t0())), &query(&"s".repeat(32)), ISS, t0() + Duration::minutes(2)).unwrap();
         assert_eq!(ex, Exchange { code: "the-code".into(), pkce_verifier: "v".repeat(64), next: Some("/account".into()) });
+    }
+
+    #[test]
+    fn only_rfc_6749_error_codes_are_kept_from_the_provider() {
+        let with_error = |e: &str| CallbackQuery { error: Some(e.into()), ..query(&"s".repeat(32)) };
+        let check = |e: &str| validate_callback(Some(pending(t0())), &with_error(e), ISS, t0());
+        assert_eq!(check("access_denied"), Err(CallbackError::Cancelled));
+        assert_eq!(check("server_error"), Err(CallbackError::Provider("server_error")));
+        assert_eq!(check("evil\nINFO forged log line"), Err(CallbackError::Provider("other")));
+        assert_eq!(check("x".repeat(10_000).as_str()), Err(CallbackError::Provider("other")));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use secrecy::SecretString;
 use serde_json::json;
 
 use super::console::{capitalise, commit_audited, entry};
-use super::{access, Portal};
+use super::{access, Checked, Portal};
 use crate::password;
 use crate::store::{audit, customers, fmt_time, grants, sessions, users};
 
@@ -70,8 +70,11 @@ impl SelfService for Portal {
         let Some(stored) = row.password_hash else {
             return Err(AppError::Conflict("This account logs in through PeeringDB and has no password to change.".into()));
         };
-        if !password::verify(current, Some(stored)).await? {
-            return Err(AppError::Validation("Your current password is not correct.".into()));
+        super::within_limits(&me.username, &current)?;
+        match self.check_password(meta, &me.username, Some(stored), current).await? {
+            Checked::Right => {}
+            Checked::Wrong => return Err(AppError::Validation("Your current password is not correct.".into())),
+            Checked::Throttled { minutes, .. } => return Err(AppError::Throttled { minutes }),
         }
         password::validate_new(&new).map_err(|e| AppError::Validation(capitalise(&format!("{e}."))))?;
         let hash = password::hash(new).await?;

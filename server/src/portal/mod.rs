@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use app::backend::{Backend, Caller, RequestMeta, SignIn};
 use app::{AppError, SiteInfo};
+use domain::throttle::Verdict;
 use domain::{Actor, AuditEvent, LoginMethod};
 use secrecy::SecretString;
 use serde_json::json;
@@ -51,6 +52,10 @@ impl From<DbError> for AppError {
 
 impl From<password::PasswordError> for AppError {
     fn from(e: password::PasswordError) -> AppError {
+        if matches!(e, password::PasswordError::Busy) {
+            tracing::warn!("every password check slot is busy: answered 429");
+            return AppError::Busy;
+        }
         tracing::error!(error = %e, "password hashing failed");
         AppError::Internal
     }
@@ -104,13 +109,74 @@ impl Portal {
     }
 
     async fn refuse_password(&self, meta: &RequestMeta, username: &str, user_id: Option<i64>, reason: &str) -> Result<(), AppError> {
-        let ip = meta.ip.as_deref();
-        throttle::record_failure(&self.db, &throttle::username_key(username), throttle::PER_USERNAME).await?;
-        if let Some(ip) = ip {
-            throttle::record_failure(&self.db, &throttle::address_key(ip), throttle::PER_ADDRESS).await?;
-        }
         audit_refused_password(&self.db, meta, username, user_id, reason).await
     }
+
+    /// Checks a password under the throttle (`domain::throttle`): the
+    /// attempt is counted before argon2 runs, waits the username's delay,
+    /// and is given back when the password was right.
+    pub(crate) async fn check_password(&self, meta: &RequestMeta, username: &str, stored: Option<String>, password: SecretString) -> Result<Checked, AppError> {
+        let address = meta.ip.as_deref().and_then(|ip| ip.parse().ok()).map(domain::net::throttle_address);
+        let pair = throttle::pair_key(username, address.as_deref().unwrap_or("unknown"));
+        let user = throttle::username_key(username);
+        let address = address.map(|a| throttle::address_key(&a));
+        let mut keys = vec![pair.as_str(), user.as_str()];
+        keys.extend(address.as_deref());
+        let counts = throttle::take(&self.db, &keys, domain::throttle::PER_PAIR.window).await?;
+        let (pair_count, user_count, address_count) = (counts[0], counts[1], counts.get(2).copied());
+        match domain::throttle::judge(pair_count, address_count, user_count, store::now()) {
+            Verdict::Refuse { retry_after, first } => {
+                let minutes = domain::throttle::minutes(retry_after);
+                if !first {
+                    // Only the attempt that went over the limit is audited: a
+                    // flood of refused attempts is a count in the log.
+                    tracing::info!(username = %domain::audit::capped(username), "password attempt refused by the throttle");
+                }
+                return Ok(Checked::Throttled { minutes, first });
+            }
+            Verdict::Check { delay } => {
+                if !delay.is_zero() {
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+        if !password::verify(password, stored).await? {
+            return Ok(Checked::Wrong);
+        }
+        throttle::clear(&self.db, &pair).await?;
+        let mut back = vec![user.as_str()];
+        back.extend(address.as_deref());
+        throttle::give_back(&self.db, &back).await?;
+        Ok(Checked::Right)
+    }
+}
+
+/// What a throttled password check found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Checked {
+    Right,
+    Wrong,
+    /// Not checked: a limit was reached. `first` for the attempt that
+    /// reached it.
+    Throttled { minutes: u32, first: bool },
+}
+
+/// The longest username a password login reads: longer ones are refused
+/// before anything is counted or written.
+pub const MAX_USERNAME_BYTES: usize = 64;
+/// The longest password a login or a password change reads.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+/// Refuses what no account can have, before any database write.
+pub(crate) fn within_limits(username: &str, password: &SecretString) -> Result<(), AppError> {
+    use secrecy::ExposeSecret;
+    if username.len() > MAX_USERNAME_BYTES {
+        return Err(AppError::Validation(format!("A username has at most {MAX_USERNAME_BYTES} characters.")));
+    }
+    if password.expose_secret().len() > MAX_PASSWORD_BYTES {
+        return Err(AppError::Validation(format!("A password has at most {MAX_PASSWORD_BYTES} characters.")));
+    }
+    Ok(())
 }
 
 async fn audit_refused_password(db: &Db, meta: &RequestMeta, username: &str, user_id: Option<i64>, reason: &str) -> Result<(), AppError> {
@@ -133,21 +199,17 @@ impl Backend for Portal {
 
     #[tracing::instrument(skip(self, meta, password), fields(username = %username))]
     async fn password_login(&self, meta: &RequestMeta, username: &str, password: SecretString) -> Result<SignIn, AppError> {
-        let user_key = throttle::username_key(username);
-        let mut wait = throttle::blocked(&self.db, &user_key, throttle::PER_USERNAME).await?;
-        if let (None, Some(ip)) = (wait, meta.ip.as_deref()) {
-            wait = throttle::blocked(&self.db, &throttle::address_key(ip), throttle::PER_ADDRESS).await?;
-        }
-        if let Some(minutes) = wait {
-            audit_refused_password(&self.db, meta, username, None, "throttled").await?;
-            return Err(AppError::Throttled { minutes });
-        }
-
+        within_limits(username, &password)?;
         let user = users::by_username(&self.db, username).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
-        let ok = password::verify(password, stored).await?;
-        let user = match (ok, user) {
-            (true, Some(user)) => user,
+        let user = match (self.check_password(meta, username, stored, password).await?, user) {
+            (Checked::Throttled { minutes, first }, user) => {
+                if first {
+                    audit_refused_password(&self.db, meta, username, user.map(|u| u.id), "throttled").await?;
+                }
+                return Err(AppError::Throttled { minutes });
+            }
+            (Checked::Right, Some(user)) => user,
             (_, user) => {
                 let reason = match &user {
                     None => "unknown_user",
@@ -163,7 +225,6 @@ impl Backend for Portal {
             return Err(AppError::AccountDisabled);
         }
 
-        throttle::clear(&self.db, &user_key).await?;
         let mut tx = self.db.begin().await?;
         users::record_login(&mut tx, user.id, LoginMethod::Password).await?;
         let entry = AuditEntry {

@@ -25,10 +25,22 @@ use crate::peeringdb::{PeeringDbError, TokenHint};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::grants::{self, Planning};
 use crate::store::users::{self, UserRow};
-use crate::store::{links, now, pending, sessions, DbError};
+use crate::store::{links, now, pending, sessions, throttle, DbError};
 
 /// A login on its way to PeeringDB: the browser keeps `binding` in a
 /// cookie and goes to `authorize_url`.
+/// PeeringDB logins one address may start per pending login's lifetime
+/// (each stores a row until its callback or its expiry).
+pub const MAX_PENDING_PER_ADDRESS: i64 = 30;
+
+/// Why a PeeringDB login could not start.
+#[derive(Debug)]
+pub enum StartError {
+    /// This address started [`MAX_PENDING_PER_ADDRESS`] already.
+    TooMany { retry_after: Duration },
+    Db(DbError),
+}
+
 pub struct Started {
     pub binding: String,
     pub authorize_url: Url,
@@ -94,8 +106,23 @@ impl From<DbError> for ProvisionError {
 impl Portal {
     /// Remembers a pending login server-side (state, PKCE verifier, `next`).
     /// `None` when PeeringDB login is off.
-    pub async fn start_peeringdb_login(&self, next: Option<&str>) -> Option<Result<Started, DbError>> {
+    pub async fn start_peeringdb_login(&self, next: Option<&str>, client_ip: Option<std::net::IpAddr>) -> Option<Result<Started, StartError>> {
         let client = self.peeringdb.as_ref()?;
+        // Each start stores a row: one address gets a bounded number of
+        // them per pending login's lifetime.
+        if let Some(ip) = client_ip {
+            let key = throttle::pending_key(&domain::net::throttle_address(ip));
+            let counted = throttle::take(&self.db, &[key.as_str()], PENDING_LIFETIME).await;
+            match counted.map(|c| c.first().copied()) {
+                Err(e) => return Some(Err(StartError::Db(e))),
+                Ok(Some(c)) if c.attempts > MAX_PENDING_PER_ADDRESS => {
+                    let left = (c.window_start + PENDING_LIFETIME - now()).whole_seconds().max(1);
+                    tracing::info!("too many PeeringDB logins started from one address: refused");
+                    return Some(Err(StartError::TooMany { retry_after: std::time::Duration::from_secs(left.unsigned_abs()) }));
+                }
+                Ok(_) => {}
+            }
+        }
         let binding = random_token();
         let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
         let pending = Pending {
@@ -105,7 +132,7 @@ impl Portal {
             created_at: now(),
         };
         let stored = pending::put(&self.db, &pending_id(&binding), &pending, pending.created_at + PENDING_LIFETIME).await;
-        Some(stored.map(|()| Started { authorize_url: client.authorize_url(&pending.state, challenge), binding }))
+        Some(stored.map(|()| Started { authorize_url: client.authorize_url(&pending.state, challenge), binding }).map_err(StartError::Db))
     }
 
     /// The callback's work, from the browser's binding cookie and the query.
@@ -141,10 +168,13 @@ impl Portal {
     }
 
     async fn take_pending(&self, binding: Option<&str>, query: &CallbackQuery, issuer: &str, ip: Option<&str>) -> Result<Exchange, Outcome> {
-        let pending = match binding {
-            Some(b) => pending::take(&self.db, &pending_id(b)).await.map_err(internal)?,
-            None => None,
+        let Some(binding) = binding else {
+            // Anyone can send this request: it is counted in the log, not
+            // written into the audit log.
+            tracing::info!("PeeringDB callback without the binding cookie: refused");
+            return Err(Outcome::refused(LoginError::PdbState));
         };
+        let pending = pending::take(&self.db, &pending_id(binding)).await.map_err(internal)?;
         match validate_callback(pending, query, issuer, now()) {
             Ok(exchange) => Ok(exchange),
             Err(e) => {

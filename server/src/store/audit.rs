@@ -21,10 +21,18 @@ pub struct AuditEntry<'a> {
     pub ip: Option<&'a str>,
 }
 
+/// An entry's details as stored: every text capped
+/// (`domain::audit::cap_details`), whoever built the entry.
+fn details_text(e: &AuditEntry<'_>) -> String {
+    let mut details = e.details.clone();
+    domain::audit::cap_details(&mut details);
+    details.to_string()
+}
+
 pub async fn write(tx: &mut Tx, e: &AuditEntry<'_>) -> Result<(), DbError> {
     let sql = "INSERT INTO audit_log (at, actor, event, user_id, customer_id, details, ip) VALUES ($1, $2, $3, $4, $5, $6, $7)";
     execute!(tx, sqlx::query(sql).bind(now()).bind(e.actor.to_string()).bind(e.event.as_str()).bind(e.user_id)
-        .bind(e.customer_id).bind(e.details.to_string()).bind(e.ip))?;
+        .bind(e.customer_id).bind(details_text(e)).bind(e.ip))?;
     Ok(())
 }
 
@@ -36,7 +44,7 @@ pub async fn write_all(tx: &mut Tx, entries: &[AuditEntry<'_>]) -> Result<(), Db
         _ => {}
     }
     let rows = serde_json::Value::from_iter(entries.iter().map(|e| {
-        serde_json::json!([e.actor.to_string(), e.event.as_str(), e.user_id, e.customer_id, e.details.to_string(), e.ip])
+        serde_json::json!([e.actor.to_string(), e.event.as_str(), e.user_id, e.customer_id, details_text(e), e.ip])
     }))
     .to_string();
     let sql = backend_sql!(tx,

@@ -1,73 +1,72 @@
-//! Failed-login counters in the database, so the limit holds across
+//! The throttle's counters in the database, so a limit holds across
 //! replicas (an in-process limiter such as governor would give each replica
-//! its own budget). Counted per username and per client address.
+//! its own budget). The rules are `domain::throttle`'s.
 
-use time::{Duration, OffsetDateTime};
+use domain::throttle::Count;
+use time::Duration;
 
 use super::{now, Db, DbError};
-use crate::{with_db, write_db};
-
-#[derive(Clone, Copy, Debug)]
-pub struct Limit {
-    pub max_failures: i64,
-    pub window: Duration,
-}
-
-/// Five wrong passwords for one username per 15 minutes.
-pub const PER_USERNAME: Limit = Limit { max_failures: 5, window: Duration::minutes(15) };
-/// Thirty failures from one address per 15 minutes (password spraying).
-pub const PER_ADDRESS: Limit = Limit { max_failures: 30, window: Duration::minutes(15) };
+use crate::write_db;
 
 pub fn username_key(username: &str) -> String {
     format!("user:{}", username.to_lowercase())
 }
 
-pub fn address_key(ip: &str) -> String {
-    format!("ip:{ip}")
+/// `address` as `domain::net::throttle_address` gives it.
+pub fn address_key(address: &str) -> String {
+    format!("ip:{address}")
 }
 
-/// Minutes to wait, when the key has used up its failures in the window.
-pub fn minutes_left(failures: i64, window_start: OffsetDateTime, limit: Limit, at: OffsetDateTime) -> Option<u32> {
-    let ends = window_start + limit.window;
-    if failures < limit.max_failures || ends <= at {
-        return None;
-    }
-    let secs = (ends - at).whole_seconds().max(1);
-    Some(u32::try_from((secs + 59) / 60).unwrap_or(u32::MAX))
+pub fn pair_key(username: &str, address: &str) -> String {
+    format!("pair:{}|{address}", username.to_lowercase())
 }
 
-pub async fn blocked(db: &Db, key: &str, limit: Limit) -> Result<Option<u32>, DbError> {
-    let row: Option<(i64, OffsetDateTime)> = with_db!(db, p => sqlx::query_as("SELECT failures, window_start FROM login_throttle WHERE key = $1")
-        .bind(key).fetch_optional(p).await)?;
-    Ok(row.and_then(|(f, start)| minutes_left(f, start, limit, now())))
+pub fn pending_key(address: &str) -> String {
+    format!("pending:{address}")
 }
 
-pub async fn record_failure(db: &Db, key: &str, limit: Limit) -> Result<(), DbError> {
+/// Counts one attempt on each key and returns the counters as they now
+/// stand, in the order of `keys`. One statement: two requests racing each
+/// see a different count, so N parallel attempts see 1..=N.
+pub async fn take(db: &Db, keys: &[&str], window: Duration) -> Result<Vec<Count>, DbError> {
     let at = now();
-    let sql = "INSERT INTO login_throttle (key, failures, window_start) VALUES ($1, 1, $2) \
-               ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN login_throttle.window_start <= $3 THEN 1 ELSE login_throttle.failures + 1 END, \
-               window_start = CASE WHEN login_throttle.window_start <= $3 THEN $2 ELSE login_throttle.window_start END";
-    write_db!(db, p => sqlx::query(sql).bind(key).bind(at).bind(at - limit.window).execute(p).await.map(|r| r.rows_affected()))?;
+    let mut sql = String::from("INSERT INTO login_throttle (key, attempts, window_start) VALUES ");
+    for i in 0..keys.len() {
+        sql.push_str(&format!("{}(${}, 1, $1)", if i == 0 { "" } else { ", " }, i + 3));
+    }
+    sql.push_str(
+        " ON CONFLICT (key) DO UPDATE SET \
+         attempts = CASE WHEN login_throttle.window_start <= $2 THEN 1 ELSE login_throttle.attempts + 1 END, \
+         window_start = CASE WHEN login_throttle.window_start <= $2 THEN $1 ELSE login_throttle.window_start END \
+         RETURNING key, attempts, window_start",
+    );
+    let rows: Vec<(String, i64, time::OffsetDateTime)> = write_db!(db, p => {
+        let mut q = sqlx::query_as(&sql).bind(at).bind(at - window);
+        for key in keys {
+            q = q.bind(*key);
+        }
+        q.fetch_all(p).await
+    })?;
+    keys.iter()
+        .map(|key| {
+            rows.iter()
+                .find(|(k, _, _)| k == key)
+                .map(|(_, attempts, window_start)| Count { attempts: *attempts, window_start: *window_start })
+                .ok_or_else(|| DbError::Corrupt(format!("the throttle returned no row for {key}")))
+        })
+        .collect()
+}
+
+/// Gives one attempt back on each key (the password was right).
+pub async fn give_back(db: &Db, keys: &[&str]) -> Result<(), DbError> {
+    for key in keys {
+        let sql = "UPDATE login_throttle SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0";
+        write_db!(db, p => sqlx::query(sql).bind(*key).execute(p).await.map(|r| r.rows_affected()))?;
+    }
     Ok(())
 }
 
 pub async fn clear(db: &Db, key: &str) -> Result<(), DbError> {
     write_db!(db, p => sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_only_after_the_limit_and_until_the_window_ends() {
-        let start = OffsetDateTime::UNIX_EPOCH;
-        let l = PER_USERNAME;
-        assert_eq!(minutes_left(4, start, l, start + Duration::minutes(1)), None);
-        assert_eq!(minutes_left(5, start, l, start + Duration::minutes(1)), Some(14));
-        assert_eq!(minutes_left(5, start, l, start + Duration::seconds(14 * 60 + 30)), Some(1));
-        assert_eq!(minutes_left(9, start, l, start + Duration::minutes(15)), None);
-    }
 }

@@ -67,17 +67,19 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
         // the store enforces the real lifetimes (absolute and idle).
         .with_expiry(Expiry::OnInactivity(config.session.max_age));
 
-    let origin: Arc<str> = config.origin().into();
     let mut router = Router::new();
-    if let Some(sim) = demo_simulator(&config) {
+    let simulator = demo_simulator(&config);
+    let same_site = Arc::new(OwnOrigin { origin: config.origin(), simulator_mounted: simulator.is_some() });
+    if let Some(sim) = simulator {
         router = router.nest_service("/peeringdb-sim", sim.router());
     }
+    let trusted = Arc::new(config.trusted_proxies.clone());
     let router = router
         .nest_service(&format!("/{}", leptos_options.site_pkg_dir), assets::bundle(&leptos_options))
         .route("/healthz", get(healthz))
         .route("/logout", post(logout))
         .route("/admin/audit.csv", get(audit_csv::export))
-        .route("/auth/peeringdb/login", get(peeringdb::start))
+        .route("/auth/peeringdb/login", get(peeringdb::start_by_get).post(peeringdb::start))
         .route("/auth/peeringdb/callback", get(peeringdb::callback))
         .leptos_routes_with_context(
             &state,
@@ -91,7 +93,11 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
         .with_state(state)
         .layer(middleware::from_fn_with_state(portal.clone(), caller::resolve))
-        .layer(middleware::from_fn_with_state(origin, refuse_cross_site))
+        .layer(middleware::from_fn_with_state(same_site, refuse_cross_site))
+        .layer(middleware::from_fn_with_state(trusted, client_address))
+        .layer(middleware::from_fn_with_state(config.import_max_bytes, limit_body))
+        // Our own limits (`limit_body`) replace axum's blanket 2 MB.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(session_layer)
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
@@ -149,19 +155,68 @@ async fn logout(State(portal): State<Arc<Portal>>, Extension(ResolvedCaller(call
     (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
 }
 
+/// Works out the client's address once per request ([`app::backend::ClientIp`]):
+/// the TCP peer, unless it is a trusted reverse proxy
+/// (`PEERPORTAL_TRUSTED_PROXIES`), whose `Forwarded` / `X-Forwarded-For`
+/// then names the client (`domain::net::client_address`).
+async fn client_address(State(trusted): State<Arc<domain::net::TrustedProxies>>, mut req: Request, next: Next) -> Response {
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let values = |name: header::HeaderName| -> Vec<&str> { req.headers().get_all(name).iter().filter_map(|v| v.to_str().ok()).collect() };
+        let ip = if trusted.is_empty() {
+            peer
+        } else {
+            domain::net::client_address(peer, &trusted, &values(header::FORWARDED), &values(header::HeaderName::from_static("x-forwarded-for")))
+        };
+        req.extensions_mut().insert(app::backend::ClientIp(ip));
+    }
+    next.run(req).await
+}
+
+/// The largest request body anything but the CSV import takes: a server
+/// function's form is a few hundred bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The server function that takes a pasted CSV file.
+const IMPORT_PATH: &str = "/api/admin/import_customers";
+
+/// Bounds every request body before anything reads it: 64 KiB, or
+/// `PEERPORTAL_IMPORT_MAX_BYTES` for the CSV import. A declared length over
+/// the limit is answered 413 at once; a body that only turns out longer
+/// stops being read at the limit.
+async fn limit_body(State(import_max): State<usize>, req: Request, next: Next) -> Response {
+    let limit = if req.uri().path() == IMPORT_PATH { import_max } else { MAX_BODY_BYTES };
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        tracing::info!(path = %req.uri().path(), limit, "refused a request body over its limit");
+        return (StatusCode::PAYLOAD_TOO_LARGE, format!("Refused: this request's body is larger than {limit} bytes.")).into_response();
+    }
+    let (parts, body) = req.into_parts();
+    next.run(Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, limit)))).await
+}
+
+/// What the cross-site check compares against.
+struct OwnOrigin {
+    origin: String,
+    /// The demo simulator stands in for another site (PeeringDB), whose
+    /// token endpoint is called server to server: exempt only when it is
+    /// mounted here at all.
+    simulator_mounted: bool,
+}
+
 /// CSRF defence for every state-changing request, server functions
 /// included (they have none of their own): the browser must say the request
 /// came from our own origin. `Origin` is sent by every current browser on
 /// POST; `Sec-Fetch-Site` covers the rest.
-async fn refuse_cross_site(State(origin): State<Arc<str>>, req: Request, next: Next) -> Response {
-    // The demo simulator stands in for another site (PeeringDB), whose token
-    // endpoint is called server to server.
-    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) || req.uri().path().starts_with("/peeringdb-sim/") {
+async fn refuse_cross_site(State(site): State<Arc<OwnOrigin>>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS)
+        || (site.simulator_mounted && req.uri().path().starts_with("/peeringdb-sim/"))
+    {
         return next.run(req).await;
     }
     let headers = req.headers();
     let same_origin = match headers.get(header::ORIGIN) {
-        Some(o) => o.as_bytes() == origin.as_bytes(),
+        Some(o) => o.as_bytes() == site.origin.as_bytes(),
         None => headers.get("sec-fetch-site").is_some_and(|v| v == "same-origin"),
     };
     if same_origin {

@@ -6,8 +6,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::backend::{BrowserSession, RequestMeta};
-use axum::extract::{ConnectInfo, Query, State};
+use app::backend::{BrowserSession, ClientIp, RequestMeta};
+use axum::extract::{Query, State};
+use axum::{Extension, Form};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::peeringdb::{CallbackQuery, PENDING_LIFETIME};
@@ -15,7 +16,7 @@ use domain::LoginError;
 use tower_sessions::cookie::{Cookie, SameSite};
 use tower_sessions::Session;
 
-use crate::portal::peeringdb::{Finished, Outcome};
+use crate::portal::peeringdb::{Finished, Outcome, StartError};
 use crate::portal::Portal;
 
 /// The cookie that binds a pending login to this browser.
@@ -55,16 +56,23 @@ fn found(location: &str) -> Response {
 }
 
 #[derive(Debug, serde::Deserialize)]
-pub struct StartQuery {
+pub struct StartForm {
     next: Option<String>,
 }
 
-/// `GET /auth/peeringdb/login`: remember a pending login server-side and
+/// `POST /auth/peeringdb/login` (the button on `/login`, a plain form that
+/// works without JavaScript; the cross-site check in front of every POST
+/// refuses a foreign `Origin`): remember a pending login server-side and
 /// send the browser to PeeringDB.
-pub async fn start(State(portal): State<Arc<Portal>>, Query(q): Query<StartQuery>) -> Response {
-    match portal.start_peeringdb_login(q.next.as_deref()).await {
+pub async fn start(State(portal): State<Arc<Portal>>, client: Option<Extension<ClientIp>>, Form(form): Form<StartForm>) -> Response {
+    match portal.start_peeringdb_login(form.next.as_deref(), client.map(|Extension(ClientIp(ip))| ip)).await {
         None => (StatusCode::NOT_FOUND, "Login with PeeringDB is not enabled here.").into_response(),
-        Some(Err(e)) => {
+        Some(Err(StartError::TooMany { retry_after })) => {
+            let mut resp = found(&format!("/login?error={}", LoginError::Throttled));
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after.as_secs()));
+            resp
+        }
+        Some(Err(StartError::Db(e))) => {
             tracing::error!(error = %e, "could not store a pending PeeringDB login");
             found(&format!("/login?error={}", LoginError::Internal))
         }
@@ -78,17 +86,24 @@ pub async fn start(State(portal): State<Arc<Portal>>, Query(q): Query<StartQuery
     }
 }
 
+/// `GET /auth/peeringdb/login` never starts a login: a link on any site
+/// could otherwise log a person in (login CSRF; PeeringDB remembers
+/// consent, so nothing would be asked). Old bookmarks land on `/login`.
+pub async fn start_by_get() -> Response {
+    (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response()
+}
+
 /// `GET /auth/peeringdb/callback`.
 pub async fn callback(
     State(portal): State<Arc<Portal>>,
     session: Session,
     headers: HeaderMap,
-    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    client: Option<Extension<ClientIp>>,
     Query(query): Query<CallbackQuery>,
 ) -> Response {
     let https = portal.config.https();
     let binding = read_cookie(&headers, binding_cookie_name(https));
-    let meta = RequestMeta::from_http(Some(peer.ip()), &headers);
+    let meta = RequestMeta::from_http(client.map(|Extension(ClientIp(ip))| ip), &headers);
     let Finished { outcome, waited_for_peeringdb } = portal.finish_peeringdb_login(binding.as_deref(), query, meta.ip.as_deref()).await;
     let location = match outcome {
         Outcome::Refused { location } => location,
@@ -97,6 +112,7 @@ pub async fn callback(
             Err(_) => format!("/login?error={}", LoginError::Internal),
         },
     };
+    let waited_for_peeringdb = waited_for_peeringdb.filter(|_| portal.config.server_timing);
     CallbackResponse { location, waited_for_peeringdb, https }.into_response()
 }
 
@@ -120,8 +136,8 @@ struct CallbackResponse {
 const SERVER_TIMING: header::HeaderName = header::HeaderName::from_static("server-timing");
 
 /// How long the callback waited for PeeringDB (code exchange and profile),
-/// as a `Server-Timing` entry: browsers' developer tools show it, and the
-/// load driver subtracts it to get the portal's own time per callback.
+/// as a `Server-Timing` entry, only with `PEERPORTAL_SERVER_TIMING=true`:
+/// the load driver subtracts it to get the portal's own time per callback.
 fn server_timing(waited: Duration) -> Option<HeaderValue> {
     HeaderValue::from_str(&format!("peeringdb;dur={:.3};desc=\"token and profile\"", waited.as_secs_f64() * 1000.0)).ok()
 }

@@ -45,7 +45,7 @@ async fn peeringdb_button_shows_only_when_enabled() {
     .await;
     let html = app.get("/login").await.text().await.unwrap();
     assert!(html.contains("Login with PeeringDB"));
-    assert!(html.contains(r#"href="/auth/peeringdb/login""#));
+    assert!(html.contains(r#"<form method="post" action="/auth/peeringdb/login""#), "a POST, never a link");
     assert!(!html.contains("s3cret-value"), "the client secret must never reach a page");
 }
 

@@ -182,6 +182,16 @@ impl TestApp {
         self.client.get(self.url(path)).send().await.expect("get")
     }
 
+    /// Presses "Login with PeeringDB" (a form POST from our own page).
+    pub async fn start_peeringdb(&self, next: Option<&str>) -> reqwest::Response {
+        self.start_peeringdb_in(&self.client, next).await
+    }
+
+    pub async fn start_peeringdb_in(&self, browser: &reqwest::Client, next: Option<&str>) -> reqwest::Response {
+        let form: Vec<(&str, &str)> = next.map(|n| ("next", n)).into_iter().collect();
+        browser.post(self.url("/auth/peeringdb/login")).form(&form).send().await.expect("start a PeeringDB login")
+    }
+
     pub async fn count(&self, table: &str) -> i64 {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         peerportal::with_db!(&self.db, p => sqlx::query_scalar::<_, i64>(&sql).fetch_one(p).await).expect("count")

@@ -6,6 +6,7 @@ mod helpers;
 mod access;
 mod cli;
 mod console;
+mod hardening;
 mod health;
 mod password_login;
 mod peeringdb;

@@ -65,7 +65,7 @@ impl PdbApp {
     }
 
     async fn authorize_in(&self, browser: &reqwest::Client, user: &str, approve: bool) -> String {
-        let start = browser.get(self.app.url("/auth/peeringdb/login")).send().await.unwrap();
+        let start = browser.post(self.app.url("/auth/peeringdb/login")).form(&[("next", "")]).send().await.unwrap();
         assert_eq!(start.status(), 302);
         let authorize = start.headers()["location"].to_str().unwrap().to_string();
         let url = url::Url::parse(&authorize).unwrap();
@@ -92,7 +92,7 @@ pub async fn roles_of(app: &TestApp, username: &str) -> Vec<(String, String, Str
 #[tokio::test]
 async fn the_authorize_redirect_carries_pkce_s256_state_and_exact_redirect() {
     let t = spawn_pdb(&[]).await;
-    let start = t.app.get("/auth/peeringdb/login?next=/account").await;
+    let start = t.app.start_peeringdb(Some("/account")).await;
     assert_eq!(start.status(), 302);
     let url = url::Url::parse(location(&start)).unwrap();
     let q: std::collections::HashMap<String, String> = url.query_pairs().into_owned().collect();
@@ -116,8 +116,7 @@ async fn alice_gets_admin_of_alpha_and_member_of_beta_and_lands_on_the_picker() 
     assert_eq!(flow.response.status(), 302);
     assert_eq!(location(&flow.response), "/choose");
     assert_eq!(flow.response.headers()["referrer-policy"], "no-referrer");
-    let timing = flow.response.headers()["server-timing"].to_str().unwrap();
-    assert!(timing.starts_with("peeringdb;dur="), "{timing}");
+    assert!(flow.response.headers().get("server-timing").is_none(), "timings are sent only when PEERPORTAL_SERVER_TIMING is on");
     assert_eq!(
         roles_of(&t.app, "alice.anders").await,
         vec![("alpha".into(), "admin".into(), "peeringdb".into()), ("beta".into(), "member".into(), "peeringdb".into())]
@@ -309,8 +308,16 @@ async fn cancel_at_peeringdb_shows_the_friendly_message_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn server_timing_names_the_wait_for_peeringdb_only_when_switched_on() {
+    let t = spawn_pdb(&[("PEERPORTAL_SERVER_TIMING", "true")]).await;
+    let flow = t.login_as("alice", true).await;
+    let timing = flow.response.headers()["server-timing"].to_str().unwrap();
+    assert!(timing.starts_with("peeringdb;dur="), "{timing}");
+}
+
+#[tokio::test]
 async fn callback_with_wrong_state_is_refused_before_peeringdb_is_called() {
-    let t = spawn_pdb(&[]).await;
+    let t = spawn_pdb(&[("PEERPORTAL_SERVER_TIMING", "true")]).await;
     let callback = t.authorize("alice", true).await;
     let mut url = url::Url::parse(&callback).unwrap();
     let pairs: Vec<(String, String)> = url.query_pairs().into_owned().map(|(k, v)| if k == "state" { (k, "forged".into()) } else { (k, v) }).collect();
@@ -382,8 +389,7 @@ async fn a_code_spent_elsewhere_is_refused_by_peeringdb() {
 
 impl PdbApp {
     async fn sim_base(&self) -> String {
-        let start = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
-            .get(self.app.url("/auth/peeringdb/login")).send().await.unwrap();
+        let start = self.app.start_peeringdb_in(&crate::helpers::browser(&self.app.base), None).await;
         location(&start).split("/oauth2/").next().unwrap().to_string()
     }
 }
@@ -538,7 +544,7 @@ async fn the_rate_limit_message_says_when_to_retry() {
 #[tokio::test]
 async fn a_remembered_approval_skips_the_consent_page() {
     let t = spawn_pdb(&[]).await;
-    let start = t.app.get("/auth/peeringdb/login").await;
+    let start = t.app.start_peeringdb(None).await;
     let authorize = location(&start).to_string();
     let url = url::Url::parse(&authorize).unwrap();
     let mut form: Vec<(String, String)> = url.query_pairs().into_owned().collect();
@@ -547,7 +553,7 @@ async fn a_remembered_approval_skips_the_consent_page() {
     let first = pdb_browser.post(authorize.split('?').next().unwrap()).form(&form).send().await.unwrap();
     assert_eq!(first.status(), 302);
     // Next time the same browser goes straight back with a code.
-    let again = t.app.get("/auth/peeringdb/login").await;
+    let again = t.app.start_peeringdb(None).await;
     let skipped = pdb_browser.get(location(&again)).send().await.unwrap();
     assert_eq!(skipped.status(), 302);
     let back = location(&skipped).to_string();

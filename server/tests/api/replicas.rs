@@ -96,7 +96,7 @@ impl Cluster {
     /// Starts at `start`, approves as `user` at the simulator, and returns
     /// the callback URL PeeringDB redirects to.
     async fn authorize(&self, client: &reqwest::Client, start: &Replica, user: &str) -> url::Url {
-        let resp = client.get(format!("{}/auth/peeringdb/login", start.base)).send().await.unwrap();
+        let resp = client.post(format!("{}/auth/peeringdb/login", start.base)).form(&[("next", "")]).send().await.unwrap();
         assert_eq!(resp.status(), 302);
         let authorize = resp.headers()["location"].to_str().unwrap().to_string();
         assert!(authorize.starts_with(&self.sim_base));

@@ -105,7 +105,7 @@ async fn under_https_cookies_are_secure_and_host_prefixed() {
     assert!(session.contains("Secure") && session.contains("HttpOnly") && session.contains("Path=/"), "{session}");
     assert!(!session.contains("Domain="), "{session}");
 
-    let start = bare_client().get(app.url("/auth/peeringdb/login")).send().await.unwrap();
+    let start = app.start_peeringdb_in(&crate::helpers::browser("https://portal.example.net"), None).await;
     let binding = crate::helpers::set_cookie(&start, "__Host-peerportal_pdb").expect("__Host- binding cookie");
     assert!(binding.contains("Secure") && binding.contains("HttpOnly") && binding.contains("SameSite=Lax"), "{binding}");
     assert!(start.headers()["location"].to_str().unwrap().starts_with("https://auth.peeringdb.com/oauth2/authorize/?"));
