@@ -47,8 +47,8 @@ pub async fn export(
     }
 }
 
-/// The CSV text of audit rows. Cells starting with `=`, `+`, `-` or `@`
-/// get a leading apostrophe so a spreadsheet never runs them as formulas
+/// The CSV text of audit rows. Cells starting with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return (OWASP's list) get a leading apostrophe so a spreadsheet never runs them as formulas
 /// (usernames and reasons come from outside).
 pub fn audit_rows_csv(rows: &[AuditItem]) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -74,7 +74,7 @@ pub fn audit_rows_csv(rows: &[AuditItem]) -> Result<String, csv::Error> {
 }
 
 fn defuse_formula(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@']) {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}").into()
     } else {
         cell.into()
@@ -110,5 +110,8 @@ mod tests {
         let row = lines.next().unwrap();
         assert!(row.contains(r#""'=HYPERLINK(""x"")""#), "{row}");
         assert!(row.contains(r#""{""reason"":""no_customer"",""asns"":[1,2]}""#), "{row}");
+        for (cell, defused) in [("\t=1+1", "'\t=1+1"), ("\r=1+1", "'\r=1+1"), ("@SUM(A1)", "'@SUM(A1)"), ("alice", "alice")] {
+            assert_eq!(defuse_formula(cell), defused);
+        }
     }
 }
