@@ -54,6 +54,26 @@ impl RequestMeta {
     }
 }
 
+/// The page's Content-Security-Policy, with `{nonce}` where the nonce of
+/// the response goes (the server builds it from its configuration).
+#[derive(Clone, Debug)]
+pub struct ContentSecurityPolicy(pub std::sync::Arc<str>);
+
+/// Sends the page's Content-Security-Policy with the nonce Leptos put on
+/// its inline scripts. Called by the shell while it renders; without a
+/// policy in context (the fallback page) the web layer's nonce-less one
+/// stays, under which nothing inline runs.
+pub fn send_content_security_policy() {
+    let (Some(res), Some(policy), Some(nonce)) =
+        (use_context::<leptos_axum::ResponseOptions>(), use_context::<ContentSecurityPolicy>(), leptos::nonce::use_nonce())
+    else {
+        return;
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy.0.replace("{nonce}", &nonce)) {
+        res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
+    }
+}
+
 /// The client's address, put into every request's extensions by the web
 /// layer: the TCP peer, or the address a trusted reverse proxy forwarded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -30,6 +30,8 @@ use crate::api::auth::{current_user, get_site_info, ChooseCustomer, Login};
 
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    backend::send_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -1,5 +1,5 @@
-import { test, expect, Page, Browser } from "@playwright/test";
-import { ADMIN, expectHydrated, screenshot, watchConsole } from "./helpers";
+import { Page, Browser } from "@playwright/test";
+import { ADMIN, expect, expectHydrated, screenshot, test, watchConsole } from "./helpers";
 
 // The console's story: a superadmin creates a customer with two ASNs,
 // alice gets it through PeeringDB, the superadmin sees where the grant came
@@ -19,7 +19,7 @@ async function adminPage(browser: Browser): Promise<Page> {
 
 async function peeringdbLogin(page: Page, user: RegExp) {
   await page.goto("/login");
-  await page.getByRole("link", { name: "Login with PeeringDB" }).click();
+  await page.getByRole("button", { name: "Login with PeeringDB" }).click();
   await page.getByLabel(user).check();
   await page.getByRole("button", { name: "Authorize" }).click();
   // Back on the portal, past the callback's redirect.

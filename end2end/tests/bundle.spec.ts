@@ -1,4 +1,4 @@
-import { test, expect } from "@playwright/test";
+import { expect, test } from "./helpers";
 
 // The WASM/JS/CSS of /login is served compressed (docs/design.md), from copies
 // made at build time (scripts/bundle.mjs compress), best encoding first.

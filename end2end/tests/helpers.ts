@@ -1,4 +1,45 @@
-import { expect, Page } from "@playwright/test";
+import { test as base, expect, BrowserContext, Page } from "@playwright/test";
+
+export { expect };
+
+/**
+ * Playwright's `test`, failing any test during which a page it opened
+ * (in the default context or any `browser.newContext()`) reported a
+ * Content-Security-Policy violation.
+ */
+export const test = base.extend<{ cspViolations: string[]; cspGuard: void }>({
+  // What the guard collected; a test that causes a violation on purpose
+  // reads it and empties it.
+  // eslint-disable-next-line no-empty-pattern
+  cspViolations: async ({}, use) => {
+    await use([]);
+  },
+  cspGuard: [
+    async ({ browser, context, cspViolations: violations }, use) => {
+      const guard = async (ctx: BrowserContext) => {
+        await ctx.exposeFunction("__reportCspViolation", (v: string) => violations.push(v));
+        await ctx.addInitScript(() => {
+          document.addEventListener("securitypolicyviolation", (e) => {
+            (window as unknown as { __reportCspViolation: (v: string) => void }).__reportCspViolation(
+              `${e.violatedDirective} blocked ${e.blockedURI || "inline"} on ${document.location.pathname}`,
+            );
+          });
+        });
+      };
+      await guard(context);
+      const newContext = browser.newContext.bind(browser);
+      browser.newContext = async (options) => {
+        const ctx = await newContext(options);
+        await guard(ctx);
+        return ctx;
+      };
+      await use();
+      browser.newContext = newContext;
+      expect(violations, "Content-Security-Policy violations").toEqual([]);
+    },
+    { auto: true },
+  ],
+});
 
 export const ADMIN = { username: "e2e-admin", password: process.env.E2E_ADMIN_PASSWORD ?? "e2e admin password" };
 

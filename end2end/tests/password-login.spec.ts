@@ -1,5 +1,4 @@
-import { test, expect } from "@playwright/test";
-import { ADMIN, expectHydrated, screenshot, watchConsole } from "./helpers";
+import { ADMIN, expect, expectHydrated, screenshot, test, watchConsole } from "./helpers";
 
 test.describe("with JavaScript", () => {
   test("an admin logs in and sees the dashboard without a page reload", async ({ page }) => {

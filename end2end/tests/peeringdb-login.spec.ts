@@ -1,5 +1,4 @@
-import { test, expect } from "@playwright/test";
-import { expectHydrated, screenshot, watchConsole } from "./helpers";
+import { expect, expectHydrated, screenshot, test, watchConsole } from "./helpers";
 
 // Demo mode: the portal serves its PeeringDB simulator under /peeringdb-sim
 // and talks to it over HTTP exactly as it would to PeeringDB.
@@ -9,7 +8,7 @@ test("alice logs in with PeeringDB, picks Alpha Net and sees its dashboard", asy
   await page.goto("/login");
   await expectHydrated(page);
   await expect(page.getByRole("note")).toContainText("Demo mode");
-  await page.getByRole("link", { name: "Login with PeeringDB" }).click();
+  await page.getByRole("button", { name: "Login with PeeringDB" }).click();
 
   await expect(page.getByRole("heading", { name: "Authorize PeerPortal" })).toBeVisible();
   await page.getByLabel(/alice/).check();
@@ -41,7 +40,7 @@ test("alice logs in with PeeringDB, picks Alpha Net and sees its dashboard", asy
 
 test("cancelling at PeeringDB shows a friendly message", async ({ page }) => {
   await page.goto("/login");
-  await page.getByRole("link", { name: "Login with PeeringDB" }).click();
+  await page.getByRole("button", { name: "Login with PeeringDB" }).click();
   await page.getByRole("button", { name: "Cancel" }).click();
   await expect(page).toHaveURL(/\/login\?error=pdb_cancelled$/);
   await expect(page.getByRole("alert")).toHaveText("You cancelled the login at PeeringDB.");
@@ -53,7 +52,7 @@ test.describe("without JavaScript", () => {
 
   test("bob, with no member network, is told which ASNs PeeringDB listed", async ({ page }) => {
     await page.goto("/login");
-    await page.getByRole("link", { name: "Login with PeeringDB" }).click();
+    await page.getByRole("button", { name: "Login with PeeringDB" }).click();
     await page.getByLabel(/bob/).check();
     await page.getByRole("button", { name: "Authorize" }).click();
     await expect(page).toHaveURL(/error=pdb_no_customer/);
@@ -62,7 +61,7 @@ test.describe("without JavaScript", () => {
 
   test("the picker works with plain form posts", async ({ page }) => {
     await page.goto("/login");
-    await page.getByRole("link", { name: "Login with PeeringDB" }).click();
+    await page.getByRole("button", { name: "Login with PeeringDB" }).click();
     await page.getByLabel(/alice/).check();
     await page.getByRole("button", { name: "Authorize" }).click();
     await expect(page).toHaveURL(/\/choose$/);
@@ -78,7 +77,7 @@ test.describe("on a 360 px wide phone", () => {
   test("erin filters her 60 networks and picks one with the keyboard", async ({ page }) => {
     await page.goto("/login");
     await expectHydrated(page);
-    await page.getByRole("link", { name: "Login with PeeringDB" }).click();
+    await page.getByRole("button", { name: "Login with PeeringDB" }).click();
     await page.getByLabel(/erin/).check();
     await page.getByRole("button", { name: "Authorize" }).click();
     await expect(page).toHaveURL(/\/choose$/);

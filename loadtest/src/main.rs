@@ -77,6 +77,7 @@ enum Only {
     Logins,
     Page,
     Resync,
+    Burst,
 }
 
 #[tokio::main]
@@ -94,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
 
     let mut logins = Vec::new();
     let mut page = None;
-    for postgres in backends.into_iter().filter(|_| args.only != Some(Only::Resync)) {
+    for postgres in backends.into_iter().filter(|_| matches!(args.only, None | Some(Only::Logins | Only::Page))) {
         for &replicas in &args.replicas {
             let db = match (&args.postgres, postgres) {
                 (Some(admin), true) => Database::postgres(admin, &format!("peerportal_load_{replicas}"))?,
@@ -122,7 +123,79 @@ async fn main() -> anyhow::Result<()> {
     if let Some(s) = sweep {
         print_sweep(&args, &s);
     }
+    if matches!(args.only, None | Some(Only::Burst)) {
+        eprintln!("== SQLite · {BURST} wrong passwords at once from one address");
+        print_burst(&burst(&args).await?);
+    }
     Ok(())
+}
+
+/// Wrong-password logins sent at once by one client.
+const BURST: usize = 500;
+
+struct BurstFigures {
+    /// Answers to the burst by status code.
+    statuses: std::collections::BTreeMap<u16, usize>,
+    /// The right password from another address, sent while the burst runs.
+    operator: (u16, Duration),
+    idle_rss_kib: u64,
+    peak_rss_kib: u64,
+    wall: Duration,
+}
+
+/// 500 wrong-password POSTs at once from one address (behind the trusted
+/// proxy, as through nginx), and meanwhile the operator's right password
+/// from another address.
+async fn burst(args: &Args) -> anyhow::Result<BurstFigures> {
+    let small = Args { customers: 100, users: 1, networks: 1, ..args.clone() };
+    let s = Scenario::start(&small, Database::sqlite()?, 1).await?;
+    s.launcher.create_admin("operator", "the operator's password")?;
+    let base = s.replicas[0].base.clone();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(BURST).build()?;
+    let post = move |client: reqwest::Client, from: &'static str, username: String, password: &'static str| {
+        let base = base.clone();
+        async move {
+            let form = [("username", username.as_str()), ("password", password)];
+            let req = client.post(format!("{base}/api/login")).header("origin", &base).header("accept", "application/json");
+            let started = Instant::now();
+            let status = req.header("x-forwarded-for", from).form(&form).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+            (status, started.elapsed())
+        }
+    };
+    let started = Instant::now();
+    let mut attack = tokio::task::JoinSet::new();
+    for i in 0..BURST {
+        attack.spawn(post(client.clone(), "198.51.100.7", format!("guess{i}"), "wrong password"));
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let operator = post(client.clone(), "192.0.2.1", "operator".into(), "the operator's password").await;
+    let mut statuses = std::collections::BTreeMap::new();
+    while let Some(done) = attack.join_next().await {
+        *statuses.entry(done?.0).or_insert(0) += 1;
+    }
+    let wall = started.elapsed();
+    Ok(BurstFigures { statuses, operator, idle_rss_kib: s.idle_rss_kib[0], peak_rss_kib: s.replicas[0].peak_rss_kib(), wall })
+}
+
+fn print_burst(b: &BurstFigures) {
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    let answers: Vec<String> = b.statuses.iter().map(|(status, n)| format!("{n} × {status}")).collect();
+    println!("\n### A burst of wrong passwords (budget: peak RSS under 100 MiB, answers 401 or 429 only, the operator gets in)\n");
+    println!(
+        "{BURST} wrong-password logins sent at once from one address (through the trusted proxy, each for another username), \
+         SQLite; 20 ms in, the operator's right password from another address.\n"
+    );
+    println!("| answers to the burst | all answered within (s) | the operator's login | its latency (ms) | portal RSS idle / peak (MiB) |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| {} | {:.2} | {} | {} | {:.1} / {:.1} |",
+        answers.join(", "),
+        b.wall.as_secs_f64(),
+        b.operator.0,
+        ms(b.operator.1),
+        mib(b.idle_rss_kib),
+        mib(b.peak_rss_kib)
+    );
 }
 
 /// One `peerportal sync` of everyone, as watched from outside.

@@ -106,6 +106,8 @@ impl Launcher {
             .env("AUTH_PEERINGDB_ENABLED", "true")
             // The callback's time at PeeringDB, subtracted from the portal's own.
             .env("PEERPORTAL_SERVER_TIMING", "true")
+            // The burst's clients come "through nginx" with X-Forwarded-For.
+            .env("PEERPORTAL_TRUSTED_PROXIES", "127.0.0.1")
             .env("PEERINGDB_OAUTH_CLIENT_ID", CLIENT_ID)
             .env("PEERINGDB_OAUTH_CLIENT_SECRET", CLIENT_SECRET)
             .env("PEERINGDB_OAUTH_URL", &self.sim_base)
@@ -140,6 +142,20 @@ impl Launcher {
             bail!("customers import failed: {}", String::from_utf8_lossy(&out.stderr).trim());
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    /// `peerportal admin create`, as an operator would.
+    pub fn create_admin(&self, username: &str, password: &str) -> anyhow::Result<()> {
+        let out = self
+            .command()
+            .args(["admin", "create", "--username", username, "--email"])
+            .arg(format!("{username}@example.net"))
+            .env("PEERPORTAL_ADMIN_PASSWORD", password)
+            .output()?;
+        if !out.status.success() {
+            bail!("admin create failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+        }
+        Ok(())
     }
 
     pub async fn start(&self, port: u16) -> anyhow::Result<Replica> {

@@ -5,6 +5,7 @@
 mod assets;
 mod audit_csv;
 mod caller;
+mod headers;
 mod peeringdb;
 
 use std::sync::{Arc, OnceLock};
@@ -74,6 +75,10 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
         router = router.nest_service("/peeringdb-sim", sim.router());
     }
     let trusted = Arc::new(config.trusted_proxies.clone());
+    let form_action: Vec<String> = config.peeringdb.iter().map(|p| p.base_url.origin().ascii_serialization()).collect();
+    let csp = headers::content_security_policy(&form_action);
+    let policy = Arc::new(headers::Policy::new(&csp, https));
+    let csp = app::backend::ContentSecurityPolicy(csp.into());
     let router = router
         .nest_service(&format!("/{}", leptos_options.site_pkg_dir), assets::bundle(&leptos_options))
         .route("/healthz", get(healthz))
@@ -84,13 +89,25 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
         .leptos_routes_with_context(
             &state,
             routes(),
-            move || provide_context(backend.clone()),
+            {
+                let (backend, csp) = (backend.clone(), csp.clone());
+                move || {
+                    provide_context(backend.clone());
+                    provide_context(csp.clone());
+                }
+            },
             {
                 let options = leptos_options.clone();
                 move || app::shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(app::shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            move || {
+                provide_context(backend.clone());
+                provide_context(csp.clone());
+            },
+            app::shell,
+        ))
         .with_state(state)
         .layer(middleware::from_fn_with_state(portal.clone(), caller::resolve))
         .layer(middleware::from_fn_with_state(same_site, refuse_cross_site))
@@ -99,6 +116,7 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
         // Our own limits (`limit_body`) replace axum's blanket 2 MB.
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(session_layer)
+        .layer(middleware::from_fn_with_state(policy, headers::security_headers))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))

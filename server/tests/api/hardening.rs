@@ -229,3 +229,39 @@ async fn audit_rows_keep_at_most_a_capped_text_of_anything() {
     let (_, details) = app.audit_events().await.pop().unwrap();
     assert!(details.len() < 1_000, "{} bytes kept", details.len());
 }
+
+#[tokio::test]
+async fn pages_send_a_csp_whose_nonce_is_the_one_on_their_inline_script() {
+    let t = spawn_pdb(&[]).await;
+    for path in ["/login", "/no-such-page"] {
+        let resp = t.app.get(path).await;
+        let csp = resp.headers()["content-security-policy"].to_str().unwrap().to_string();
+        let html = resp.text().await.unwrap();
+        let nonce = csp.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap_or_else(|| panic!("{path}: no nonce in {csp}"));
+        assert!(nonce.len() >= 16, "{nonce}");
+        assert!(html.contains(&format!("nonce=\"{nonce}\"")), "{path}: the inline script carries the header's nonce");
+        assert!(csp.contains("'wasm-unsafe-eval'") && csp.contains("frame-ancestors 'none'") && csp.contains("base-uri 'none'"), "{csp}");
+        let sim_origin = url::Url::parse(&t.sim_base().await).unwrap().origin().ascii_serialization();
+        assert!(csp.contains(&format!("form-action 'self' {sim_origin};")), "PeeringDB may receive the login form's redirect: {csp}");
+    }
+    let again = t.app.get("/login").await.headers()["content-security-policy"].to_str().unwrap().to_string();
+    let first = t.app.get("/login").await.headers()["content-security-policy"].to_str().unwrap().to_string();
+    assert_ne!(again, first, "a fresh nonce per response");
+}
+
+#[tokio::test]
+async fn signed_in_pages_and_server_function_answers_are_never_stored() {
+    let app = spawn_with(&[("PEERPORTAL_PUBLIC_URL", "https://portal.example.net")]).await;
+    let plain = spawn().await;
+    plain.create_admin("ops").await;
+    assert_eq!(plain.login_form("ops", ADMIN_PASSWORD).await.status(), 302);
+    let page = plain.get("/").await;
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert_eq!(page.headers()["cross-origin-opener-policy"], "same-origin");
+    assert!(page.headers().get("strict-transport-security").is_none(), "no HSTS over plain http");
+    let api = plain.client.post(plain.url("/api/me")).header(ACCEPT, "application/json").send().await.unwrap();
+    assert_eq!(api.headers()["cache-control"], "no-store");
+    assert!(api.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'self'"));
+    let under_https = app.get("/login").await;
+    assert_eq!(under_https.headers()["strict-transport-security"], "max-age=31536000");
+}

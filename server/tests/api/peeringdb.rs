@@ -388,7 +388,7 @@ async fn a_code_spent_elsewhere_is_refused_by_peeringdb() {
 }
 
 impl PdbApp {
-    async fn sim_base(&self) -> String {
+    pub(crate) async fn sim_base(&self) -> String {
         let start = self.app.start_peeringdb_in(&crate::helpers::browser(&self.app.base), None).await;
         location(&start).split("/oauth2/").next().unwrap().to_string()
     }
