@@ -124,12 +124,28 @@ pub struct Timing {
     pub total: Duration,
 }
 
+/// A fresh address in 10/8 for each login: a storm is many people, each
+/// starting one login, not one address starting thousands (which the
+/// portal limits).
+fn next_address() -> String {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & 0x00ff_ffff;
+    format!("10.{}.{}.{}", n >> 16, (n >> 8) & 255, n & 255)
+}
+
 /// A full login of `user`: start on `start` (base URL), approve at the
 /// simulator, come back to `finish` (base URL) as the load balancer might.
 pub async fn login(http: &reqwest::Client, pdb: &PeeringDb, start: &str, finish: &str, user: &str) -> anyhow::Result<Timing> {
     let t0 = Instant::now();
-    // The button on /login: a form POST from the portal's own page.
-    let r = http.post(format!("{start}/auth/peeringdb/login")).header("sec-fetch-site", "same-origin").form(&[("next", "")]).send().await?;
+    // The button on /login: a form POST from the portal's own page, through
+    // the trusted proxy from the person's address.
+    let r = http
+        .post(format!("{start}/auth/peeringdb/login"))
+        .header("sec-fetch-site", "same-origin")
+        .header("x-forwarded-for", next_address())
+        .form(&[("next", "")])
+        .send()
+        .await?;
     if r.status() != 302 {
         bail!("/auth/peeringdb/login answered {}", r.status());
     }

@@ -25,12 +25,12 @@ use crate::peeringdb::{PeeringDbError, TokenHint};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::grants::{self, Planning};
 use crate::store::users::{self, UserRow};
-use crate::store::{links, now, pending, sessions, throttle, DbError};
+use crate::store::{links, now, pending, sessions, DbError};
 
 /// A login on its way to PeeringDB: the browser keeps `binding` in a
 /// cookie and goes to `authorize_url`.
-/// PeeringDB logins one address may start per pending login's lifetime
-/// (each stores a row until its callback or its expiry).
+/// Unfinished PeeringDB logins one address may have at once (each stores a
+/// row until its callback or its expiry, 10 minutes).
 pub const MAX_PENDING_PER_ADDRESS: i64 = 30;
 
 /// Why a PeeringDB login could not start.
@@ -108,21 +108,6 @@ impl Portal {
     /// `None` when PeeringDB login is off.
     pub async fn start_peeringdb_login(&self, next: Option<&str>, client_ip: Option<std::net::IpAddr>) -> Option<Result<Started, StartError>> {
         let client = self.peeringdb.as_ref()?;
-        // Each start stores a row: one address gets a bounded number of
-        // them per pending login's lifetime.
-        if let Some(ip) = client_ip {
-            let key = throttle::pending_key(&domain::net::throttle_address(ip));
-            let counted = throttle::take(&self.db, &[key.as_str()], PENDING_LIFETIME).await;
-            match counted.map(|c| c.first().copied()) {
-                Err(e) => return Some(Err(StartError::Db(e))),
-                Ok(Some(c)) if c.attempts > MAX_PENDING_PER_ADDRESS => {
-                    let left = (c.window_start + PENDING_LIFETIME - now()).whole_seconds().max(1);
-                    tracing::info!("too many PeeringDB logins started from one address: refused");
-                    return Some(Err(StartError::TooMany { retry_after: std::time::Duration::from_secs(left.unsigned_abs()) }));
-                }
-                Ok(_) => {}
-            }
-        }
         let binding = random_token();
         let (challenge, verifier) = oauth2::PkceCodeChallenge::new_random_sha256();
         let pending = Pending {
@@ -131,8 +116,24 @@ impl Portal {
             next: next.and_then(domain::login::safe_next).map(str::to_owned),
             created_at: now(),
         };
-        let stored = pending::put(&self.db, &pending_id(&binding), &pending, pending.created_at + PENDING_LIFETIME).await;
-        Some(stored.map(|()| Started { authorize_url: client.authorize_url(&pending.state, challenge), binding }).map_err(StartError::Db))
+        // Each start stores a row until its callback or its expiry: one
+        // address may have only so many unfinished.
+        let address = client_ip.map(domain::net::throttle_address);
+        let expires = pending.created_at + PENDING_LIFETIME;
+        match pending::put(&self.db, &pending_id(&binding), &pending, expires, address.as_deref(), MAX_PENDING_PER_ADDRESS).await {
+            Err(e) => Some(Err(StartError::Db(e))),
+            Ok(true) => Some(Ok(Started { authorize_url: client.authorize_url(&pending.state, challenge), binding })),
+            Ok(false) => {
+                tracing::info!("too many unfinished PeeringDB logins from one address: refused");
+                let at = now();
+                let first = match pending::first_expiry(&self.db, address.as_deref().unwrap_or_default(), at).await {
+                    Ok(first) => first,
+                    Err(e) => return Some(Err(StartError::Db(e))),
+                };
+                let left = first.map_or(PENDING_LIFETIME, |f| f - at).whole_seconds().max(1);
+                Some(Err(StartError::TooMany { retry_after: std::time::Duration::from_secs(left.unsigned_abs()) }))
+            }
+        }
     }
 
     /// The callback's work, from the browser's binding cookie and the query.

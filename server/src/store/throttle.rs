@@ -21,10 +21,6 @@ pub fn pair_key(username: &str, address: &str) -> String {
     format!("pair:{}|{address}", username.to_lowercase())
 }
 
-pub fn pending_key(address: &str) -> String {
-    format!("pending:{address}")
-}
-
 /// Counts one attempt on each key and returns the counters as they now
 /// stand, in the order of `keys`. One statement: two requests racing each
 /// see a different count, so N parallel attempts see 1..=N.
