@@ -51,17 +51,20 @@ impl std::fmt::Display for TrustedProxies {
 }
 
 /// The client's address. `forwarded` are the values of every `Forwarded`
-/// header line in order, `x_forwarded_for` those of `X-Forwarded-For`;
-/// `Forwarded` wins when both are present (RFC 7239 is the standard one).
+/// header line in order, `x_forwarded_for` those of `X-Forwarded-For`.
+/// `X-Forwarded-For` wins when both are present: it is what nginx,
+/// HAProxy, Caddy and Traefik append to, while a `Forwarded` header next to
+/// it was most likely sent by the client and passed through untouched.
+/// `Forwarded` (RFC 7239) is read when it is the only one.
 pub fn client_address(peer: IpAddr, trusted: &TrustedProxies, forwarded: &[&str], x_forwarded_for: &[&str]) -> IpAddr {
     let peer = canonical(peer);
     if !trusted.trusts(peer) {
         return peer;
     }
-    let hops: Vec<Option<IpAddr>> = if !forwarded.is_empty() {
-        forwarded.iter().flat_map(|line| line.split(',')).map(forwarded_for).collect()
-    } else {
+    let hops: Vec<Option<IpAddr>> = if !x_forwarded_for.is_empty() {
         x_forwarded_for.iter().flat_map(|line| line.split(',')).map(|hop| parse_hop(hop.trim())).collect()
+    } else {
+        forwarded.iter().flat_map(|line| line.split(',')).map(forwarded_for).collect()
     };
     // From the right: every trusted hop is a proxy of ours; the first one
     // that is not is the client. A hop that cannot be read (`unknown`, an
@@ -162,7 +165,10 @@ mod tests {
         let peer = ip("127.0.0.1");
         assert_eq!(client_address(peer, &trusted, &["for=192.0.2.60;proto=https;by=203.0.113.43"], &[]), ip("192.0.2.60"));
         assert_eq!(client_address(peer, &trusted, &["for=\"[2001:db8:cafe::17]:4711\""], &[]), ip("2001:db8:cafe::17"));
-        assert_eq!(client_address(peer, &trusted, &["For=198.51.100.1:8080, for=192.0.2.1"], &["203.0.113.5"]), ip("192.0.2.1"), "Forwarded wins");
+        assert_eq!(client_address(peer, &trusted, &["For=198.51.100.1:8080, for=192.0.2.1"], &[]), ip("192.0.2.1"));
+        // nginx appended the real address to X-Forwarded-For and passed the
+        // client's own Forwarded through: the client cannot choose.
+        assert_eq!(client_address(peer, &trusted, &["for=192.0.2.1"], &["203.0.113.5"]), ip("203.0.113.5"), "X-Forwarded-For wins");
         assert_eq!(client_address(peer, &trusted, &["for=unknown"], &[]), peer, "an unreadable hop stops at the proxy");
         assert_eq!(client_address(peer, &trusted, &["for=_hidden, for=192.0.2.1"], &[]), ip("192.0.2.1"));
     }

@@ -143,10 +143,9 @@ impl Portal {
         if !password::verify(password, stored).await? {
             return Ok(Checked::Wrong);
         }
-        throttle::clear(&self.db, &pair).await?;
         let mut back = vec![user.as_str()];
         back.extend(address.as_deref());
-        throttle::give_back(&self.db, &back).await?;
+        throttle::settle(&self.db, &pair, &back).await?;
         Ok(Checked::Right)
     }
 }

@@ -53,16 +53,23 @@ pub async fn take(db: &Db, keys: &[&str], window: Duration) -> Result<Vec<Count>
         .collect()
 }
 
-/// Gives one attempt back on each key (the password was right).
-pub async fn give_back(db: &Db, keys: &[&str]) -> Result<(), DbError> {
-    for key in keys {
-        let sql = "UPDATE login_throttle SET attempts = attempts - 1 WHERE key = $1 AND attempts > 0";
-        write_db!(db, p => sqlx::query(sql).bind(*key).execute(p).await.map(|r| r.rows_affected()))?;
+/// The password was right: `clear` starts over (the person at that
+/// address proved they know it) and each of `give_back` returns the one
+/// attempt it counted. One statement.
+pub async fn settle(db: &Db, clear: &str, give_back: &[&str]) -> Result<(), DbError> {
+    let mut sql = String::from(
+        "UPDATE login_throttle SET attempts = CASE WHEN key = $1 THEN 0 ELSE attempts - 1 END WHERE attempts > 0 AND key IN ($1",
+    );
+    for i in 0..give_back.len() {
+        sql.push_str(&format!(", ${}", i + 2));
     }
-    Ok(())
-}
-
-pub async fn clear(db: &Db, key: &str) -> Result<(), DbError> {
-    write_db!(db, p => sqlx::query("DELETE FROM login_throttle WHERE key = $1").bind(key).execute(p).await.map(|r| r.rows_affected()))?;
+    sql.push(')');
+    write_db!(db, p => {
+        let mut q = sqlx::query(&sql).bind(clear);
+        for key in give_back {
+            q = q.bind(*key);
+        }
+        q.execute(p).await.map(|r| r.rows_affected())
+    })?;
     Ok(())
 }
