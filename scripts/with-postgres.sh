@@ -7,7 +7,9 @@
 #   scripts/with-postgres.sh cargo test -p peerportal --test api
 set -euo pipefail
 
-port=${PG_PORT:-55432}
+# Below Linux's ephemeral range (32768-60999): a client socket of some
+# test lingering in TIME_WAIT on the port once kept PostgreSQL from starting.
+port=${PG_PORT:-25432}
 
 pg_bin() {
   local dir

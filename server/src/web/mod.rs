@@ -209,8 +209,24 @@ async fn limit_body(State(import_max): State<usize>, req: Request, next: Next) -
         tracing::info!(path = %req.uri().path(), limit, "refused a request body over its limit");
         return (StatusCode::PAYLOAD_TOO_LARGE, format!("Refused: this request's body is larger than {limit} bytes.")).into_response();
     }
-    let (parts, body) = req.into_parts();
-    next.run(Request::from_parts(parts, Body::new(http_body_util::Limited::new(body, limit)))).await
+    // A body without a declared length (chunked) stops being read at the
+    // limit; the handler then fails to read it, and the answer is 413, not
+    // whatever that failure would have made of it.
+    let (head, body) = req.into_parts();
+    let exceeded = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = exceeded.clone();
+    let limited = http_body_util::BodyExt::map_err(http_body_util::Limited::new(body, limit), move |e| {
+        if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+            flag.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        e
+    });
+    let resp = next.run(Request::from_parts(head, Body::new(limited))).await;
+    if exceeded.load(std::sync::atomic::Ordering::Relaxed) {
+        tracing::info!(limit, "refused a chunked request body over its limit");
+        return (StatusCode::PAYLOAD_TOO_LARGE, format!("Refused: this request's body is larger than {limit} bytes.")).into_response();
+    }
+    resp
 }
 
 /// What the cross-site check compares against.

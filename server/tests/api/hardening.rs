@@ -279,3 +279,28 @@ async fn signed_in_pages_and_server_function_answers_are_never_stored() {
     let under_https = app.get("/login").await;
     assert_eq!(under_https.headers()["strict-transport-security"], "max-age=31536000");
 }
+
+#[tokio::test]
+async fn a_chunked_body_over_the_limit_is_refused_too() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn().await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/login HTTP/1.1\r\nHost: {addr}\r\nOrigin: {}\r\nAccept: application/json\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.base
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let chunk = "a".repeat(16 * 1024);
+    for _ in 0..5 {
+        let piece = format!("{:x}\r\n{chunk}\r\n", chunk.len());
+        if stream.write_all(piece.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n").await;
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{}", answer.lines().next().unwrap_or(""));
+}
