@@ -59,6 +59,11 @@ impl RequestMeta {
 #[derive(Clone, Debug)]
 pub struct ContentSecurityPolicy(pub std::sync::Arc<str>);
 
+impl ContentSecurityPolicy {
+    /// Where the response's nonce goes in the policy.
+    pub const NONCE: &'static str = "{nonce}";
+}
+
 /// Sends the page's Content-Security-Policy with the nonce Leptos put on
 /// its inline scripts. Called by the shell while it renders; without a
 /// policy in context (the fallback page) the web layer's nonce-less one
@@ -69,7 +74,7 @@ pub fn send_content_security_policy() {
     else {
         return;
     };
-    if let Ok(value) = axum::http::HeaderValue::from_str(&policy.0.replace("{nonce}", &nonce)) {
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy.0.replace(ContentSecurityPolicy::NONCE, &nonce)) {
         res.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }

@@ -23,12 +23,13 @@ pub struct Limit {
     pub window: Duration,
 }
 
-/// One username from one address: five tries per 15 minutes.
-pub const PER_PAIR: Limit = Limit { max_attempts: 5, window: Duration::minutes(15) };
-/// One address, any usernames: thirty tries per 15 minutes.
-pub const PER_ADDRESS: Limit = Limit { max_attempts: 30, window: Duration::minutes(15) };
-/// One username, any address: the window of the delay's count.
-pub const PER_USERNAME_WINDOW: Duration = Duration::minutes(15);
+/// The window every counter counts in (the store takes all of an
+/// attempt's counters in one statement, with one window).
+pub const WINDOW: Duration = Duration::minutes(15);
+/// One username from one address: five tries per window.
+pub const PER_PAIR: Limit = Limit { max_attempts: 5, window: WINDOW };
+/// One address, any usernames: thirty tries per window.
+pub const PER_ADDRESS: Limit = Limit { max_attempts: 30, window: WINDOW };
 /// Attempts on one username before any delay.
 pub const FREE_ATTEMPTS: i64 = 5;
 /// The longest a username's delay grows.

@@ -122,7 +122,7 @@ impl Portal {
         let address = address.map(|a| throttle::address_key(&a));
         let mut keys = vec![pair.as_str(), user.as_str()];
         keys.extend(address.as_deref());
-        let counts = throttle::take(&self.db, &keys, domain::throttle::PER_PAIR.window).await?;
+        let counts = throttle::take(&self.db, &keys, domain::throttle::WINDOW).await?;
         let (pair_count, user_count, address_count) = (counts[0], counts[1], counts.get(2).copied());
         match domain::throttle::judge(pair_count, address_count, user_count, store::now()) {
             Verdict::Refuse { retry_after, first } => {

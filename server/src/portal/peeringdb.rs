@@ -27,8 +27,6 @@ use crate::store::grants::{self, Planning};
 use crate::store::users::{self, UserRow};
 use crate::store::{links, now, pending, sessions, DbError};
 
-/// A login on its way to PeeringDB: the browser keeps `binding` in a
-/// cookie and goes to `authorize_url`.
 /// Unfinished PeeringDB logins one address may have at once (each stores a
 /// row until its callback or its expiry, 10 minutes).
 pub const MAX_PENDING_PER_ADDRESS: i64 = 30;
@@ -41,6 +39,8 @@ pub enum StartError {
     Db(DbError),
 }
 
+/// A login on its way to PeeringDB: the browser keeps `binding` in a
+/// cookie and goes to `authorize_url`.
 pub struct Started {
     pub binding: String,
     pub authorize_url: Url,

@@ -174,7 +174,7 @@ pub async fn purge_expired(db: &Db) -> Result<u64, DbError> {
     let at = now();
     let a = write_db!(db, p => sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(at).execute(p).await.map(|r| r.rows_affected()))?;
     let b = write_db!(db, p => sqlx::query("DELETE FROM pending_logins WHERE expires_at <= $1").bind(at).execute(p).await.map(|r| r.rows_affected()))?;
-    let stale = at - domain::throttle::PER_PAIR.window;
+    let stale = at - domain::throttle::WINDOW;
     let c = write_db!(db, p => sqlx::query("DELETE FROM login_throttle WHERE window_start <= $1").bind(stale).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(a + b + c)
 }

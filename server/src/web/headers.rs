@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 
 /// The placeholder the shell replaces with the response's nonce.
-pub const NONCE: &str = "{nonce}";
+const NONCE: &str = app::backend::ContentSecurityPolicy::NONCE;
 
 /// The policy, with [`NONCE`] where a page's nonce goes. `form_action`
 /// are the origins a form may be sent to (or redirected to after it is
@@ -49,17 +49,28 @@ impl Policy {
     }
 }
 
-/// Adds the headers an answer does not set itself: the CSP, HSTS under
-/// https, `Cross-Origin-Opener-Policy`, and `Cache-Control: no-store` on
+/// Adds the headers an answer does not set itself: `nosniff`,
+/// `X-Frame-Options`, `Referrer-Policy` on everything; and, except on the
+/// simulator's pages, the CSP, HSTS under https,
+/// `Cross-Origin-Opener-Policy`, and `Cache-Control: no-store` on
 /// everything that is not a static file (pages may be signed in, server
 /// function answers carry people's data).
 pub async fn security_headers(State(policy): State<Arc<Policy>>, req: Request, next: Next) -> Response {
     let simulator = req.uri().path().starts_with("/peeringdb-sim/");
     let mut resp = next.run(req).await;
+    let h = resp.headers_mut();
+    for (name, value) in [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+    ] {
+        if !h.contains_key(&name) {
+            h.insert(name, HeaderValue::from_static(value));
+        }
+    }
     if simulator {
         return resp;
     }
-    let h = resp.headers_mut();
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(header::CONTENT_SECURITY_POLICY, policy.csp_without_nonce.clone());
     }

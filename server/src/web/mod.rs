@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 use app::backend::{BrowserSession, ResolvedCaller};
 use axum::body::Body;
 use axum::extract::{FromRef, Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -22,7 +22,6 @@ use domain::AuditEvent;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use serde_json::json;
-use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, Session, SessionManagerLayer};
@@ -117,9 +116,6 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(session_layer)
         .layer(middleware::from_fn_with_state(policy, headers::security_headers))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")))
-        .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(
             // Path only: query strings carry OAuth codes and state.
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
@@ -175,8 +171,8 @@ async fn logout(State(portal): State<Arc<Portal>>, Extension(ResolvedCaller(call
 
 /// Works out the client's address once per request ([`app::backend::ClientIp`]):
 /// the TCP peer, unless it is a trusted reverse proxy
-/// (`PEERPORTAL_TRUSTED_PROXIES`), whose `Forwarded` / `X-Forwarded-For`
-/// then names the client (`domain::net::client_address`).
+/// (`PEERPORTAL_TRUSTED_PROXIES`), whose `X-Forwarded-For` (or, alone,
+/// `Forwarded`) then names the client (`domain::net::client_address`).
 async fn client_address(State(trusted): State<Arc<domain::net::TrustedProxies>>, mut req: Request, next: Next) -> Response {
     let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
     if let Some(peer) = peer {
@@ -206,12 +202,12 @@ async fn limit_body(State(import_max): State<usize>, req: Request, next: Next) -
     let limit = if req.uri().path() == IMPORT_PATH { import_max } else { MAX_BODY_BYTES };
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
-        tracing::info!(path = %req.uri().path(), limit, "refused a request body over its limit");
-        return (StatusCode::PAYLOAD_TOO_LARGE, format!("Refused: this request's body is larger than {limit} bytes.")).into_response();
+        return too_large(req.uri().path(), limit);
     }
     // A body without a declared length (chunked) stops being read at the
     // limit; the handler then fails to read it, and the answer is 413, not
     // whatever that failure would have made of it.
+    let path = req.uri().path().to_owned();
     let (head, body) = req.into_parts();
     let exceeded = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = exceeded.clone();
@@ -223,10 +219,14 @@ async fn limit_body(State(import_max): State<usize>, req: Request, next: Next) -
     });
     let resp = next.run(Request::from_parts(head, Body::new(limited))).await;
     if exceeded.load(std::sync::atomic::Ordering::Relaxed) {
-        tracing::info!(limit, "refused a chunked request body over its limit");
-        return (StatusCode::PAYLOAD_TOO_LARGE, format!("Refused: this request's body is larger than {limit} bytes.")).into_response();
+        return too_large(&path, limit);
     }
     resp
+}
+
+fn too_large(path: &str, limit: usize) -> Response {
+    tracing::info!(path, limit, "refused a request body over its limit");
+    (StatusCode::PAYLOAD_TOO_LARGE, format!("Refused: this request's body is larger than {limit} bytes.")).into_response()
 }
 
 /// What the cross-site check compares against.

@@ -79,6 +79,7 @@ async fn pages_carry_protective_headers() {
     let resp = app.get("/login").await;
     assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
     assert_eq!(resp.headers()["x-frame-options"], "DENY");
+    assert_eq!(resp.headers()["referrer-policy"], "same-origin");
 }
 
 #[tokio::test]
