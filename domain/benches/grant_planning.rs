@@ -21,6 +21,7 @@ fn exchange() -> (Vec<Network>, Vec<Customer>, Vec<Existing>) {
             status: if i % 11 == 0 { CustomerStatus::Suspended } else { CustomerStatus::Active },
             peeringdb_login: i % 13 != 0,
             max_role: None,
+            require_mfa: false,
         })
         .collect();
     // The person already has 300 affiliations: some PeeringDB, some manual.

@@ -86,6 +86,8 @@ pub struct Customer {
     pub status: CustomerStatus,
     pub peeringdb_login: bool,
     pub max_role: Option<Role>,
+    /// Only PeeringDB logins with a second factor are vouched for here.
+    pub require_mfa: bool,
 }
 
 impl Customer {
@@ -285,7 +287,7 @@ mod tests {
     }
 
     fn customer(id: i64, asns: &[u32]) -> Customer {
-        Customer { id, asns: asns.to_vec(), kind: CustomerKind::Full, status: CustomerStatus::Active, peeringdb_login: true, max_role: None }
+        Customer { id, asns: asns.to_vec(), kind: CustomerKind::Full, status: CustomerStatus::Active, peeringdb_login: true, max_role: None, require_mfa: false }
     }
 
     fn net(asn: u32, perms: u8) -> Network {
@@ -460,6 +462,7 @@ mod tests {
                     status,
                     peeringdb_login,
                     max_role,
+                    require_mfa: false,
                 })
         }
 

@@ -43,6 +43,9 @@ words! {
         PdbUserOptedOut = "pdb_user_opted_out",
         PdbCustomerOptedOut = "pdb_customer_opted_out",
         PdbNoCustomer = "pdb_no_customer",
+        PdbIdToken = "pdb_id_token",
+        PdbDiscovery = "pdb_discovery",
+        PdbMfaRequired = "pdb_mfa_required",
     }
 }
 
@@ -81,6 +84,17 @@ impl LoginError {
                 "Your organisation has switched off PeeringDB login at this exchange. Please ask your colleagues for an account."
             }
             LoginError::PdbNoCustomer => "None of your PeeringDB networks is a member of this exchange.",
+            LoginError::PdbIdToken => {
+                "PeeringDB's signed statement of who you are did not check out, so you were not logged in. \
+                 Please try again; if it happens again, tell the exchange's support team."
+            }
+            LoginError::PdbDiscovery => {
+                "PeeringDB's OpenID Connect settings do not match this portal's. Please tell the exchange's support team."
+            }
+            LoginError::PdbMfaRequired => {
+                "This exchange needs you to log in to PeeringDB with a second factor (an authenticator app or a security key). \
+                 Turn it on in your PeeringDB profile, log out of PeeringDB, and log in with it, then try again."
+            }
         }
     }
 }

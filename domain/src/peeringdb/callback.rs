@@ -19,6 +19,9 @@ pub struct Pending {
     /// ≥128 random bits, URL-safe.
     pub state: String,
     pub pkce_verifier: String,
+    /// Sent in the authorization request and expected back in the ID
+    /// token (`None` when ID tokens are not requested).
+    pub nonce: Option<String>,
     pub next: Option<String>,
     pub created_at: OffsetDateTime,
 }
@@ -38,6 +41,7 @@ pub struct CallbackQuery {
 pub struct Exchange {
     pub code: String,
     pub pkce_verifier: String,
+    pub nonce: Option<String>,
     pub next: Option<String>,
 }
 
@@ -122,7 +126,7 @@ pub fn validate_callback(
         });
     }
     let code = query.code.clone().filter(|c| !c.is_empty()).ok_or(CallbackError::MissingCode)?;
-    Ok(Exchange { code, pkce_verifier: pending.pkce_verifier, next: pending.next })
+    Ok(Exchange { code, pkce_verifier: pending.pkce_verifier, nonce: pending.nonce, next: pending.next })
 }
 
 #[cfg(test)]
@@ -132,7 +136,7 @@ mod tests {
     const ISS: &str = "https://auth.peeringdb.com/oauth2";
 
     fn pending(at: OffsetDateTime) -> Pending {
-        Pending { state: "s".repeat(32), pkce_verifier: "v".repeat(64), next: Some("/account".into()), created_at: at }
+        Pending { state: "s".repeat(32), pkce_verifier: "v".repeat(64), nonce: None, next: Some("/account".into()), created_at: at }
     }
 
     fn query(state: &str) -> CallbackQuery {
@@ -146,7 +150,7 @@ mod tests {
     #[test]
     fn a_matching_fresh_callback_may_be_exchanged() {
         let ex = validate_callback(Some(pending(t0())), &query(&"s".repeat(32)), ISS, t0() + Duration::minutes(2)).unwrap();
-        assert_eq!(ex, Exchange { code: "the-code".into(), pkce_verifier: "v".repeat(64), next: Some("/account".into()) });
+        assert_eq!(ex, Exchange { code: "the-code".into(), pkce_verifier: "v".repeat(64), nonce: None, next: Some("/account".into()) });
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! reads the facts in one transaction, asks [`decide`], and writes what it
 //! answers.
 
-use crate::grants::{self, Customer, Existing, GrantPlan, RolePolicy};
+use crate::grants::{self, Customer, Existing, GrantPlan, Role, RolePolicy};
+use crate::peeringdb::oidc::Assurance;
 use crate::peeringdb::Profile;
 use crate::user::username_base;
 use crate::LoginError;
@@ -19,6 +20,9 @@ pub enum Refusal {
     UserOptedOut,
     CustomerOptedOut,
     NoCustomer { asns: Vec<u32> },
+    /// The MFA policy, or every customer PeeringDB vouches for, wants a
+    /// second factor this login did not use.
+    MfaRequired,
 }
 
 impl Refusal {
@@ -33,6 +37,7 @@ impl Refusal {
             Refusal::UserOptedOut => "user_opted_out",
             Refusal::CustomerOptedOut => "customer_opted_out",
             Refusal::NoCustomer { .. } => "no_customer",
+            Refusal::MfaRequired => "mfa_required",
         }
     }
 
@@ -46,6 +51,7 @@ impl Refusal {
             Refusal::UserOptedOut => LoginError::PdbUserOptedOut,
             Refusal::CustomerOptedOut => LoginError::PdbCustomerOptedOut,
             Refusal::NoCustomer { .. } => LoginError::PdbNoCustomer,
+            Refusal::MfaRequired => LoginError::PdbMfaRequired,
         }
     }
 
@@ -109,10 +115,27 @@ pub enum AccountChange {
     Update { user_id: i64 },
 }
 
+/// What PeeringDB vouched for that this login does not get, because it
+/// was made without a second factor: the person is told.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Withheld {
+    /// Customers where the role stays member instead of admin
+    /// (`PEERINGDB_REQUIRE_MFA=admins`).
+    pub lowered: Vec<i64>,
+    /// Customers that require a second factor of their people.
+    pub needs_mfa: Vec<i64>,
+}
+
+impl Withheld {
+    pub fn is_empty(&self) -> bool {
+        self.lowered.is_empty() && self.needs_mfa.is_empty()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Sign the person in after writing the account and the plan.
-    SignIn { account: AccountChange, plan: GrantPlan },
+    SignIn { account: AccountChange, plan: GrantPlan, withheld: Withheld },
     /// Refuse. An existing account that lost every customer is still
     /// de-provisioned: `deprovision` holds its id and the plan (removals
     /// only), and its sessions end. De-provisioning never waits for a
@@ -120,15 +143,36 @@ pub enum Decision {
     Refuse { refusal: Refusal, deprovision: Option<(i64, GrantPlan)> },
 }
 
+/// The customers as a login without a second factor sees them: those that
+/// require one cannot be vouched for, and with the `admins` policy no role
+/// goes above member.
+fn as_assured(customers: &[Customer], assurance: Assurance) -> Vec<Customer> {
+    customers
+        .iter()
+        .map(|c| {
+            let mut c = c.clone();
+            if c.require_mfa && !assurance.second_factor {
+                c.peeringdb_login = false;
+            }
+            if assurance.caps_roles() {
+                c.max_role = Some(c.max_role.map_or(Role::Member, |cap| cap.min(Role::Member)));
+            }
+            c
+        })
+        .collect()
+}
+
 /// The decision of a PeeringDB login. `customers` are every customer
 /// holding one of the profile's ASNs or affiliated with the account,
-/// `existing` the account's affiliations.
+/// `existing` the account's affiliations, `assurance` how the person
+/// authenticated and what the MFA policy makes of it.
 pub fn decide(
     verified: &Verified<'_>,
     account: Option<Account>,
     customers: &[Customer],
     existing: &[Existing],
     policy: RolePolicy,
+    assurance: Assurance,
 ) -> Decision {
     if let Some(a) = account {
         let refusal = if a.is_superadmin {
@@ -144,19 +188,36 @@ pub fn decide(
             return Decision::Refuse { refusal, deprovision: None };
         }
     }
+    if assurance.refuses() {
+        return Decision::Refuse { refusal: Refusal::MfaRequired, deprovision: None };
+    }
     let profile = verified.profile;
-    let plan = grants::plan(&profile.grant_networks(), customers, existing, policy);
+    let networks = profile.grant_networks();
+    let assured = as_assured(customers, assurance);
+    let plan = grants::plan(&networks, &assured, existing, policy);
+    let full = grants::vouched(&networks, customers, policy);
+    let got = grants::vouched(&networks, &assured, policy);
+    let withheld = Withheld {
+        lowered: full.iter().filter(|(id, role)| got.get(id).is_some_and(|r| r < role)).map(|(id, _)| *id).collect(),
+        needs_mfa: full.keys().filter(|id| !got.contains_key(id)).copied().collect(),
+    };
     if plan.customers_after() == 0 {
         let asns = profile.asns();
         let opted_out = customers.iter().any(|c| !c.peeringdb_login && c.asns.iter().any(|a| asns.contains(a)));
-        let refusal = if opted_out { Refusal::CustomerOptedOut } else { Refusal::NoCustomer { asns } };
+        let refusal = if !withheld.needs_mfa.is_empty() {
+            Refusal::MfaRequired
+        } else if opted_out {
+            Refusal::CustomerOptedOut
+        } else {
+            Refusal::NoCustomer { asns }
+        };
         return Decision::Refuse { refusal, deprovision: account.map(|a| (a.id, plan)) };
     }
     let account = match account {
         Some(a) => AccountChange::Update { user_id: a.id },
         None => AccountChange::Create { username_base: username_base(&profile.display_name(), profile.id) },
     };
-    Decision::SignIn { account, plan }
+    Decision::SignIn { account, plan, withheld }
 }
 
 /// Where a signed-in person goes: the page they asked for, else the picker
@@ -176,14 +237,25 @@ fn name_some(names: &[String]) -> String {
     }
 }
 
-/// The notice after a login that changed access.
-pub fn changes_notice(added: &[String], removed: &[String]) -> Option<String> {
+/// The notice after a login that changed access, or that got less than
+/// PeeringDB vouched for because it was made without a second factor
+/// (`lowered` and `needs_mfa` name those customers).
+pub fn changes_notice(added: &[String], removed: &[String], lowered: &[String], needs_mfa: &[String]) -> Option<String> {
     let mut parts = Vec::new();
     if !added.is_empty() {
         parts.push(format!("Access added: {}.", name_some(added)));
     }
     if !removed.is_empty() {
         parts.push(format!("Removed: {} — PeeringDB no longer lists you there.", name_some(removed)));
+    }
+    if !lowered.is_empty() {
+        parts.push(format!(
+            "You have member rights only at {}: admin rights need a PeeringDB login with a second factor.",
+            name_some(lowered)
+        ));
+    }
+    if !needs_mfa.is_empty() {
+        parts.push(format!("{} requires a PeeringDB login with a second factor: log in with one to get access.", name_some(needs_mfa)));
     }
     (!parts.is_empty()).then(|| parts.join(" "))
 }
@@ -192,7 +264,8 @@ pub fn changes_notice(added: &[String], removed: &[String]) -> Option<String> {
 mod tests {
     use super::*;
     use crate::customer::{CustomerKind, CustomerStatus};
-    use crate::grants::{Role, Source};
+    use crate::grants::Source;
+    use crate::peeringdb::oidc::MfaPolicy;
 
     fn profile(json: &str) -> Profile {
         Profile::parse(json.as_bytes()).unwrap()
@@ -202,8 +275,10 @@ mod tests {
         "networks":[{"id":1,"asn":64500,"perms":15},{"id":2,"asn":64501,"perms":1}]}"#;
 
     fn customer(id: i64, asn: u32) -> Customer {
-        Customer { id, asns: vec![asn], kind: CustomerKind::Full, status: CustomerStatus::Active, peeringdb_login: true, max_role: None }
+        Customer { id, asns: vec![asn], kind: CustomerKind::Full, status: CustomerStatus::Active, peeringdb_login: true, max_role: None, require_mfa: false }
     }
+
+    const ASSURED: Assurance = Assurance { policy: MfaPolicy::Admins, second_factor: true };
 
     fn account(id: i64) -> Account {
         Account { id, is_superadmin: false, disabled: false, peeringdb_login_allowed: true }
@@ -222,8 +297,8 @@ mod tests {
     fn a_first_login_creates_an_account_named_after_the_person() {
         let p = profile(ALICE);
         let v = verify(&p).unwrap();
-        let d = decide(&v, None, &[customer(1, 64500), customer(2, 64501)], &[], RolePolicy::Perms);
-        let Decision::SignIn { account, plan } = d else { panic!("{d:?}") };
+        let d = decide(&v, None, &[customer(1, 64500), customer(2, 64501)], &[], RolePolicy::Perms, ASSURED);
+        let Decision::SignIn { account, plan, .. } = d else { panic!("{d:?}") };
         assert_eq!(account, AccountChange::Create { username_base: "alice.anders".into() });
         assert_eq!(plan.add, vec![(1, Role::Admin), (2, Role::Member)]);
     }
@@ -238,7 +313,7 @@ mod tests {
             (Account { disabled: true, ..account(7) }, Refusal::Disabled),
             (Account { peeringdb_login_allowed: false, ..account(7) }, Refusal::UserOptedOut),
         ] {
-            assert_eq!(decide(&v, Some(a), &[customer(1, 64500)], &existing, RolePolicy::Perms), Decision::Refuse { refusal, deprovision: None });
+            assert_eq!(decide(&v, Some(a), &[customer(1, 64500)], &existing, RolePolicy::Perms, ASSURED), Decision::Refuse { refusal, deprovision: None });
         }
     }
 
@@ -246,7 +321,7 @@ mod tests {
     fn a_new_person_without_a_customer_is_refused_and_nothing_is_written() {
         let p = profile(ALICE);
         let v = verify(&p).unwrap();
-        let d = decide(&v, None, &[], &[], RolePolicy::Perms);
+        let d = decide(&v, None, &[], &[], RolePolicy::Perms, ASSURED);
         assert_eq!(d, Decision::Refuse { refusal: Refusal::NoCustomer { asns: vec![64500, 64501] }, deprovision: None });
     }
 
@@ -255,7 +330,7 @@ mod tests {
         let p = profile(r#"{"id":1001,"verified_user":true,"email":"a@b","verified_email":true,"networks":[]}"#);
         let v = verify(&p).unwrap();
         let existing = [Existing { customer_id: 1, role: Role::Admin, source: Source::Peeringdb }];
-        let d = decide(&v, Some(account(7)), &[customer(1, 64500)], &existing, RolePolicy::Perms);
+        let d = decide(&v, Some(account(7)), &[customer(1, 64500)], &existing, RolePolicy::Perms, ASSURED);
         let Decision::Refuse { refusal, deprovision: Some((7, plan)) } = d else { panic!("{d:?}") };
         assert_eq!(refusal, Refusal::NoCustomer { asns: vec![] });
         assert_eq!(plan.remove, vec![1]);
@@ -267,8 +342,75 @@ mod tests {
         let v = verify(&p).unwrap();
         let mut opted_out = customer(1, 64500);
         opted_out.peeringdb_login = false;
-        let d = decide(&v, None, &[opted_out], &[], RolePolicy::Perms);
+        let d = decide(&v, None, &[opted_out], &[], RolePolicy::Perms, ASSURED);
         assert_eq!(d, Decision::Refuse { refusal: Refusal::CustomerOptedOut, deprovision: None });
+    }
+
+    fn without_mfa(policy: MfaPolicy) -> Assurance {
+        Assurance { policy, second_factor: false }
+    }
+
+    #[test]
+    fn with_the_admins_policy_a_login_without_a_second_factor_gets_member_and_is_told_why() {
+        let p = profile(ALICE);
+        let v = verify(&p).unwrap();
+        let d = decide(&v, None, &[customer(1, 64500), customer(2, 64501)], &[], RolePolicy::Perms, without_mfa(MfaPolicy::Admins));
+        let Decision::SignIn { plan, withheld, .. } = d else { panic!("{d:?}") };
+        assert_eq!(plan.add, vec![(1, Role::Member), (2, Role::Member)]);
+        assert_eq!(withheld, Withheld { lowered: vec![1], needs_mfa: vec![] });
+        // An admin grant from an earlier login with MFA comes down to member.
+        let existing = [Existing { customer_id: 1, role: Role::Admin, source: Source::Peeringdb }];
+        let d = decide(&v, Some(account(7)), &[customer(1, 64500)], &existing, RolePolicy::Perms, without_mfa(MfaPolicy::Admins));
+        let Decision::SignIn { plan, .. } = d else { panic!("{d:?}") };
+        assert_eq!(plan.change_role, vec![(1, Role::Admin, Role::Member)]);
+    }
+
+    #[test]
+    fn with_the_all_policy_a_login_without_a_second_factor_is_refused_and_nothing_is_taken() {
+        let p = profile(ALICE);
+        let v = verify(&p).unwrap();
+        let existing = [Existing { customer_id: 1, role: Role::Admin, source: Source::Peeringdb }];
+        let d = decide(&v, Some(account(7)), &[customer(1, 64500)], &existing, RolePolicy::Perms, without_mfa(MfaPolicy::All));
+        assert_eq!(d, Decision::Refuse { refusal: Refusal::MfaRequired, deprovision: None });
+    }
+
+    #[test]
+    fn with_the_policy_off_a_login_without_a_second_factor_gets_what_peeringdb_vouches_for() {
+        let p = profile(ALICE);
+        let v = verify(&p).unwrap();
+        let d = decide(&v, None, &[customer(1, 64500)], &[], RolePolicy::Perms, without_mfa(MfaPolicy::Off));
+        let Decision::SignIn { plan, withheld, .. } = d else { panic!("{d:?}") };
+        assert_eq!(plan.add, vec![(1, Role::Admin)]);
+        assert!(withheld.is_empty());
+    }
+
+    #[test]
+    fn a_customer_that_requires_mfa_gets_no_one_without_it_and_says_so() {
+        let p = profile(ALICE);
+        let v = verify(&p).unwrap();
+        let strict = Customer { require_mfa: true, ..customer(1, 64500) };
+        let existing = [Existing { customer_id: 1, role: Role::Admin, source: Source::Peeringdb }];
+        let d = decide(&v, Some(account(7)), &[strict.clone(), customer(2, 64501)], &existing, RolePolicy::Perms, without_mfa(MfaPolicy::Off));
+        let Decision::SignIn { plan, withheld, .. } = d else { panic!("{d:?}") };
+        assert_eq!((plan.add, plan.remove), (vec![(2, Role::Member)], vec![1]));
+        assert_eq!(withheld.needs_mfa, vec![1]);
+        // When it was the only one, the refusal names MFA, not "no customer".
+        let d = decide(&v, Some(account(7)), &[strict.clone()], &existing, RolePolicy::Perms, without_mfa(MfaPolicy::Off));
+        let Decision::Refuse { refusal: Refusal::MfaRequired, deprovision: Some((7, plan)) } = d else { panic!("{d:?}") };
+        assert_eq!(plan.remove, vec![1]);
+        // With a second factor it is like any other customer.
+        let d = decide(&v, None, &[strict], &[], RolePolicy::Perms, ASSURED);
+        let Decision::SignIn { plan, .. } = d else { panic!("{d:?}") };
+        assert_eq!(plan.add, vec![(1, Role::Admin)]);
+    }
+
+    #[test]
+    fn the_notice_says_what_a_second_factor_would_have_given() {
+        assert_eq!(
+            changes_notice(&["Alpha Net".into()], &[], &["Alpha Net".into()], &["Gamma".into()]).unwrap(),
+            "Access added: Alpha Net. You have member rights only at Alpha Net: admin rights need a PeeringDB login with a second factor. \
+             Gamma requires a PeeringDB login with a second factor: log in with one to get access."
+        );
     }
 
     #[test]
@@ -289,7 +431,7 @@ mod tests {
     #[test]
     fn every_refusal_code_is_its_reason_with_the_pdb_prefix() {
         for r in [Refusal::UserNotVerified, Refusal::EmailNotVerified, Refusal::NoEmail, Refusal::Superadmin, Refusal::Disabled,
-                  Refusal::UserOptedOut, Refusal::CustomerOptedOut, Refusal::NoCustomer { asns: vec![] }] {
+                  Refusal::UserOptedOut, Refusal::CustomerOptedOut, Refusal::NoCustomer { asns: vec![] }, Refusal::MfaRequired] {
             assert_eq!(r.code().as_str(), format!("pdb_{}", r.reason()));
         }
     }
@@ -304,11 +446,11 @@ mod tests {
     #[test]
     fn the_notice_says_what_changed() {
         assert_eq!(
-            changes_notice(&["Alpha Net".into()], &["Beta Net".into()]).unwrap(),
+            changes_notice(&["Alpha Net".into()], &["Beta Net".into()], &[], &[]).unwrap(),
             "Access added: Alpha Net. Removed: Beta Net — PeeringDB no longer lists you there."
         );
-        assert_eq!(changes_notice(&[], &[]), None);
+        assert_eq!(changes_notice(&[], &[], &[], &[]), None);
         let many: Vec<String> = (0..60).map(|i| format!("N{i}")).collect();
-        assert_eq!(changes_notice(&many, &[]).unwrap(), "Access added: N0, N1, N2, N3, N4 and 55 more.");
+        assert_eq!(changes_notice(&many, &[], &[], &[]).unwrap(), "Access added: N0, N1, N2, N3, N4 and 55 more.");
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod callback;
 pub mod login;
+pub mod oidc;
 pub mod profile;
 pub mod resync;
 
@@ -10,5 +11,11 @@ pub use callback::{validate_callback, CallbackError, CallbackQuery, Exchange, Pe
 pub use login::{Refusal, Verified};
 pub use profile::Profile;
 
-/// The scopes a login asks for.
-pub const SCOPES: [&str; 4] = ["profile", "email", "networks", "amr"];
+/// The scopes a login asks for; `openid` too when ID tokens are checked.
+pub fn scopes(oidc: bool) -> &'static [&'static str] {
+    if oidc {
+        &["openid", "profile", "email", "networks", "amr"]
+    } else {
+        &["profile", "email", "networks", "amr"]
+    }
+}

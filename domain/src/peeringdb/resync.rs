@@ -5,6 +5,7 @@
 
 use crate::grants::{Customer, Existing, GrantPlan, RolePolicy};
 use crate::peeringdb::login::{self, Account, Decision, Refusal};
+use crate::peeringdb::oidc::Assurance;
 use crate::peeringdb::Profile;
 
 /// What to do for one linked user.
@@ -41,8 +42,17 @@ impl SkipReason {
 }
 
 /// The decision for `account`, linked to PeeringDB user `peeringdb_id`,
-/// given its fresh `profile` and the facts a login reads.
-pub fn decide(profile: &Profile, peeringdb_id: i64, account: Account, customers: &[Customer], existing: &[Existing], policy: RolePolicy) -> Resync {
+/// given its fresh `profile` and the facts a login reads. A re-sync is no
+/// authentication: `assurance` is that of the person's last login.
+pub fn decide(
+    profile: &Profile,
+    peeringdb_id: i64,
+    account: Account,
+    customers: &[Customer],
+    existing: &[Existing],
+    policy: RolePolicy,
+    assurance: Assurance,
+) -> Resync {
     if profile.id != peeringdb_id {
         return Resync::Skip(SkipReason::OtherPerson);
     }
@@ -51,7 +61,7 @@ pub fn decide(profile: &Profile, peeringdb_id: i64, account: Account, customers:
         Err(Refusal::UserNotVerified) => return Resync::Withdraw,
         Err(r) => return Resync::Skip(SkipReason::Refused(r.reason())),
     };
-    match login::decide(&verified, Some(account), customers, existing, policy) {
+    match login::decide(&verified, Some(account), customers, existing, policy, assurance) {
         Decision::SignIn { plan, .. } => Resync::Apply { plan, lost_everything: false },
         Decision::Refuse { deprovision: Some((_, plan)), .. } => Resync::Apply { plan, lost_everything: true },
         Decision::Refuse { refusal, deprovision: None } => Resync::Skip(SkipReason::Refused(refusal.reason())),
@@ -72,8 +82,10 @@ mod tests {
         "networks":[{"id":1,"asn":64500,"perms":15}]}"#;
 
     fn customer(id: i64, asn: u32) -> Customer {
-        Customer { id, asns: vec![asn], kind: CustomerKind::Full, status: CustomerStatus::Active, peeringdb_login: true, max_role: None }
+        Customer { id, asns: vec![asn], kind: CustomerKind::Full, status: CustomerStatus::Active, peeringdb_login: true, max_role: None, require_mfa: false }
     }
+
+    const ASSURED: Assurance = Assurance { policy: crate::peeringdb::oidc::MfaPolicy::Admins, second_factor: true };
 
     fn account() -> Account {
         Account { id: 7, is_superadmin: false, disabled: false, peeringdb_login_allowed: true }
@@ -85,7 +97,7 @@ mod tests {
 
     #[test]
     fn a_network_gained_is_granted_and_one_lost_is_removed() {
-        let d = decide(&profile(ALICE), 1001, account(), &[customer(1, 64500), customer(2, 64501)], &[pdb(2)], RolePolicy::Perms);
+        let d = decide(&profile(ALICE), 1001, account(), &[customer(1, 64500), customer(2, 64501)], &[pdb(2)], RolePolicy::Perms, ASSURED);
         let Resync::Apply { plan, lost_everything } = d else { panic!("{d:?}") };
         assert_eq!((plan.add, plan.remove, lost_everything), (vec![(1, Role::Admin)], vec![2], false));
     }
@@ -93,7 +105,7 @@ mod tests {
     #[test]
     fn losing_the_last_customer_ends_the_sessions() {
         let nobody = r#"{"id":1001,"verified_user":true,"email":"a@b","verified_email":true,"networks":[]}"#;
-        let d = decide(&profile(nobody), 1001, account(), &[customer(1, 64500)], &[pdb(1)], RolePolicy::Perms);
+        let d = decide(&profile(nobody), 1001, account(), &[customer(1, 64500)], &[pdb(1)], RolePolicy::Perms, ASSURED);
         let Resync::Apply { plan, lost_everything } = d else { panic!("{d:?}") };
         assert_eq!((plan.remove, lost_everything), (vec![1], true));
     }
@@ -101,18 +113,18 @@ mod tests {
     #[test]
     fn an_unverified_person_loses_peeringdb_access_and_other_refusals_change_nothing() {
         let unverified = r#"{"id":1001,"verified_user":false,"email":"a@b","verified_email":true}"#;
-        assert_eq!(decide(&profile(unverified), 1001, account(), &[], &[pdb(1)], RolePolicy::Perms), Resync::Withdraw);
+        assert_eq!(decide(&profile(unverified), 1001, account(), &[], &[pdb(1)], RolePolicy::Perms, ASSURED), Resync::Withdraw);
         let unconfirmed = r#"{"id":1001,"verified_user":true,"email":"a@b","verified_email":false}"#;
         assert_eq!(
-            decide(&profile(unconfirmed), 1001, account(), &[], &[pdb(1)], RolePolicy::Perms),
+            decide(&profile(unconfirmed), 1001, account(), &[], &[pdb(1)], RolePolicy::Perms, ASSURED),
             Resync::Skip(SkipReason::Refused("email_not_verified"))
         );
         let disabled = Account { disabled: true, ..account() };
-        assert_eq!(decide(&profile(ALICE), 1001, disabled, &[], &[pdb(1)], RolePolicy::Perms), Resync::Skip(SkipReason::Refused("disabled")));
+        assert_eq!(decide(&profile(ALICE), 1001, disabled, &[], &[pdb(1)], RolePolicy::Perms, ASSURED), Resync::Skip(SkipReason::Refused("disabled")));
     }
 
     #[test]
     fn a_profile_of_someone_else_changes_nothing() {
-        assert_eq!(decide(&profile(ALICE), 2002, account(), &[], &[], RolePolicy::Perms), Resync::Skip(SkipReason::OtherPerson));
+        assert_eq!(decide(&profile(ALICE), 2002, account(), &[], &[], RolePolicy::Perms, ASSURED), Resync::Skip(SkipReason::OtherPerson));
     }
 }
