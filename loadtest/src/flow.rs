@@ -159,7 +159,7 @@ pub async fn login(http: &reqwest::Client, pdb: &PeeringDb, start: &str, finish:
     let _ = r.bytes().await;
     let q: HashMap<String, String> = authorize.query_pairs().into_owned().collect();
     let redirect_uri = q.get("redirect_uri").context("no redirect_uri")?;
-    let code = pdb.sim.approve(user, redirect_uri, q.get("code_challenge").map(String::as_str));
+    let code = pdb.sim.approve(user, redirect_uri, q.get("code_challenge").map(String::as_str), q.get("scope").map_or("", String::as_str), q.get("nonce").map(String::as_str));
     let mut callback = url::Url::parse(&format!("{finish}/auth/peeringdb/callback"))?;
     callback.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").context("no state")?);
 

@@ -4,15 +4,18 @@
 //! single-use 60-second codes, PKCE S256 checked, `access_denied` on cancel,
 //! 403 with an empty body for a bad token on `/profile/v1`, refresh tokens
 //! that rotate on every use (the old one dies when the new one is issued)
-//! and never expire by time, revocation at `/oauth2/revoke_token/`, and
-//! switchable faults for tests. State is in memory: it is a simulator.
+//! and never expire by time, revocation at `/oauth2/revoke_token/`,
+//! OpenID Connect (discovery at the root and under `/oauth2/`, a JWKS whose
+//! signing key rotates on demand, RS256 ID tokens carrying each person's
+//! `amr`), and switchable faults for tests. State is in memory: it is a
+//! simulator.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use axum::extract::{Form, Query, State};
+use axum::extract::{Form, OriginalUri, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -33,6 +36,9 @@ pub const FIXTURES: &[(&str, &str)] = &[
 ];
 
 const CODE_LIFETIME: Duration = Duration::from_secs(60);
+
+mod oidc;
+pub use oidc::{IdTokenFault, Jwks};
 
 /// A fault to inject into the next calls of one endpoint.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
@@ -64,6 +70,8 @@ struct Grant {
     client_id: String,
     redirect_uri: String,
     challenge: Option<String>,
+    scope: String,
+    nonce: Option<String>,
     issued: Instant,
 }
 
@@ -75,6 +83,8 @@ struct Inner {
     tokens: HashMap<String, String>,
     /// Every access token ever issued, in order.
     issued: Vec<String>,
+    /// Every ID token ever issued, in order.
+    issued_id_tokens: Vec<String>,
     /// Refresh token → user; a token leaves this map when it is used.
     refresh_tokens: HashMap<String, String>,
     /// Every token revoked through `/oauth2/revoke_token/`, with its hint.
@@ -83,6 +93,7 @@ struct Inner {
     profile_fault: Option<Fault>,
     token_calls: u64,
     profile_calls: u64,
+    oidc: oidc::Provider,
 }
 
 /// A handle on the simulator; clones share state.
@@ -136,6 +147,11 @@ impl Simulator {
         self.lock().issued.clone()
     }
 
+    /// Every ID token issued so far.
+    pub fn issued_id_tokens(&self) -> Vec<String> {
+        self.lock().issued_id_tokens.clone()
+    }
+
     /// The refresh tokens that would work now, with their users.
     pub fn live_refresh_tokens(&self) -> Vec<(String, String)> {
         self.lock().refresh_tokens.iter().map(|(t, u)| (t.clone(), u.clone())).collect()
@@ -154,8 +170,10 @@ impl Simulator {
         inner.refresh_tokens.retain(|_, u| u != user);
     }
 
-    /// Issues a code as if `user` had approved: for tests that skip the pages.
-    pub fn approve(&self, user: &str, redirect_uri: &str, challenge: Option<&str>) -> String {
+    /// Issues a code as if `user` had approved `scope`: for tests that
+    /// skip the pages. With `openid` in the scope the token answer carries
+    /// an ID token with `nonce`.
+    pub fn approve(&self, user: &str, redirect_uri: &str, challenge: Option<&str>, scope: &str, nonce: Option<&str>) -> String {
         let code = random_token();
         self.lock().codes.insert(
             code.clone(),
@@ -164,10 +182,38 @@ impl Simulator {
                 client_id: self.client.client_id.clone(),
                 redirect_uri: redirect_uri.into(),
                 challenge: challenge.map(str::to_owned),
+                scope: scope.into(),
+                nonce: nonce.map(str::to_owned),
                 issued: Instant::now(),
             },
         );
         code
+    }
+
+    /// Spoils the ID tokens of the next logins in one way (`None`: honest).
+    pub fn set_id_token_fault(&self, fault: Option<IdTokenFault>) {
+        self.lock().oidc.fault = fault;
+    }
+
+    /// Which keys `/oauth2/.well-known/jwks.json` publishes.
+    pub fn set_jwks(&self, jwks: Jwks) {
+        self.lock().oidc.jwks = jwks;
+    }
+
+    /// Signs from now on with the next key, and publishes only that one.
+    pub fn rotate_signing_key(&self) {
+        self.lock().oidc.rotate();
+    }
+
+    /// Makes the discovery document name another issuer (`None`: its own).
+    pub fn set_discovery_issuer(&self, issuer: Option<String>) {
+        self.lock().oidc.discovery_issuer = issuer;
+    }
+
+    /// How many times the discovery document and the key set were fetched.
+    pub fn oidc_calls(&self) -> (u64, u64) {
+        let inner = self.lock();
+        (inner.oidc.discovery_calls, inner.oidc.jwks_calls)
     }
 
     /// The provider's routes, to serve alone or nest under a prefix.
@@ -177,6 +223,9 @@ impl Simulator {
             .route("/oauth2/token/", axum::routing::post(token))
             .route("/oauth2/revoke_token/", axum::routing::post(revoke))
             .route("/profile/v1", get(profile))
+            .route("/.well-known/openid-configuration", get(oidc::discovery))
+            .route("/oauth2/.well-known/openid-configuration", get(oidc::discovery))
+            .route("/oauth2/.well-known/jwks.json", get(oidc::jwks))
             .with_state(self.clone())
     }
 }
@@ -198,6 +247,7 @@ struct AuthorizeParams {
     state: Option<String>,
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
+    nonce: Option<String>,
 }
 
 fn bad_request_page(why: &str) -> Response {
@@ -249,7 +299,7 @@ async fn authorize_page(State(sim): State<Simulator>, headers: HeaderMap, Query(
     }
     if let Some(user) = remembered_user(&headers).filter(|u| sim.lock().profiles.contains_key(u)) {
         let redirect_uri = p.redirect_uri.clone().unwrap_or_default();
-        let code = sim.approve(&user, &redirect_uri, p.code_challenge.as_deref());
+        let code = sim.approve(&user, &redirect_uri, p.code_challenge.as_deref(), p.scope.as_deref().unwrap_or_default(), p.nonce.as_deref());
         return redirect_with(&redirect_uri, &[("code", &code), ("state", p.state.as_deref().unwrap_or_default())]);
     }
     let hidden: String = [
@@ -260,6 +310,7 @@ async fn authorize_page(State(sim): State<Simulator>, headers: HeaderMap, Query(
         ("state", &p.state),
         ("code_challenge", &p.code_challenge),
         ("code_challenge_method", &p.code_challenge_method),
+        ("nonce", &p.nonce),
     ]
     .iter()
     .filter_map(|(k, v)| v.as_ref().map(|v| format!(r#"<input type="hidden" name="{k}" value="{}">"#, escape(v))))
@@ -338,7 +389,8 @@ async fn authorize_decide(State(sim): State<Simulator>, Form(d): Form<Decision>)
     let Some(user) = d.user.filter(|u| sim.lock().profiles.contains_key(u)) else {
         return bad_request_page("Pick a user to log in as.");
     };
-    let code = sim.approve(&user, &redirect_uri, d.params.code_challenge.as_deref());
+    let scope = d.params.scope.as_deref().unwrap_or_default();
+    let code = sim.approve(&user, &redirect_uri, d.params.code_challenge.as_deref(), scope, d.params.nonce.as_deref());
     let mut resp = redirect_with(&redirect_uri, &[("code", &code), ("state", &state)]);
     if d.remember.is_some() {
         let cookie = format!("{CONSENT_COOKIE}={user}; Path=/; HttpOnly; SameSite=Lax; Max-Age=86400");
@@ -388,7 +440,7 @@ async fn apply_fault(fault: Option<Fault>) -> Option<Response> {
     }
 }
 
-async fn token(State(sim): State<Simulator>, headers: HeaderMap, Form(f): Form<TokenForm>) -> Response {
+async fn token(State(sim): State<Simulator>, headers: HeaderMap, OriginalUri(uri): OriginalUri, Form(f): Form<TokenForm>) -> Response {
     let fault = {
         let mut inner = sim.lock();
         inner.token_calls += 1;
@@ -428,32 +480,48 @@ async fn token(State(sim): State<Simulator>, headers: HeaderMap, Form(f): Form<T
     if !(fresh && same_client && same_redirect && pkce_ok) {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant");
     }
-    issue_tokens(&sim, grant.user)
+    let id_token = grant.scope.split(' ').any(|s| s == "openid").then(|| oidc::IdTokenRequest {
+        issuer: oidc::issuer(&headers, &uri, "/oauth2/token/"),
+        nonce: grant.nonce.clone(),
+    });
+    issue_tokens(&sim, grant.user, id_token)
 }
 
-/// A new access token and a new refresh token for `user`.
-fn issue_tokens(sim: &Simulator, user: String) -> Response {
+/// A new access token and a new refresh token for `user`, and an ID token
+/// when the login asked for `openid`.
+fn issue_tokens(sim: &Simulator, user: String, id_token: Option<oidc::IdTokenRequest>) -> Response {
     let (access, refresh) = (random_token(), random_token());
     let mut inner = sim.lock();
     inner.tokens.insert(access.clone(), user.clone());
     inner.issued.push(access.clone());
-    inner.refresh_tokens.insert(refresh.clone(), user);
+    inner.refresh_tokens.insert(refresh.clone(), user.clone());
+    let id_token = id_token.and_then(|req| {
+        let profile = inner.profiles.get(&user)?.clone();
+        inner.oidc.id_token(&req, &profile, &sim.client, &access)
+    });
+    if let Some(t) = &id_token {
+        inner.issued_id_tokens.push(t.clone());
+    }
     drop(inner);
-    Json(serde_json::json!({
+    let mut answer = serde_json::json!({
         "access_token": access,
         "token_type": "Bearer",
         "expires_in": 36000,
         "refresh_token": refresh,
         "scope": "profile email networks amr",
-    }))
-    .into_response()
+    });
+    if let Some(id_token) = id_token {
+        answer["id_token"] = serde_json::Value::String(id_token);
+        answer["scope"] = serde_json::Value::String("openid profile email networks amr".into());
+    }
+    Json(answer).into_response()
 }
 
 /// The refresh grant: the old refresh token dies as the new one is issued.
 fn refresh(sim: &Simulator, token: Option<&str>) -> Response {
     let user = token.and_then(|t| sim.lock().refresh_tokens.remove(t));
     match user {
-        Some(user) => issue_tokens(sim, user),
+        Some(user) => issue_tokens(sim, user, None),
         None => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant"),
     }
 }
@@ -601,15 +669,15 @@ mod tests {
                     .unwrap()
             }
         };
-        let code = sim.approve("alice", redirect, Some(&challenge));
+        let code = sim.approve("alice", redirect, Some(&challenge), "profile", None);
         assert_eq!(exchange(code.clone(), "wrong-verifier", "https://portal.example/auth/peeringdb/callback").await.status(), 400);
         // A failed attempt spends the code too.
         assert_eq!(exchange(code, "a-verifier-that-is-long-enough-for-pkce-0123456789", "https://portal.example/auth/peeringdb/callback").await.status(), 400);
 
-        let code = sim.approve("alice", redirect, Some(&challenge));
+        let code = sim.approve("alice", redirect, Some(&challenge), "profile", None);
         assert_eq!(exchange(code.clone(), "a-verifier-that-is-long-enough-for-pkce-0123456789", "https://portal.example/other").await.status(), 400);
 
-        let code = sim.approve("alice", redirect, Some(&challenge));
+        let code = sim.approve("alice", redirect, Some(&challenge), "profile", None);
         let ok = exchange(code.clone(), "a-verifier-that-is-long-enough-for-pkce-0123456789", "https://portal.example/auth/peeringdb/callback").await;
         assert_eq!(ok.status(), 200);
         let token: serde_json::Value = ok.json().await.unwrap();
@@ -651,7 +719,7 @@ mod tests {
     async fn refresh_tokens_rotate_and_the_old_one_dies() {
         let sim = sim();
         let base = serve(&sim).await;
-        let first = tokens_of(issue_tokens(&sim, "alice".into())).await;
+        let first = tokens_of(issue_tokens(&sim, "alice".into(), None)).await;
         let old = first["refresh_token"].as_str().unwrap();
         let rotated = refresh_with(&base, old).await;
         assert_eq!(rotated.status(), 200);
@@ -672,11 +740,11 @@ mod tests {
     async fn revocation_needs_the_client_and_kills_the_token() {
         let sim = sim();
         let base = serve(&sim).await;
-        let tokens = tokens_of(issue_tokens(&sim, "alice".into())).await;
+        let tokens = tokens_of(issue_tokens(&sim, "alice".into(), None)).await;
         let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
         assert_eq!(revoke_with(&base, &refresh, "wrong").await.status(), 401);
         assert_eq!(refresh_with(&base, &refresh).await.status(), 200, "a refused revocation changes nothing");
-        let tokens = tokens_of(issue_tokens(&sim, "alice".into())).await;
+        let tokens = tokens_of(issue_tokens(&sim, "alice".into(), None)).await;
         let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
         assert_eq!(revoke_with(&base, &refresh, "secret").await.status(), 200);
         assert_eq!(sim.revoked(), vec![(refresh.clone(), Some("refresh_token".to_string()))]);

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use domain::peeringdb::oidc::MfaPolicy;
 use domain::session::SessionLifetime;
 use domain::RolePolicy;
 use secrecy::{ExposeSecret, SecretString};
@@ -37,6 +38,8 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERINGDB_CONNECT_TIMEOUT",
     "PEERINGDB_TIMEOUT",
     "PEERINGDB_ROLE_POLICY",
+    "PEERINGDB_OIDC",
+    "PEERINGDB_REQUIRE_MFA",
     "PEERINGDB_LINK_BY_EMAIL",
     "PEERINGDB_RESYNC_INTERVAL",
     "PEERINGDB_REQUESTS_PER_MINUTE",
@@ -68,6 +71,9 @@ pub struct PeeringDbConfig {
     pub connect_timeout: Duration,
     /// How long one request to PeeringDB may take in all.
     pub timeout: Duration,
+    /// `PEERINGDB_OIDC=required`: ask for `openid` and refuse a login
+    /// whose ID token does not check out.
+    pub oidc: bool,
 }
 
 #[derive(Debug)]
@@ -79,6 +85,8 @@ pub struct Config {
     /// `Some` exactly when "Login with PeeringDB" is enabled.
     pub peeringdb: Option<PeeringDbConfig>,
     pub role_policy: RolePolicy,
+    /// What a PeeringDB login without a second factor gets.
+    pub mfa_policy: MfaPolicy,
     pub link_by_email: bool,
     /// How long a browser session lives at most, and idle.
     pub session: SessionLifetime,
@@ -239,7 +247,12 @@ impl Config {
             }
             let connect_timeout = parse_duration("PEERINGDB_CONNECT_TIMEOUT", get("PEERINGDB_CONNECT_TIMEOUT"))?.unwrap_or(Duration::from_secs(5));
             let timeout = parse_duration("PEERINGDB_TIMEOUT", get("PEERINGDB_TIMEOUT"))?.unwrap_or(Duration::from_secs(10));
-            Some(PeeringDbConfig { client_id, client_secret: SecretString::from(secret), redirect_uri, base_url, connect_timeout, timeout })
+            let oidc = match get("PEERINGDB_OIDC").as_deref() {
+                None | Some("required") => true,
+                Some("off") => false,
+                Some(v) => return Err(invalid("PEERINGDB_OIDC", format!("{v:?} is not one of required, off"))),
+            };
+            Some(PeeringDbConfig { client_id, client_secret: SecretString::from(secret), redirect_uri, base_url, connect_timeout, timeout, oidc })
         } else {
             None
         };
@@ -247,6 +260,10 @@ impl Config {
         let role_policy = match get("PEERINGDB_ROLE_POLICY") {
             None => RolePolicy::Perms,
             Some(v) => RolePolicy::parse(&v).map_err(|_| invalid("PEERINGDB_ROLE_POLICY", format!("{v:?} is not one of perms, member, admin")))?,
+        };
+        let mfa_policy = match get("PEERINGDB_REQUIRE_MFA") {
+            None => MfaPolicy::Admins,
+            Some(v) => MfaPolicy::parse(&v).map_err(|_| invalid("PEERINGDB_REQUIRE_MFA", format!("{v:?} is not one of off, admins, all")))?,
         };
         let link_by_email = parse_bool("PEERINGDB_LINK_BY_EMAIL", get("PEERINGDB_LINK_BY_EMAIL"))?.unwrap_or(false);
 
@@ -293,6 +310,7 @@ impl Config {
             demo,
             peeringdb,
             role_policy,
+            mfa_policy,
             link_by_email,
             session,
             secret_key_file,
@@ -308,13 +326,16 @@ impl Config {
     /// A log line describing the configuration, without any secret.
     pub fn summary(&self) -> String {
         format!(
-            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} link_by_email={} session_max_age={} session_idle={} trusted_proxies=[{}]",
+            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} require_mfa={} link_by_email={} session_max_age={} session_idle={} trusted_proxies=[{}]",
             self.listen,
             self.public_url,
             self.database_url,
             self.demo,
-            self.peeringdb.as_ref().map_or("off".to_string(), |p| format!("on (client_id={}, {})", p.client_id, p.base_url)),
+            self.peeringdb.as_ref().map_or("off".to_string(), |p| {
+                format!("on (client_id={}, {}, oidc={})", p.client_id, p.base_url, if p.oidc { "required" } else { "off" })
+            }),
             self.role_policy,
+            self.mfa_policy,
             self.link_by_email,
             self.session.max_age,
             self.session.idle,
@@ -484,6 +505,7 @@ mod tests {
         assert!(c.peeringdb.is_none());
         assert!(!c.demo);
         assert_eq!(c.role_policy, RolePolicy::Perms);
+        assert_eq!(c.mfa_policy, MfaPolicy::Admins);
         assert!(!c.link_by_email);
     }
 
@@ -504,6 +526,8 @@ mod tests {
             (&[("PEERPORTAL_DEMO", "maybe")], "PEERPORTAL_DEMO"),
             (&[("AUTH_PEERINGDB_ENABLED", "yes please")], "AUTH_PEERINGDB_ENABLED"),
             (&[("PEERINGDB_ROLE_POLICY", "owner")], "PEERINGDB_ROLE_POLICY"),
+            (&[("PEERINGDB_REQUIRE_MFA", "sometimes")], "PEERINGDB_REQUIRE_MFA"),
+            (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_OIDC", "optional")], "PEERINGDB_OIDC"),
             (&[("PEERINGDB_LINK_BY_EMAIL", "2")], "PEERINGDB_LINK_BY_EMAIL"),
             (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_TIMEOUT", "soon")], "PEERINGDB_TIMEOUT"),
             (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_TIMEOUT", "0s")], "PEERINGDB_TIMEOUT"),

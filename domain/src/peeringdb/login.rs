@@ -395,7 +395,7 @@ mod tests {
         assert_eq!((plan.add, plan.remove), (vec![(2, Role::Member)], vec![1]));
         assert_eq!(withheld.needs_mfa, vec![1]);
         // When it was the only one, the refusal names MFA, not "no customer".
-        let d = decide(&v, Some(account(7)), &[strict.clone()], &existing, RolePolicy::Perms, without_mfa(MfaPolicy::Off));
+        let d = decide(&v, Some(account(7)), std::slice::from_ref(&strict), &existing, RolePolicy::Perms, without_mfa(MfaPolicy::Off));
         let Decision::Refuse { refusal: Refusal::MfaRequired, deprovision: Some((7, plan)) } = d else { panic!("{d:?}") };
         assert_eq!(plan.remove, vec![1]);
         // With a second factor it is like any other customer.

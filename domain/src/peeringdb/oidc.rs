@@ -86,7 +86,7 @@ pub fn required_claims(payload: &Value) -> Result<(), IdTokenRefusal> {
     };
     let present = |name: &str| claims.get(name).is_some_and(|v| !v.is_null());
     for name in ["iss", "sub"] {
-        if !claims.get(name).and_then(Value::as_str).is_some_and(|s| !s.is_empty()) {
+        if claims.get(name).and_then(Value::as_str).is_none_or(str::is_empty) {
             return Err(IdTokenRefusal::MissingClaim(if name == "iss" { "iss" } else { "sub" }));
         }
     }

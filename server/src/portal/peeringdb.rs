@@ -12,6 +12,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use domain::grants::GrantPlan;
 use domain::peeringdb::login::{self as decision, AccountChange, Decision, Verified};
+use domain::peeringdb::oidc::{self as oidc_rules, Assurance};
 use domain::peeringdb::{validate_callback, CallbackQuery, Exchange, Pending, Profile, Refusal, PENDING_LIFETIME};
 use domain::{Actor, AuditEvent, LoginError, LoginMethod, Source};
 use secrecy::SecretString;
@@ -21,7 +22,8 @@ use url::Url;
 
 use super::{access, Portal};
 use crate::keys::refresh_context;
-use crate::peeringdb::{PeeringDbError, TokenHint};
+use crate::peeringdb::oidc::Identity;
+use crate::peeringdb::{PeeringDbClient, PeeringDbError, TokenHint, Tokens};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::grants::{self, Planning};
 use crate::store::users::{self, UserRow};
@@ -89,7 +91,26 @@ struct Provisioned {
     replaced_refresh: Option<String>,
     added: Vec<String>,
     removed: Vec<String>,
+    /// Customers where the MFA policy kept the role at member.
+    lowered: Vec<String>,
+    /// Customers that require a second factor this login did not use.
+    needs_mfa: Vec<String>,
     customers: usize,
+}
+
+/// What PeeringDB said about a login: the profile, the tokens, and the
+/// ID token's word when ID tokens are checked.
+struct Answered {
+    profile: Profile,
+    tokens: Tokens,
+    identity: Option<Identity>,
+}
+
+/// How the person authenticated, as recorded and as judged.
+struct HowAuthenticated {
+    /// `amr` from the ID token (signed) or, without ID tokens, the profile.
+    amr: Vec<String>,
+    assurance: Assurance,
 }
 
 enum ProvisionError {
@@ -113,6 +134,7 @@ impl Portal {
         let pending = Pending {
             state: random_token(),
             pkce_verifier: verifier.secret().to_string(),
+            nonce: client.checks_id_tokens().then(random_token),
             next: next.and_then(domain::login::safe_next).map(str::to_owned),
             created_at: now(),
         };
@@ -122,7 +144,7 @@ impl Portal {
         let expires = pending.created_at + PENDING_LIFETIME;
         match pending::put(&self.db, &pending_id(&binding), &pending, expires, address.as_deref(), MAX_PENDING_PER_ADDRESS).await {
             Err(e) => Some(Err(StartError::Db(e))),
-            Ok(true) => Some(Ok(Started { authorize_url: client.authorize_url(&pending.state, challenge), binding })),
+            Ok(true) => Some(Ok(Started { authorize_url: client.authorize_url(&pending.state, challenge, pending.nonce.as_deref()), binding })),
             Ok(false) => {
                 tracing::info!("too many unfinished PeeringDB logins from one address: refused");
                 let at = now();
@@ -148,22 +170,35 @@ impl Portal {
             Ok(exchange) => exchange,
             Err(outcome) => return Finished { outcome, waited_for_peeringdb: None },
         };
-        // 2. Code → token → profile; the token never leaves the client.
+        // 2. Code → tokens → ID token → profile; no token leaves the client.
         let asked = Instant::now();
-        let fetched = client.fetch_profile(exchange.code, exchange.pkce_verifier).await;
+        let answered = ask_peeringdb(client, exchange.code, exchange.pkce_verifier, exchange.nonce.as_deref()).await;
         let waited_for_peeringdb = Some(asked.elapsed());
         // Logins never wait for the shared request budget, but count in
         // it (token, profile and the access token's revocation): counted
         // here, written by `flush_login_requests` every few seconds.
         self.login_requests.fetch_add(3, std::sync::atomic::Ordering::Relaxed);
-        let outcome = match fetched {
-            Ok((profile, tokens)) => {
+        let outcome = match answered {
+            Ok(Answered { profile, tokens, identity }) => {
                 // The access token has done its work: revoke it now rather
                 // than leave it alive at PeeringDB for ten hours.
                 self.revoke_later(tokens.access, TokenHint::AccessToken);
-                self.admit(&profile, tokens.refresh, exchange.next, ip).await
+                // The ID token's `amr` is signed; the profile's is the
+                // word of a TLS connection, used when ID tokens are off.
+                let amr = identity.map_or_else(|| profile.amr.clone().unwrap_or_default(), |i| i.amr);
+                let assurance = Assurance { policy: self.config.mfa_policy, second_factor: oidc_rules::second_factor(&amr) };
+                self.admit(&profile, tokens.refresh, exchange.next, ip, HowAuthenticated { amr, assurance }).await
             }
-            Err(e) => self.refused_by_peeringdb(e, ip).await,
+            Err((e, tokens)) => {
+                // PeeringDB issued tokens for a login we refuse: they go.
+                if let Some(tokens) = tokens {
+                    self.revoke_later(tokens.access, TokenHint::AccessToken);
+                    if let Some(refresh) = tokens.refresh {
+                        self.revoke_later(refresh, TokenHint::RefreshToken);
+                    }
+                }
+                self.refused_by_peeringdb(e, ip).await
+            }
         };
         Finished { outcome, waited_for_peeringdb }
     }
@@ -187,19 +222,19 @@ impl Portal {
     }
 
     async fn refused_by_peeringdb(&self, e: PeeringDbError, ip: Option<&str>) -> Outcome {
-        tracing::warn!(error = %e, "PeeringDB login failed at PeeringDB");
+        tracing::warn!(error = %e, reason = e.reason(), "PeeringDB login failed at PeeringDB");
         let mut extra = json!({ "detail": e.to_string() });
         let mut location = format!("/login?error={}", e.code());
         if let PeeringDbError::RateLimited { retry_after: Some(s) } = &e {
             extra["retry_after"] = json!(s);
             location.push_str(&format!("&retry={s}"));
         }
-        self.audit_refusal(ip, None, e.code().as_str(), extra).await;
+        self.audit_refusal(ip, None, e.reason(), extra).await;
         Outcome::Refused { location }
     }
 
     /// 3. Checks on the profile alone, then 4. everything else in one transaction.
-    async fn admit(&self, profile: &Profile, refresh: Option<SecretString>, next: Option<String>, ip: Option<&str>) -> Outcome {
+    async fn admit(&self, profile: &Profile, refresh: Option<SecretString>, next: Option<String>, ip: Option<&str>, how: HowAuthenticated) -> Outcome {
         let verified = match decision::verify(profile) {
             Ok(v) => v,
             Err(r) => {
@@ -219,21 +254,22 @@ impl Portal {
         };
         // Refused, nothing keeps the refresh token: PeeringDB is told so.
         let unused = refresh.clone();
-        match self.provision(&verified, refresh.as_ref(), ip).await {
+        match self.provision(&verified, refresh.as_ref(), ip, &how).await {
             Ok(p) => {
                 self.revoke_sealed_later(p.sign_in.user_id, p.replaced_refresh);
-                tracing::info!(user_id = p.sign_in.user_id, customers = p.customers, "PeeringDB login");
+                tracing::info!(user_id = p.sign_in.user_id, customers = p.customers, mfa = how.assurance.second_factor, "PeeringDB login");
                 Outcome::SignedIn {
                     sign_in: p.sign_in,
                     next: decision::landing(next, p.customers),
-                    notice: decision::changes_notice(&p.added, &p.removed),
+                    notice: decision::changes_notice(&p.added, &p.removed, &p.lowered, &p.needs_mfa),
                 }
             }
             Err(ProvisionError::Refused(r, user_id)) => {
                 if let Some(token) = unused {
                     self.revoke_later(token, TokenHint::RefreshToken);
                 }
-                self.audit_refusal(ip, user_id, r.reason(), json!({ "peeringdb_id": profile.id, "asns": profile.asns() })).await;
+                let extra = json!({ "peeringdb_id": profile.id, "asns": profile.asns(), "amr": how.amr });
+                self.audit_refusal(ip, user_id, r.reason(), extra).await;
                 Outcome::Refused { location: r.location() }
             }
             Err(ProvisionError::Db(e)) => {
@@ -298,7 +334,13 @@ impl Portal {
     /// Reads the facts, asks [`decision::decide`], and writes its answer
     /// in one transaction. A refusal commits nothing, except
     /// de-provisioning an existing user who lost every customer.
-    async fn provision(&self, verified: &Verified<'_>, refresh: Option<&SecretString>, ip: Option<&str>) -> Result<Provisioned, ProvisionError> {
+    async fn provision(
+        &self,
+        verified: &Verified<'_>,
+        refresh: Option<&SecretString>,
+        ip: Option<&str>,
+        how: &HowAuthenticated,
+    ) -> Result<Provisioned, ProvisionError> {
         let profile = verified.profile;
         let mut tx = self.db.begin().await?;
         // Two logins of one person at once (two tabs, two replicas) would
@@ -313,7 +355,7 @@ impl Portal {
         let account = user.as_ref().map(UserRow::account);
         let planning = grants::planning(&mut tx, &profile.asns(), account.map(|a| a.id)).await?;
 
-        match decision::decide(verified, account, &planning.customers, &planning.existing, self.config.role_policy) {
+        match decision::decide(verified, account, &planning.customers, &planning.existing, self.config.role_policy, how.assurance) {
             Decision::Refuse { refusal, deprovision: None } => Err(ProvisionError::Refused(refusal, account.map(|a| a.id))),
             Decision::Refuse { refusal, deprovision: Some((user_id, plan)) } => {
                 grants::apply_plan(&mut tx, user_id, &plan).await?;
@@ -323,7 +365,7 @@ impl Portal {
                 tx.commit().await?;
                 Err(ProvisionError::Refused(refusal, Some(user_id)))
             }
-            Decision::SignIn { account, plan } => {
+            Decision::SignIn { account, plan, withheld } => {
                 let name = profile.display_name();
                 // The audit rows of this login, written together at the end.
                 let mut rows = Vec::new();
@@ -362,7 +404,7 @@ impl Portal {
                 let replaced_refresh = match refresh {
                     Some(token) => {
                         let sealed = self.keys.seal(token, &refresh_context(user_id)).map_err(|e| ProvisionError::Db(DbError::Corrupt(e.to_string())))?;
-                        links::replace_refresh(&mut tx, user_id, &sealed, true).await?
+                        links::replace_refresh(&mut tx, user_id, &sealed, true, how.assurance.second_factor).await?
                     }
                     None => None,
                 };
@@ -371,7 +413,13 @@ impl Portal {
                     event: AuditEvent::LoginSuccess,
                     user_id: Some(user_id),
                     customer_id: None,
-                    details: json!({ "via": LoginMethod::Peeringdb, "peeringdb_id": profile.id, "mfa": profile.has_mfa() }),
+                    details: json!({
+                        "via": LoginMethod::Peeringdb,
+                        "peeringdb_id": profile.id,
+                        "mfa": how.assurance.second_factor,
+                        "amr": how.amr,
+                        "id_token": self.peeringdb.as_ref().is_some_and(|c| c.checks_id_tokens()),
+                    }),
                     ip,
                 });
                 audit::write_all(&mut tx, &rows).await?;
@@ -381,11 +429,39 @@ impl Portal {
                     sign_in: SignIn { user_id, sole_customer: plan.sole_customer_after() },
                     added: plan.add.iter().map(|(id, _)| planning.name(*id)).collect(),
                     removed: plan.remove.iter().map(|id| planning.name(*id)).collect(),
+                    lowered: withheld.lowered.iter().map(|id| planning.name(*id)).collect(),
+                    needs_mfa: withheld.needs_mfa.iter().map(|id| planning.name(*id)).collect(),
                     customers: plan.customers_after(),
                 })
             }
         }
     }
+}
+
+/// The code's exchange, the ID token's check and the profile, in that
+/// order: a token that does not check out costs no profile request. On a
+/// failure after the exchange the tokens come back to be revoked.
+async fn ask_peeringdb(
+    client: &PeeringDbClient,
+    code: String,
+    verifier: String,
+    nonce: Option<&str>,
+) -> Result<Answered, (PeeringDbError, Option<Tokens>)> {
+    let tokens = client.exchange(code, verifier).await.map_err(|e| (e, None))?;
+    let identity = match client.identify(&tokens, nonce).await {
+        Ok(identity) => identity,
+        Err(e) => return Err((e, Some(tokens))),
+    };
+    let profile = match client.profile(&tokens.access).await {
+        Ok(profile) => profile,
+        Err(e) => return Err((e, Some(tokens))),
+    };
+    if let Some(identity) = &identity {
+        if let Err(r) = oidc_rules::check_subject(&identity.sub, profile.id) {
+            return Err((PeeringDbError::IdToken(r), Some(tokens)));
+        }
+    }
+    Ok(Answered { profile, tokens, identity })
 }
 
 /// One audit row per grant the plan adds, changes or removes.

@@ -6,6 +6,7 @@
 //! stale, and a link stale for longer than `PEERINGDB_STALE_GRACE` loses its
 //! PeeringDB grants (the person's next login brings back what holds).
 
+use domain::peeringdb::oidc::Assurance;
 use domain::peeringdb::resync::{self, Resync};
 use domain::{Actor, AuditEvent, Role, Source};
 use secrecy::SecretString;
@@ -138,7 +139,9 @@ impl Portal {
             return Ok(Synced::NothingToDo("unlinked meanwhile"));
         };
         let planning = grants::planning(&mut tx, &profile.asns(), Some(user_id)).await?;
-        let decision = resync::decide(&profile, peeringdb_id, user.account(), &planning.customers, &planning.existing, self.config.role_policy);
+        // A re-sync is no authentication: the last login's second factor counts.
+        let assurance = Assurance { policy: self.config.mfa_policy, second_factor: due.mfa };
+        let decision = resync::decide(&profile, peeringdb_id, user.account(), &planning.customers, &planning.existing, self.config.role_policy, assurance);
         let mut changes = Changes::default();
         let mut skipped = None;
         let mut rows: Vec<AuditEntry<'_>> = Vec::new();

@@ -45,7 +45,7 @@ pub async fn memberships(db: &Db, user_id: i64) -> Result<Vec<Membership>, DbErr
 macro_rules! planning_rows {
     ($networks:literal) => {
         concat!(
-            "SELECT c.id, c.name, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, ca.asn, a.role, a.source \
+            "SELECT c.id, c.name, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, c.peeringdb_require_mfa, ca.asn, a.role, a.source \
              FROM (SELECT customer_id FROM customer_asns WHERE asn IN (",
             $networks,
             ") UNION SELECT customer_id FROM affiliations WHERE user_id = $2) w \
@@ -59,12 +59,12 @@ macro_rules! planning_rows {
 /// The planning rows folded into one JSON value: one row to hand over
 /// instead of one per (customer, ASN), with the customer names in it.
 const PLANNING_SQLITE: &str = concat!(
-    "SELECT json_group_array(json_array(id, name, type, status, peeringdb_login, peeringdb_max_role, asn, role, source)) FROM (",
+    "SELECT json_group_array(json_array(id, name, type, status, peeringdb_login, peeringdb_max_role, peeringdb_require_mfa, asn, role, source)) FROM (",
     planning_rows!("SELECT value FROM json_each($1)"),
     ")"
 );
 const PLANNING_POSTGRES: &str = concat!(
-    "SELECT COALESCE(json_agg(json_build_array(id, name, type, status, peeringdb_login::int, peeringdb_max_role, asn, role, source)), '[]')::text FROM (",
+    "SELECT COALESCE(json_agg(json_build_array(id, name, type, status, peeringdb_login::int, peeringdb_max_role, peeringdb_require_mfa::int, asn, role, source)), '[]')::text FROM (",
     planning_rows!("SELECT unnest($1::bigint[])"),
     ") p"
 );
@@ -87,8 +87,8 @@ impl Planning {
 
 /// Everything the planner needs, in one statement returning one row.
 pub async fn planning(tx: &mut Tx, asns: &[u32], user_id: Option<i64>) -> Result<Planning, DbError> {
-    // id, name, type, status, peeringdb_login (0/1), max role, asn, role, source
-    type Row = (i64, String, String, String, i64, Option<String>, i64, Option<String>, Option<String>);
+    // id, name, type, status, peeringdb_login (0/1), max role, require MFA (0/1), asn, role, source
+    type Row = (i64, String, String, String, i64, Option<String>, i64, i64, Option<String>, Option<String>);
     // The networks travel as one parameter (a JSON array for SQLite, an
     // array for PostgreSQL), so each backend prepares this statement once
     // instead of once per distinct list.
@@ -100,9 +100,9 @@ pub async fn planning(tx: &mut Tx, asns: &[u32], user_id: Option<i64>) -> Result
     };
     let mut rows: Vec<Row> = serde_json::from_str(&json).map_err(|e| DbError::Corrupt(format!("planning rows: {e}")))?;
     // An aggregate's order is the database's choice: sort here.
-    rows.sort_unstable_by_key(|r| (r.0, r.6));
+    rows.sort_unstable_by_key(|r| (r.0, r.7));
     let mut out = Planning::default();
-    for (id, name, kind, status, peeringdb_login, max_role, number, role, source) in rows {
+    for (id, name, kind, status, peeringdb_login, max_role, require_mfa, number, role, source) in rows {
         match out.customers.last_mut() {
             Some(last) if last.id == id => last.asns.push(asn(number)?),
             _ => {
@@ -117,6 +117,7 @@ pub async fn planning(tx: &mut Tx, asns: &[u32], user_id: Option<i64>) -> Result
                     status: word(&status)?,
                     peeringdb_login: peeringdb_login != 0,
                     max_role: max_role.as_deref().map(word).transpose()?,
+                    require_mfa: require_mfa != 0,
                 })
             }
         }
@@ -193,17 +194,17 @@ pub async fn revoke_manual(tx: &mut Tx, user_id: i64, customer_id: i64) -> Resul
 /// planner sees it (without ASNs: a withdrawal does not need them) with
 /// those grants as (user, role).
 pub async fn peeringdb_grants_on(tx: &mut Tx, ids: &[i64]) -> Result<Vec<(Customer, Vec<(i64, Role)>)>, DbError> {
-    type Row = (i64, String, String, bool, Option<String>, i64, String);
+    type Row = (i64, String, String, bool, Option<String>, bool, i64, String);
     let sql = backend_sql!(tx,
-        sqlite: "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, a.user_id, a.role FROM affiliations a \
+        sqlite: "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, c.peeringdb_require_mfa, a.user_id, a.role FROM affiliations a \
                  JOIN customers c ON c.id = a.customer_id WHERE a.source = 'peeringdb' \
                  AND a.customer_id IN (SELECT value FROM json_each($1)) ORDER BY c.id, a.user_id",
-        postgres: "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, a.user_id, a.role FROM affiliations a \
+        postgres: "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, c.peeringdb_require_mfa, a.user_id, a.role FROM affiliations a \
                    JOIN customers c ON c.id = a.customer_id WHERE a.source = 'peeringdb' \
                    AND a.customer_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::bigint) ORDER BY c.id, a.user_id");
     let rows: Vec<Row> = with_tx!(tx, c => sqlx::query_as(sql).bind(json_list(ids)).fetch_all(c).await)?;
     let mut out: Vec<(Customer, Vec<(i64, Role)>)> = Vec::new();
-    for (id, kind, status, peeringdb_login, max_role, user_id, role) in rows {
+    for (id, kind, status, peeringdb_login, max_role, require_mfa, user_id, role) in rows {
         if out.last().is_none_or(|(c, _)| c.id != id) {
             let customer = Customer {
                 id,
@@ -212,6 +213,7 @@ pub async fn peeringdb_grants_on(tx: &mut Tx, ids: &[i64]) -> Result<Vec<(Custom
                 status: word(&status)?,
                 peeringdb_login,
                 max_role: max_role.as_deref().map(word).transpose()?,
+                require_mfa,
             };
             out.push((customer, Vec::new()));
         }

@@ -9,13 +9,14 @@ use crate::{execute, with_db, with_tx};
 /// and returns the one it replaces, for the caller to revoke. A login
 /// (`synced`) also counts as the person's latest sync; a re-sync saving
 /// its rotated token does not yet (it has not read the profile).
-pub async fn replace_refresh(tx: &mut Tx, user_id: i64, sealed: &str, synced: bool) -> Result<Option<String>, DbError> {
+pub async fn replace_refresh(tx: &mut Tx, user_id: i64, sealed: &str, synced: bool, mfa: bool) -> Result<Option<String>, DbError> {
     let old: Option<Option<String>> =
         with_tx!(tx, c => sqlx::query_scalar("SELECT refresh_token FROM peeringdb_links WHERE user_id = $1").bind(user_id).fetch_optional(c).await)?;
-    let sql = "INSERT INTO peeringdb_links (user_id, refresh_token, updated_at, last_synced_at) VALUES ($1, $2, $3, CASE WHEN $4 THEN $3 END) \
+    let sql = "INSERT INTO peeringdb_links (user_id, refresh_token, updated_at, last_synced_at, mfa) VALUES ($1, $2, $3, CASE WHEN $4 THEN $3 END, $5) \
                ON CONFLICT (user_id) DO UPDATE SET refresh_token = excluded.refresh_token, updated_at = excluded.updated_at, \
-               last_synced_at = COALESCE(excluded.last_synced_at, peeringdb_links.last_synced_at), stale_since = NULL, last_error = NULL";
-    execute!(tx, sqlx::query(sql).bind(user_id).bind(sealed).bind(now()).bind(synced))?;
+               last_synced_at = COALESCE(excluded.last_synced_at, peeringdb_links.last_synced_at), stale_since = NULL, last_error = NULL, \
+               mfa = excluded.mfa";
+    execute!(tx, sqlx::query(sql).bind(user_id).bind(sealed).bind(now()).bind(synced).bind(mfa))?;
     Ok(old.flatten())
 }
 
@@ -98,9 +99,11 @@ pub struct Due {
     pub peeringdb_id: i64,
     /// Sealed.
     pub refresh_token: String,
+    /// The last login used a second factor (a re-sync keeps its MFA policy).
+    pub mfa: bool,
 }
 
-const DUE_SELECT: &str = "SELECT l.user_id, u.username, u.peeringdb_id, l.refresh_token FROM peeringdb_links l JOIN users u ON u.id = l.user_id \
+const DUE_SELECT: &str = "SELECT l.user_id, u.username, u.peeringdb_id, l.refresh_token, l.mfa FROM peeringdb_links l JOIN users u ON u.id = l.user_id \
                           WHERE l.refresh_token IS NOT NULL AND u.peeringdb_id IS NOT NULL";
 
 /// Linked users whose re-sync is due (never synced, or last synced before

@@ -203,12 +203,12 @@ impl TestApp {
         const TABLES: &[(&str, &[&str])] = &[
             ("users", &["id", "username", "name", "email", "password_hash", "is_superadmin", "disabled", "peeringdb_id",
                         "peeringdb_login_allowed", "created_via", "created_at", "last_login_at", "last_login_via"]),
-            ("customers", &["id", "name", "shortname", "type", "status", "peeringdb_login", "peeringdb_max_role", "updated_at"]),
+            ("customers", &["id", "name", "shortname", "type", "status", "peeringdb_login", "peeringdb_max_role", "peeringdb_require_mfa", "updated_at"]),
             ("customer_asns", &["customer_id", "asn"]),
             ("affiliations", &["user_id", "customer_id", "role", "source", "created_at", "updated_at"]),
             ("sessions", &["id_hash", "user_id", "data", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"]),
             ("pending_logins", &["id", "state", "next_path", "created_at"]),
-            ("peeringdb_links", &["user_id", "refresh_token", "updated_at", "last_synced_at", "stale_since", "last_error"]),
+            ("peeringdb_links", &["user_id", "refresh_token", "updated_at", "last_synced_at", "stale_since", "last_error", "mfa"]),
         ];
         let mut out = Vec::new();
         for (table, columns) in TABLES {

@@ -7,6 +7,7 @@ mod access;
 mod cli;
 mod console;
 mod hardening;
+mod oidc;
 mod health;
 mod password_login;
 mod peeringdb;

@@ -79,7 +79,7 @@ impl PdbApp {
     }
 }
 
-fn location(resp: &reqwest::Response) -> &str {
+pub fn location(resp: &reqwest::Response) -> &str {
     resp.headers()["location"].to_str().unwrap()
 }
 
@@ -100,9 +100,10 @@ async fn the_authorize_redirect_carries_pkce_s256_state_and_exact_redirect() {
     assert_eq!(q["response_type"], "code");
     assert_eq!(q["client_id"], CLIENT_ID);
     assert_eq!(q["redirect_uri"], t.app.url("/auth/peeringdb/callback"));
-    assert_eq!(q["scope"], "profile email networks amr");
+    assert_eq!(q["scope"], "openid profile email networks amr");
     assert_eq!(q["code_challenge_method"], "S256");
     assert!(q["state"].len() >= 22, "state must carry at least 128 bits");
+    assert!(q["nonce"].len() >= 22 && q["nonce"] != q["state"], "the nonce is its own 128 random bits");
     assert!(!url.as_str().contains(CLIENT_SECRET));
     let cookie = crate::helpers::set_cookie(&start, "peerportal_pdb").unwrap();
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"), "{cookie}");
@@ -474,9 +475,14 @@ async fn secrets_and_tokens_never_reach_pages_or_logs() {
     assert!(logs.contains(&format!("PeeringDB login user_id={alice} customers=2")), "the log capture must see this login: {logs}");
     let tokens = t.sim.issued_tokens();
     assert_eq!(tokens.len(), 1);
+    let id_tokens = t.sim.issued_id_tokens();
+    assert_eq!(id_tokens.len(), 1);
+    // A JWT's signature is its most specific part.
+    let id_token_signature = id_tokens[0].rsplit('.').next().unwrap();
     for (place, text) in [("pages", &seen), ("audit log", &audit), ("logs", &logs)] {
         assert!(!text.contains(CLIENT_SECRET), "client secret in {place}");
         assert!(!text.contains(&tokens[0]), "access token in {place}");
+        assert!(!text.contains(id_token_signature), "ID token in {place}");
         let code = url::Url::parse(&flow.callback_url).unwrap().query_pairs().find(|(k, _)| k == "code").unwrap().1.to_string();
         assert!(!text.contains(&code), "authorization code in {place}");
     }

@@ -1,21 +1,29 @@
 //! The PeeringDB adapter: talking to PeeringDB (or the simulator) over
 //! HTTP. The authorize URL, the code exchange and the refresh grant (oauth2
-//! crate, client_secret_post, PKCE), `/profile/v1` and token revocation. One reqwest client, no
-//! redirects followed, timeouts from the configuration, bodies capped at
-//! 1 MiB; every failure PeeringDB can give is its own error.
+//! crate, client_secret_post, PKCE), the ID token (`oidc`), `/profile/v1`
+//! and token revocation. One reqwest client, no redirects followed,
+//! timeouts from the configuration, bodies capped at 1 MiB; every failure
+//! PeeringDB can give is its own error.
 
-use oauth2::basic::{BasicClient, BasicErrorResponseType};
+pub mod oidc;
+
+use oauth2::basic::{
+    BasicErrorResponse, BasicErrorResponseType, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse, BasicTokenType,
+};
 use oauth2::{
-    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet,
+    AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet, EndpointSet, ExtraTokenFields,
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RefreshToken, RequestTokenError, Scope, StandardErrorResponse,
-    TokenResponse, TokenUrl,
+    StandardRevocableToken, StandardTokenResponse, TokenResponse, TokenUrl,
 };
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 
+use domain::peeringdb::oidc::IdTokenRefusal;
 use domain::peeringdb::profile::ProfileError;
-use domain::peeringdb::{Profile, SCOPES};
+use domain::peeringdb::{scopes, Profile};
 use domain::LoginError;
+
+use self::oidc::{Identity, Oidc, OidcError};
 
 use crate::config::PeeringDbConfig;
 
@@ -43,6 +51,10 @@ pub enum PeeringDbError {
     TooLarge,
     #[error("could not reach PeeringDB: {0}")]
     Network(String),
+    #[error("{0}")]
+    IdToken(IdTokenRefusal),
+    #[error("PeeringDB's OpenID configuration is not usable: {0}")]
+    Discovery(String),
 }
 
 impl PeeringDbError {
@@ -56,6 +68,16 @@ impl PeeringDbError {
             PeeringDbError::Unavailable(_) | PeeringDbError::Network(_) => LoginError::PdbUnavailable,
             PeeringDbError::Timeout => LoginError::PdbTimeout,
             PeeringDbError::Malformed(_) | PeeringDbError::TooLarge => LoginError::PdbMalformed,
+            PeeringDbError::IdToken(r) => r.code(),
+            PeeringDbError::Discovery(_) => LoginError::PdbDiscovery,
+        }
+    }
+
+    /// The reason a refused login's audit row records.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            PeeringDbError::IdToken(r) => r.reason(),
+            other => other.code().as_str(),
         }
     }
 }
@@ -68,11 +90,36 @@ fn from_reqwest(e: reqwest::Error) -> PeeringDbError {
     }
 }
 
-type OAuthClient = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
+/// The token answer's `id_token`, kept as the raw JWT: `oidc` parses it
+/// itself so that every way it can be wrong is named.
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+pub struct IdTokenField {
+    #[serde(default)]
+    id_token: Option<String>,
+}
+
+impl ExtraTokenFields for IdTokenField {}
+
+type TokenAnswer = StandardTokenResponse<IdTokenField, BasicTokenType>;
+
+type OAuthClient = oauth2::Client<
+    BasicErrorResponse,
+    TokenAnswer,
+    BasicTokenIntrospectionResponse,
+    StandardRevocableToken,
+    BasicRevocationErrorResponse,
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+>;
 
 pub struct PeeringDbClient {
     http: reqwest::Client,
     oauth: OAuthClient,
+    /// `Some` with `PEERINGDB_OIDC=required`.
+    oidc: Option<Oidc>,
     profile_url: Url,
     revoke_url: Url,
     client_id: String,
@@ -123,7 +170,7 @@ impl PeeringDbClient {
             .user_agent(concat!("PeerPortal/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| e.to_string())?;
-        let oauth = BasicClient::new(ClientId::new(config.client_id.clone()))
+        let oauth: OAuthClient = oauth2::Client::new(ClientId::new(config.client_id.clone()))
             .set_client_secret(ClientSecret::new(config.secret().to_string()))
             .set_auth_uri(AuthUrl::new(format!("{base}/oauth2/authorize/")).map_err(|e| e.to_string())?)
             .set_token_uri(TokenUrl::new(format!("{base}/oauth2/token/")).map_err(|e| e.to_string())?)
@@ -132,40 +179,56 @@ impl PeeringDbClient {
             .set_auth_type(AuthType::RequestBody);
         let profile_url = Url::parse(&format!("{base}/profile/v1")).map_err(|e| e.to_string())?;
         let revoke_url = Url::parse(&format!("{base}/oauth2/revoke_token/")).map_err(|e| e.to_string())?;
+        let issuer = format!("{base}/oauth2");
+        let oidc = if config.oidc { Some(Oidc::new(&issuer, &config.client_id)?) } else { None };
         Ok(PeeringDbClient {
             http,
             oauth,
+            oidc,
             profile_url,
             revoke_url,
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
-            issuer: format!("{base}/oauth2"),
+            issuer,
         })
     }
 
-    /// The URL to send the browser to, with state and an S256 challenge.
-    pub fn authorize_url(&self, state: &str, challenge: PkceCodeChallenge) -> Url {
+    /// Whether logins ask for an ID token and must have a valid one.
+    pub fn checks_id_tokens(&self) -> bool {
+        self.oidc.is_some()
+    }
+
+    /// The URL to send the browser to, with state, an S256 challenge and,
+    /// when ID tokens are checked, the nonce the token must carry.
+    pub fn authorize_url(&self, state: &str, challenge: PkceCodeChallenge, nonce: Option<&str>) -> Url {
         let state = state.to_string();
-        let (url, _) = self
+        let mut request = self
             .oauth
             .authorize_url(move || CsrfToken::new(state))
-            .add_scopes(SCOPES.iter().map(|s| Scope::new((*s).to_string())))
-            .set_pkce_challenge(challenge)
-            .url();
-        url
+            .add_scopes(scopes(self.oidc.is_some()).iter().map(|s| Scope::new((*s).to_string())))
+            .set_pkce_challenge(challenge);
+        if let Some(nonce) = nonce {
+            request = request.add_extra_param("nonce", nonce.to_string());
+        }
+        request.url().0
     }
 
-    /// The person's profile for a login's code: exchanges the code and
-    /// reads `/profile/v1` with the access token. The tokens come back for
-    /// the caller to keep (the refresh token, sealed) or revoke.
-    pub async fn fetch_profile(&self, code: String, verifier: String) -> Result<(Profile, Tokens), PeeringDbError> {
-        let tokens = self.exchange(code, verifier).await?;
-        let profile = self.profile(&tokens.access).await?;
-        Ok((profile, tokens))
+    /// Who the ID token of a login says the person is, and how they
+    /// authenticated; `None` when ID tokens are not checked.
+    pub async fn identify(&self, tokens: &Tokens, nonce: Option<&str>) -> Result<Option<Identity>, PeeringDbError> {
+        let Some(oidc) = &self.oidc else { return Ok(None) };
+        // A login started before ID tokens were switched on has no nonce.
+        let nonce = nonce.ok_or(PeeringDbError::IdToken(IdTokenRefusal::Nonce))?;
+        let send = self.hook();
+        match oidc.verify(&send, tokens.id_token.as_ref(), nonce, &tokens.access).await {
+            Ok(identity) => Ok(Some(identity)),
+            Err(OidcError::Refused(r)) => Err(PeeringDbError::IdToken(r)),
+            Err(OidcError::Discovery(e)) => Err(e),
+        }
     }
 
-    /// Exchanges a code for tokens.
-    async fn exchange(&self, code: String, verifier: String) -> Result<Tokens, PeeringDbError> {
+    /// Exchanges a login's code for tokens.
+    pub async fn exchange(&self, code: String, verifier: String) -> Result<Tokens, PeeringDbError> {
         let send = self.hook();
         let result = self
             .oauth
@@ -251,10 +314,12 @@ impl PeeringDbClient {
 type HookFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<oauth2::HttpResponse, HookError>> + Send>>;
 
 /// What a token request gives: the access token and, with every code and
-/// every refresh at PeeringDB, a new refresh token.
+/// every refresh at PeeringDB, a new refresh token; the ID token when
+/// `openid` was asked for.
 pub struct Tokens {
     pub access: SecretString,
     pub refresh: Option<SecretString>,
+    pub id_token: Option<SecretString>,
 }
 
 /// Which kind of token a revocation names.
@@ -273,13 +338,12 @@ impl TokenHint {
     }
 }
 
-fn tokens(
-    result: Result<oauth2::basic::BasicTokenResponse, RequestTokenError<HookError, StandardErrorResponse<BasicErrorResponseType>>>,
-) -> Result<Tokens, PeeringDbError> {
+fn tokens(result: Result<TokenAnswer, RequestTokenError<HookError, StandardErrorResponse<BasicErrorResponseType>>>) -> Result<Tokens, PeeringDbError> {
     match result {
         Ok(token) => Ok(Tokens {
             access: SecretString::from(token.access_token().secret().to_string()),
             refresh: token.refresh_token().map(|r| SecretString::from(r.secret().to_string())),
+            id_token: token.extra_fields().id_token.clone().map(SecretString::from),
         }),
         Err(RequestTokenError::ServerResponse(r)) => Err(map_oauth_error(&r)),
         Err(RequestTokenError::Request(HookError(e))) => Err(e),
