@@ -18,8 +18,12 @@ use tower_sessions::Session;
 
 use crate::console::{
     Account, AuditFilter, AuditItem, CustomerAccess, CustomerForm, CustomerItem, ImportPreview, NewUserForm, Page, PeeringDbStatus,
-    UserDetail, UserItem,
+    TwoFactor, UserDetail, UserItem,
 };
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
 use crate::{Actor, AppError, Me, Membership, Role, SiteInfo};
 
 /// Facts about the HTTP request that the backend records (audit, throttling).
@@ -94,6 +98,9 @@ pub struct Caller {
     pub email: String,
     pub is_superadmin: bool,
     pub memberships: Vec<Membership>,
+    /// The exchange requires two-factor of this account and it has none:
+    /// nothing but setting it up until it does.
+    pub must_set_up_2fa: bool,
 }
 
 impl Caller {
@@ -139,6 +146,7 @@ impl Caller {
             memberships: self.memberships.clone(),
             current_customer: chosen.filter(|c| self.membership(*c).is_some()),
             flash,
+            must_set_up_2fa: self.must_set_up_2fa,
         }
     }
 }
@@ -167,12 +175,24 @@ pub struct SignIn {
     pub sole_customer: Option<i64>,
 }
 
+/// What a right password leads to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PasswordLogin {
+    SignedIn(SignIn),
+    /// The account has two-factor on: the code must come first.
+    SecondFactor(SignIn),
+}
+
 #[async_trait::async_trait]
 pub trait Backend: Console + SelfService + Send + Sync + 'static {
     fn site_info(&self) -> SiteInfo;
 
-    /// Checks the password (throttled, audited).
-    async fn password_login(&self, meta: &RequestMeta, username: &str, password: secrecy::SecretString) -> Result<SignIn, AppError>;
+    /// Checks the password (throttled, audited). An account with
+    /// two-factor on is not signed in yet: its code comes next.
+    async fn password_login(&self, meta: &RequestMeta, username: &str, password: secrecy::SecretString) -> Result<PasswordLogin, AppError>;
+    /// The second step of a password login: a code from the authenticator
+    /// app or a recovery code (throttled like passwords, audited).
+    async fn second_factor(&self, meta: &RequestMeta, pending: SignIn, code: &str) -> Result<SignIn, AppError>;
 }
 
 /// The admin console: superadmins only, which the argument proves.
@@ -226,6 +246,19 @@ pub trait SelfService: Send + Sync + 'static {
     async fn customer_access(&self, me: &Caller, customer_id: i64) -> Result<CustomerAccess, AppError>;
     /// A customer admin removes a manual grant of their own customer.
     async fn revoke_access(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, user_id: i64) -> Result<(), AppError>;
+    /// A customer admin requires a second factor at PeeringDB of the
+    /// customer's people (PeeringDB access without one ends at once).
+    async fn require_mfa(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, require: bool) -> Result<(), AppError>;
+
+    /// The caller's two-factor state (without the one-time recovery codes:
+    /// the server function adds those from the session).
+    async fn two_factor(&self, me: &Caller) -> Result<TwoFactor, AppError>;
+    /// Starts (or restarts) an enrolment with a new secret.
+    async fn start_two_factor(&self, me: &Caller) -> Result<(), AppError>;
+    /// Confirms the enrolment with a code; returns the recovery codes.
+    async fn confirm_two_factor(&self, me: &Caller, meta: &RequestMeta, code: &str) -> Result<Vec<String>, AppError>;
+    /// Switches two-factor off: needs the password and a code.
+    async fn disable_two_factor(&self, me: &Caller, meta: &RequestMeta, password: secrecy::SecretString, code: &str) -> Result<(), AppError>;
 }
 
 /// How the backend travels through the Leptos context.
@@ -240,6 +273,11 @@ pub mod session_keys {
     pub const FLASH: &str = "flash";
     /// Where the session started, for the person's list of sessions.
     pub const USER_AGENT: &str = "user_agent";
+    /// A password login waiting for its second factor: (user, sole
+    /// customer, unix time of the password, next page).
+    pub const SECOND_FACTOR: &str = "second_factor";
+    /// Recovery codes just made, until the 2FA page has shown them once.
+    pub const RECOVERY_CODES: &str = "recovery_codes";
     pub const IP: &str = "ip";
 }
 
@@ -286,6 +324,42 @@ impl BrowserSession {
 
     pub async fn choose(&self, customer_id: i64) -> Result<(), AppError> {
         self.0.insert(session_keys::CUSTOMER_ID, customer_id).await.map_err(session_error)
+    }
+
+    /// Remembers a password that was right, for its second factor (a new
+    /// session id: the waiting step is bound to this browser alone).
+    pub async fn await_second_factor(&self, s: SignIn, next: Option<&str>) -> Result<(), AppError> {
+        if self.0.id().is_some() {
+            self.0.cycle_id().await.map_err(session_error)?;
+        }
+        self.0.clear().await;
+        let at = unix_now();
+        let pending = (s.user_id, s.sole_customer, at, next.map(str::to_owned));
+        self.0.insert(session_keys::SECOND_FACTOR, pending).await.map_err(session_error)
+    }
+
+    /// The password login waiting for its second factor, if it is not
+    /// older than `domain::two_factor::SECOND_STEP_SECONDS`, and its `next`.
+    pub async fn second_factor(&self) -> Result<Option<(SignIn, Option<String>)>, AppError> {
+        type Pending = (i64, Option<i64>, i64, Option<String>);
+        let Some((user_id, sole_customer, at, next)) = self.0.get::<Pending>(session_keys::SECOND_FACTOR).await.map_err(session_error)? else {
+            return Ok(None);
+        };
+        let age = unix_now() - at;
+        Ok((0..=domain::two_factor::SECOND_STEP_SECONDS).contains(&age).then_some((SignIn { user_id, sole_customer }, next)))
+    }
+
+    /// Keeps recovery codes for the 2FA page to show once.
+    pub async fn stash_recovery_codes(&self, codes: Vec<String>) -> Result<(), AppError> {
+        self.0.insert(session_keys::RECOVERY_CODES, codes).await.map_err(session_error)
+    }
+
+    /// The stashed recovery codes, once.
+    pub async fn take_recovery_codes(&self) -> Result<Vec<String>, AppError> {
+        if self.0.get_value(session_keys::RECOVERY_CODES).await.map_err(session_error)?.is_none() {
+            return Ok(Vec::new());
+        }
+        Ok(self.0.remove::<Vec<String>>(session_keys::RECOVERY_CODES).await.map_err(session_error)?.unwrap_or_default())
     }
 
     /// A one-time notice for the next page ("Access added: …").
@@ -349,8 +423,19 @@ impl Ctx {
         self.caller.as_deref()
     }
 
-    /// The signed-in person, or `Unauthenticated`.
+    /// The signed-in person, or `Unauthenticated`; `TwoFactorRequired`
+    /// while the exchange requires them to set up two-factor first.
     pub fn caller(&self) -> Result<&Caller, AppError> {
+        let caller = self.setting_up_two_factor()?;
+        if caller.must_set_up_2fa {
+            return Err(self.fail(AppError::TwoFactorRequired));
+        }
+        Ok(caller)
+    }
+
+    /// The signed-in person, even one who must set up two-factor first:
+    /// for the server functions that set it up.
+    pub fn setting_up_two_factor(&self) -> Result<&Caller, AppError> {
         self.signed_in().ok_or_else(|| self.fail(AppError::Unauthenticated))
     }
 
@@ -365,7 +450,8 @@ impl Ctx {
         use axum::http::StatusCode;
         let status = match &e {
             AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Forbidden | AppError::AccountDisabled => StatusCode::FORBIDDEN,
+            AppError::Forbidden | AppError::AccountDisabled | AppError::TwoFactorRequired => StatusCode::FORBIDDEN,
+            AppError::WrongCode => StatusCode::UNAUTHORIZED,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,

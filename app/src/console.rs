@@ -36,6 +36,8 @@ pub struct CustomerItem {
     pub status: CustomerStatus,
     pub peeringdb_login: bool,
     pub peeringdb_max_role: Option<Role>,
+    /// Only PeeringDB logins with a second factor are admitted.
+    pub peeringdb_require_mfa: bool,
     /// People with access (any source).
     pub users: i64,
 }
@@ -204,6 +206,8 @@ pub struct AccessEntry {
 pub struct CustomerAccess {
     pub customer_id: i64,
     pub customer: String,
+    /// The customer admits only PeeringDB logins with a second factor.
+    pub require_mfa: bool,
     pub entries: Vec<AccessEntry>,
 }
 
@@ -221,6 +225,30 @@ pub struct Account {
     /// Live sessions, most recently seen first.
     pub sessions: Vec<SessionItem>,
     pub history: Vec<AuditItem>,
+}
+
+/// A person's two-factor authentication, as `/account/2fa` shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactor {
+    pub enabled: bool,
+    /// The exchange requires it of this account (`PEERPORTAL_REQUIRE_2FA`).
+    pub required: bool,
+    /// Unused recovery codes.
+    pub recovery_left: i64,
+    /// An enrolment waiting for its first code.
+    pub enrolment: Option<Enrolment>,
+    /// The recovery codes just made, shown this once.
+    pub new_recovery_codes: Vec<String>,
+}
+
+/// What the authenticator app needs: the secret as a QR code (SVG made on
+/// the server) and as text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enrolment {
+    /// Base32, as apps take it typed in.
+    pub secret: String,
+    pub otpauth_uri: String,
+    pub qr_svg: String,
 }
 
 /// One live session of a person, as their account page lists it.
@@ -249,6 +277,7 @@ pub struct CustomerForm {
     pub status: String,
     pub peeringdb_login: bool,
     pub max_role: Option<Role>,
+    pub require_mfa: bool,
     pub allow_reserved: bool,
 }
 

@@ -32,6 +32,12 @@ pub enum AppError {
     /// Every password-check slot stayed busy: try again in a moment.
     #[error("The portal is busy checking other logins. Please try again in a moment.")]
     Busy,
+    /// A one-time code or recovery code that is wrong, or was used already.
+    #[error("That code is not right, or it was used already. Please enter the next code from your app, or a recovery code.")]
+    WrongCode,
+    /// The exchange requires two-factor of this account: it comes first.
+    #[error("Please set up two-factor authentication first (your account page, Two-factor).")]
+    TwoFactorRequired,
     #[error("Something went wrong on our side. Please try again in a moment.")]
     Internal,
     /// Raised in the browser when the server could not be reached at all.
@@ -51,7 +57,9 @@ impl AppError {
             AppError::Throttled { .. } => LoginError::Throttled,
             AppError::Busy => LoginError::Busy,
             AppError::Validation(_) => LoginError::Invalid,
-            AppError::Forbidden | AppError::NotFound | AppError::Conflict(_) | AppError::Internal | AppError::Transport(_) => {
+            AppError::WrongCode => LoginError::WrongCode,
+            AppError::TwoFactorRequired
+            | AppError::Forbidden | AppError::NotFound | AppError::Conflict(_) | AppError::Internal | AppError::Transport(_) => {
                 LoginError::Internal
             }
         }

@@ -90,6 +90,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=pages::dashboard::Dashboard ssr=SsrMode::Async/>
                         <Route path=path!("/choose") view=pages::choose::ChoosePage ssr=SsrMode::Async/>
                         <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
+                        <Route path=path!("/account/2fa") view=pages::two_factor::TwoFactorPage ssr=SsrMode::Async/>
+                        <Route path=path!("/login/2fa") view=pages::two_factor::SecondFactorPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/customers"/> }/>
                         <Route path=path!("/admin/customers") view=pages::admin::customers::CustomersPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/new") view=pages::admin::customers::CustomerPage ssr=SsrMode::Async/>

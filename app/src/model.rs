@@ -29,6 +29,8 @@ pub struct Me {
     pub current_customer: Option<i64>,
     /// A one-time notice from the last login ("Access added: …").
     pub flash: Option<String>,
+    /// Two-factor must be set up before anything else.
+    pub must_set_up_2fa: bool,
 }
 
 impl Me {

@@ -23,6 +23,10 @@ words! {
         AccountPeeringdbLogin = "account.peeringdb_login",
         AccountPasswordChanged = "account.password_changed",
         AccountSessionEnded = "account.session_ended",
+        TwoFactorEnabled = "2fa.enabled",
+        TwoFactorDisabled = "2fa.disabled",
+        TwoFactorRecoveryUsed = "2fa.recovery_used",
+        TwoFactorReset = "2fa.reset",
         PeeringdbLinkStale = "peeringdb.link_stale",
         PeeringdbSweep = "peeringdb.sweep",
     }

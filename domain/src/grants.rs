@@ -245,7 +245,8 @@ pub struct Withdrawal {
     pub remove: Vec<i64>,
     /// (user, from, to): PeeringDB grants lowered to the cap.
     pub lower: Vec<(i64, Role, Role)>,
-    /// Why, for the audit log.
+    /// Why the grants go (or, when none goes, why roles come down), for
+    /// the audit log; a lowered role's reason is always [`CAPPED`].
     pub why: &'static str,
 }
 
@@ -255,20 +256,41 @@ impl Withdrawal {
     }
 }
 
-/// The withdrawal for `customer` as it is now, given the PeeringDB grants
-/// on it as (user, role).
-pub fn withdraw(customer: &Customer, peeringdb_grants: &[(i64, Role)]) -> Withdrawal {
-    if let Some(why) = customer.why_not_eligible() {
-        let mut remove: Vec<i64> = peeringdb_grants.iter().map(|g| g.0).collect();
+/// Why a withdrawal lowers a role.
+pub const CAPPED: &str = "role capped for the customer";
+
+/// A PeeringDB grant as a withdrawal sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeeringdbGrant {
+    pub user_id: i64,
+    pub role: Role,
+    /// The person's last PeeringDB login used a second factor.
+    pub mfa: bool,
+}
+
+/// The withdrawal for `customer` as it is now, given its PeeringDB grants.
+pub fn withdraw(customer: &Customer, peeringdb_grants: &[PeeringdbGrant]) -> Withdrawal {
+    let all = |why| {
+        let mut remove: Vec<i64> = peeringdb_grants.iter().map(|g| g.user_id).collect();
         remove.sort_unstable();
-        return Withdrawal { remove, lower: Vec::new(), why };
+        Withdrawal { remove, lower: Vec::new(), why }
+    };
+    if let Some(why) = customer.why_not_eligible() {
+        return all(why);
     }
+    let mut remove: Vec<i64> = if customer.require_mfa {
+        peeringdb_grants.iter().filter(|g| !g.mfa).map(|g| g.user_id).collect()
+    } else {
+        Vec::new()
+    };
+    remove.sort_unstable();
     let mut lower: Vec<(i64, Role, Role)> = match customer.max_role {
-        Some(cap) => peeringdb_grants.iter().filter(|g| g.1 > cap).map(|&(user, role)| (user, role, cap)).collect(),
+        Some(cap) => peeringdb_grants.iter().filter(|g| g.role > cap && !remove.contains(&g.user_id)).map(|g| (g.user_id, g.role, cap)).collect(),
         None => Vec::new(),
     };
     lower.sort_unstable();
-    Withdrawal { remove: Vec::new(), lower, why: "role capped for the customer" }
+    let why = if remove.is_empty() { CAPPED } else { "the customer requires a PeeringDB login with a second factor" };
+    Withdrawal { remove, lower, why }
 }
 
 #[cfg(test)]
@@ -416,23 +438,41 @@ mod tests {
         for status in [CustomerStatus::Suspended, CustomerStatus::Left] {
             let mut c = customer(1, &[64500]);
             c.status = status;
-            let w = withdraw(&c, &[(8, Role::Member), (3, Role::Admin)]);
+            let w = withdraw(&c, &[g(8, Role::Member), g(3, Role::Admin)]);
             assert_eq!(w.remove, vec![3, 8]);
             assert!(w.lower.is_empty());
             assert_eq!(w.why, c.why_not_eligible().unwrap());
         }
     }
 
+    /// A PeeringDB grant of someone whose last login used a second factor.
+    fn g(user_id: i64, role: Role) -> PeeringdbGrant {
+        PeeringdbGrant { user_id, role, mfa: true }
+    }
+
+    #[test]
+    fn requiring_mfa_withdraws_the_grants_of_people_whose_last_login_had_none() {
+        let mut strict = customer(1, &[64500]);
+        strict.require_mfa = true;
+        strict.max_role = Some(Role::Member);
+        let without = PeeringdbGrant { mfa: false, ..g(5, Role::Admin) };
+        let w = withdraw(&strict, &[g(3, Role::Admin), without, g(8, Role::Member)]);
+        assert_eq!(w.remove, vec![5]);
+        assert_eq!(w.lower, vec![(3, Role::Admin, Role::Member)]);
+        assert_eq!(w.why, "the customer requires a PeeringDB login with a second factor");
+        assert!(withdraw(&strict, &[g(8, Role::Member)]).is_noop());
+    }
+
     #[test]
     fn switching_peeringdb_login_off_withdraws_and_a_lower_cap_lowers() {
         let mut off = customer(1, &[64500]);
         off.peeringdb_login = false;
-        assert_eq!(withdraw(&off, &[(8, Role::Member)]).remove, vec![8]);
+        assert_eq!(withdraw(&off, &[g(8, Role::Member)]).remove, vec![8]);
         let mut capped = customer(1, &[64500]);
         capped.max_role = Some(Role::Member);
-        let w = withdraw(&capped, &[(8, Role::Member), (3, Role::Admin)]);
+        let w = withdraw(&capped, &[g(8, Role::Member), g(3, Role::Admin)]);
         assert_eq!(w, Withdrawal { remove: vec![], lower: vec![(3, Role::Admin, Role::Member)], why: "role capped for the customer" });
-        assert!(withdraw(&customer(1, &[64500]), &[(3, Role::Admin)]).is_noop());
+        assert!(withdraw(&customer(1, &[64500]), &[g(3, Role::Admin)]).is_noop());
     }
 
     #[test]

@@ -18,6 +18,7 @@ pub mod net;
 pub mod peeringdb;
 pub mod session;
 pub mod throttle;
+pub mod two_factor;
 pub mod user;
 
 pub use audit::{Actor, AuditEvent};

@@ -16,6 +16,7 @@ words! {
     /// page turns it into [`LoginError::message`].
     pub enum LoginError ("login error") {
         BadCredentials = "bad_credentials",
+        WrongCode = "wrong_code",
         Disabled = "disabled",
         Throttled = "throttled",
         Busy = "busy",
@@ -56,6 +57,9 @@ impl LoginError {
     pub fn message(self) -> &'static str {
         match self {
             LoginError::BadCredentials => "That username and password do not match an active account.",
+            LoginError::WrongCode => {
+                "That code is not right, or it was used already. Please enter the next code from your app, or a recovery code."
+            }
             LoginError::Disabled | LoginError::PdbDisabled => "This account is disabled. Please contact the exchange's support team.",
             LoginError::Throttled => "Too many login attempts. Please wait a few minutes and try again.",
             LoginError::Busy => "The portal is busy checking other logins. Please try again in a moment.",

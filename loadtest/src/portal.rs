@@ -106,6 +106,8 @@ impl Launcher {
             .env("AUTH_PEERINGDB_ENABLED", "true")
             // The callback's time at PeeringDB, subtracted from the portal's own.
             .env("PEERPORTAL_SERVER_TIMING", "true")
+            // The burst's operator logs in with a password alone.
+            .env("PEERPORTAL_REQUIRE_2FA", "off")
             // The burst's clients come "through nginx" with X-Forwarded-For.
             .env("PEERPORTAL_TRUSTED_PROXIES", "127.0.0.1")
             .env("PEERINGDB_OAUTH_CLIENT_ID", CLIENT_ID)

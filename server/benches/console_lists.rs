@@ -14,7 +14,7 @@ use domain::{Actor, AuditEvent, CreatedVia, Role};
 use peerportal::config::Config;
 use peerportal::startup::Application;
 use peerportal::store::audit::{self, AuditEntry};
-use peerportal::store::customers::{self, RoleCap};
+use peerportal::store::customers::{self, PeeringDbRules};
 use peerportal::store::users::{self, NewUser};
 use peerportal::store::{grants, Db};
 
@@ -146,7 +146,7 @@ async fn seed(db: &Db) {
             allow_reserved: false,
         };
         let customer = validate_customer(&fields).expect("valid customer");
-        customers::save(&mut tx, None, &customer, RoleCap::Keep).await.expect("customer");
+        customers::save(&mut tx, None, &customer, PeeringDbRules::Keep).await.expect("customer");
     }
     tx.commit().await.expect("commit");
 

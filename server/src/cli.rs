@@ -101,6 +101,10 @@ pub enum CustomersCommand {
 pub enum UsersCommand {
     /// List all users.
     List,
+    /// Remove a person's two-factor authentication (a lost phone) and end
+    /// their sessions; they set it up again at their next login.
+    #[command(name = "reset-2fa")]
+    Reset2fa { username: String },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -152,6 +156,16 @@ pub async fn sync(portal: &Portal, username: Option<&str>, dry_run: bool) -> Res
         (Some(why), _) => Err(CliError::Usage(format!("{out}gave up: {why}"))),
         (None, 0) => Ok(out),
         (None, n) => Err(CliError::Usage(format!("{out}PeeringDB could not be asked for {n} users"))),
+    }
+}
+
+/// `peerportal users reset-2fa`: what to print.
+pub async fn reset_two_factor(portal: &Portal, username: &str) -> Result<String, CliError> {
+    let user = users::by_username(&portal.db, username).await?.ok_or_else(|| CliError::Usage(format!("no user named {username:?}")))?;
+    if portal.reset_two_factor(user.id, "peerportal users reset-2fa").await? {
+        Ok(format!("two-factor authentication of {username} removed and their sessions ended; they set it up again at their next login\n"))
+    } else {
+        Ok(format!("{username} had no two-factor authentication; their sessions were ended\n"))
     }
 }
 

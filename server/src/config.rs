@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use domain::peeringdb::oidc::MfaPolicy;
 use domain::session::SessionLifetime;
+use domain::two_factor::TwoFactorPolicy;
 use domain::RolePolicy;
 use secrecy::{ExposeSecret, SecretString};
 use url::Url;
@@ -29,6 +30,7 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERPORTAL_TRUSTED_PROXIES",
     "PEERPORTAL_IMPORT_MAX_BYTES",
     "PEERPORTAL_SERVER_TIMING",
+    "PEERPORTAL_REQUIRE_2FA",
     "AUTH_PEERINGDB_ENABLED",
     "PEERINGDB_OAUTH_CLIENT_ID",
     "PEERINGDB_OAUTH_CLIENT_SECRET",
@@ -87,6 +89,8 @@ pub struct Config {
     pub role_policy: RolePolicy,
     /// What a PeeringDB login without a second factor gets.
     pub mfa_policy: MfaPolicy,
+    /// Which password accounts must set up two-factor authentication.
+    pub two_factor_policy: TwoFactorPolicy,
     pub link_by_email: bool,
     /// How long a browser session lives at most, and idle.
     pub session: SessionLifetime,
@@ -265,6 +269,11 @@ impl Config {
             None => MfaPolicy::Admins,
             Some(v) => MfaPolicy::parse(&v).map_err(|_| invalid("PEERINGDB_REQUIRE_MFA", format!("{v:?} is not one of off, admins, all")))?,
         };
+        let two_factor_policy = match get("PEERPORTAL_REQUIRE_2FA") {
+            None => TwoFactorPolicy::Superadmins,
+            Some(v) => TwoFactorPolicy::parse(&v)
+                .map_err(|_| invalid("PEERPORTAL_REQUIRE_2FA", format!("{v:?} is not one of off, superadmins, all")))?,
+        };
         let link_by_email = parse_bool("PEERINGDB_LINK_BY_EMAIL", get("PEERINGDB_LINK_BY_EMAIL"))?.unwrap_or(false);
 
         let defaults = SessionLifetime::default();
@@ -311,6 +320,7 @@ impl Config {
             peeringdb,
             role_policy,
             mfa_policy,
+            two_factor_policy,
             link_by_email,
             session,
             secret_key_file,
@@ -326,7 +336,7 @@ impl Config {
     /// A log line describing the configuration, without any secret.
     pub fn summary(&self) -> String {
         format!(
-            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} require_mfa={} link_by_email={} session_max_age={} session_idle={} trusted_proxies=[{}]",
+            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} require_mfa={} require_2fa={} link_by_email={} session_max_age={} session_idle={} trusted_proxies=[{}]",
             self.listen,
             self.public_url,
             self.database_url,
@@ -336,6 +346,7 @@ impl Config {
             }),
             self.role_policy,
             self.mfa_policy,
+            self.two_factor_policy,
             self.link_by_email,
             self.session.max_age,
             self.session.idle,
@@ -506,6 +517,7 @@ mod tests {
         assert!(!c.demo);
         assert_eq!(c.role_policy, RolePolicy::Perms);
         assert_eq!(c.mfa_policy, MfaPolicy::Admins);
+        assert_eq!(c.two_factor_policy, TwoFactorPolicy::Superadmins);
         assert!(!c.link_by_email);
     }
 
@@ -527,6 +539,7 @@ mod tests {
             (&[("AUTH_PEERINGDB_ENABLED", "yes please")], "AUTH_PEERINGDB_ENABLED"),
             (&[("PEERINGDB_ROLE_POLICY", "owner")], "PEERINGDB_ROLE_POLICY"),
             (&[("PEERINGDB_REQUIRE_MFA", "sometimes")], "PEERINGDB_REQUIRE_MFA"),
+            (&[("PEERPORTAL_REQUIRE_2FA", "admins")], "PEERPORTAL_REQUIRE_2FA"),
             (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_OIDC", "optional")], "PEERINGDB_OIDC"),
             (&[("PEERINGDB_LINK_BY_EMAIL", "2")], "PEERINGDB_LINK_BY_EMAIL"),
             (&[("PEERPORTAL_DEMO", "true"), ("PEERINGDB_TIMEOUT", "soon")], "PEERINGDB_TIMEOUT"),

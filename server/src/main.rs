@@ -84,6 +84,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 Command::Customers { command: CustomersCommand::List } => print!("{}", peerportal::cli::customers_list(&db).await?),
                 Command::Users { command: UsersCommand::List } => print!("{}", peerportal::cli::users_list(&db).await?),
+                Command::Users { command: UsersCommand::Reset2fa { username } } => {
+                    print!("{}", peerportal::cli::reset_two_factor(&portal, &username).await?)
+                }
                 Command::Sync { user, dry_run } => print!("{}", peerportal::cli::sync(&portal, user.as_deref(), dry_run).await?),
                 Command::Keys { command: KeysCommand::Rotate } => {
                     let r = peerportal::cli::keys_rotate(&db, &portal.keys.ring()).await?;

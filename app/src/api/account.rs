@@ -65,3 +65,66 @@ pub async fn revoke_access(customer_id: i64, user_id: i64) -> Result<(), AppErro
     let ctx = crate::backend::Ctx::get().await?;
     ctx.backend.revoke_access(ctx.caller()?, &ctx.meta, customer_id, user_id).await.map_err(|e| ctx.fail(e))
 }
+
+/// A customer's admin requires (or stops requiring) a second factor at
+/// PeeringDB of the customer's people.
+#[server(prefix = "/api", endpoint = "customer/require_mfa", input = PostUrl)]
+pub async fn require_mfa(customer_id: i64, require: Option<String>) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let require = crate::console::checkbox(&require);
+    ctx.backend.require_mfa(ctx.caller()?, &ctx.meta, customer_id, require).await.map_err(|e| ctx.fail(e))
+}
+
+/// The caller's two-factor state, with the recovery codes just made (once).
+#[server(prefix = "/api", endpoint = "account/2fa", input = PostUrl)]
+pub async fn get_two_factor() -> Result<crate::console::TwoFactor, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let mut state = ctx.backend.two_factor(ctx.setting_up_two_factor()?).await.map_err(|e| ctx.fail(e))?;
+    state.new_recovery_codes = ctx.session.take_recovery_codes().await?;
+    Ok(state)
+}
+
+/// Starts setting up two-factor authentication: a new secret to scan.
+#[server(prefix = "/api", endpoint = "account/2fa/start", input = PostUrl)]
+pub async fn start_two_factor() -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.start_two_factor(ctx.setting_up_two_factor()?).await.map_err(|e| ctx.fail(e))?;
+    // From the hydrated page the state is fetched again instead: a
+    // navigation as well would fetch it twice, and the recovery codes
+    // are handed out once.
+    if ctx.plain_form {
+        ctx.redirect("/account/2fa");
+    }
+    Ok(())
+}
+
+/// Confirms the setup with a first code; the recovery codes wait in the
+/// session for the page to show them once.
+#[server(prefix = "/api", endpoint = "account/2fa/confirm", input = PostUrl)]
+pub async fn confirm_two_factor(code: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let codes = ctx.backend.confirm_two_factor(ctx.setting_up_two_factor()?, &ctx.meta, &code).await.map_err(|e| ctx.fail(e))?;
+    ctx.session.stash_recovery_codes(codes).await?;
+    // From the hydrated page the state is fetched again instead: a
+    // navigation as well would fetch it twice, and the recovery codes
+    // are handed out once.
+    if ctx.plain_form {
+        ctx.redirect("/account/2fa");
+    }
+    Ok(())
+}
+
+/// Switches two-factor off (the password and a code).
+#[server(prefix = "/api", endpoint = "account/2fa/disable", input = PostUrl)]
+pub async fn disable_two_factor(password: String, code: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let password = secrecy::SecretString::from(password);
+    ctx.backend.disable_two_factor(ctx.caller()?, &ctx.meta, password, &code).await.map_err(|e| ctx.fail(e))?;
+    // From the hydrated page the state is fetched again instead: a
+    // navigation as well would fetch it twice, and the recovery codes
+    // are handed out once.
+    if ctx.plain_form {
+        ctx.redirect("/account/2fa");
+    }
+    Ok(())
+}

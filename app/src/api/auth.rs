@@ -37,9 +37,14 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
     };
     let next = next.as_deref().and_then(crate::safe_next);
     match result {
-        Ok(signed_in) => {
+        Ok(crate::backend::PasswordLogin::SignedIn(signed_in)) => {
             ctx.session.sign_in(signed_in, &ctx.meta).await?;
             ctx.redirect(next.unwrap_or("/"));
+            Ok(())
+        }
+        Ok(crate::backend::PasswordLogin::SecondFactor(pending)) => {
+            ctx.session.await_second_factor(pending, next).await?;
+            ctx.redirect("/login/2fa");
             Ok(())
         }
         Err(e) => {
@@ -50,6 +55,33 @@ pub async fn login(username: String, password: String, next: Option<String>) -> 
                     to.push_str(&crate::encode_query_component(n));
                 }
                 ctx.redirect(&to);
+            }
+            Err(ctx.fail(e))
+        }
+    }
+}
+
+/// The second step of a password login: the code from the authenticator
+/// app, or a recovery code. Like `login`, it works as a plain form post.
+#[server(prefix = "/api", endpoint = "login/second_factor", input = PostUrl)]
+pub async fn second_factor(code: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let Some((pending, next)) = ctx.session.second_factor().await? else {
+        // No password waiting here (never given, or over five minutes ago).
+        if ctx.plain_form {
+            ctx.redirect("/login?error=session_ended");
+        }
+        return Err(ctx.fail(AppError::Unauthenticated));
+    };
+    match ctx.backend.second_factor(&ctx.meta, pending, &code).await {
+        Ok(signed_in) => {
+            ctx.session.sign_in(signed_in, &ctx.meta).await?;
+            ctx.redirect(next.as_deref().and_then(crate::safe_next).unwrap_or("/"));
+            Ok(())
+        }
+        Err(e) => {
+            if ctx.plain_form {
+                ctx.redirect(&format!("/login/2fa?error={}", e.login_error()));
             }
             Err(ctx.fail(e))
         }

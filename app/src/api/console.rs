@@ -33,6 +33,7 @@ pub async fn save_customer(
     status: String,
     peeringdb_login: Option<String>,
     max_role: Option<String>,
+    require_mfa: Option<String>,
     allow_reserved: Option<String>,
 ) -> Result<i64, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
@@ -51,6 +52,7 @@ pub async fn save_customer(
             .map(crate::Role::parse)
             .transpose()
             .map_err(|_| ctx.fail(AppError::Validation("The highest role must be member or admin.".into())))?,
+        require_mfa: crate::console::checkbox(&require_mfa),
         allow_reserved: crate::console::checkbox(&allow_reserved),
     };
     let id = ctx.backend.save_customer(&admin, &ctx.meta, form).await.map_err(|e| ctx.fail(e))?;

@@ -3,6 +3,10 @@ use leptos_router::components::Redirect;
 
 use crate::{Me, MeResource};
 
+fn on_two_factor_page() -> bool {
+    leptos_router::hooks::use_location().pathname.get_untracked() == "/account/2fa"
+}
+
 /// Renders `view` for the signed-in person; anonymous visitors go to
 /// `/login` (the server already redirects plain requests; this covers
 /// client-side navigation).
@@ -17,6 +21,9 @@ where
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
+                    // The server sends them there on a page load; this
+                    // covers a navigation in the browser.
+                    Ok(Some(me)) if me.must_set_up_2fa && !on_two_factor_page() => view! { <Redirect path="/account/2fa"/> }.into_any(),
                     Ok(Some(me)) => view(me).into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
                     Err(e) => view! { <div class="alert error" role="alert">{e.to_string()}</div> }.into_any(),

@@ -50,6 +50,10 @@ fn account_view(account: Resource<Result<Account, AppError>>, actions: Actions) 
                 }
             })}
         </Suspense>
+        <section class="card" aria-labelledby="tfa-link-title">
+            <h2 id="tfa-link-title">"Two-factor authentication"</h2>
+            <p>"A code from your phone besides your password. "<a href="/account/2fa">"Set up or manage two-factor authentication"</a></p>
+        </section>
     }
 }
 

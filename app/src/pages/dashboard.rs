@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::account::{get_customer_access, RevokeAccess};
+use crate::api::account::{get_customer_access, RequireMfa, RevokeAccess};
 use crate::api::auth::{ChooseCustomer, Login};
 use crate::components::console::{load_error, outcome};
 use crate::components::signed_in::SignedIn;
@@ -27,8 +27,9 @@ pub fn Dashboard() -> impl IntoView {
     let login = expect_context::<ServerAction<Login>>();
     let choose = expect_context::<ServerAction<ChooseCustomer>>();
     let revoke = ServerAction::<RevokeAccess>::new();
+    let require = ServerAction::<RequireMfa>::new();
     let access: Access = Resource::new(
-        move || (login.version().get(), choose.version().get(), revoke.version().get()),
+        move || (login.version().get(), choose.version().get(), revoke.version().get(), require.version().get()),
         move |_| async move {
             match me.await.ok().flatten().as_ref().and_then(administered) {
                 Some(customer_id) => get_customer_access(customer_id).await.map(Some),
@@ -38,11 +39,18 @@ pub fn Dashboard() -> impl IntoView {
     );
     view! {
         <Title text="Dashboard"/>
-        <SignedIn view=move |me| dashboard_for(me, access, revoke)/>
+        <SignedIn view=move |me| dashboard_for(me, access, Actions { revoke, require })/>
     }
 }
 
-fn dashboard_for(me: Me, access: Access, revoke: ServerAction<RevokeAccess>) -> impl IntoView {
+/// What a customer's admin can do on the dashboard.
+#[derive(Clone, Copy)]
+struct Actions {
+    revoke: ServerAction<RevokeAccess>,
+    require: ServerAction<RequireMfa>,
+}
+
+fn dashboard_for(me: Me, access: Access, actions: Actions) -> impl IntoView {
     let rows = me
         .memberships
         .iter()
@@ -61,7 +69,7 @@ fn dashboard_for(me: Me, access: Access, revoke: ServerAction<RevokeAccess>) -> 
     let current = me.current().cloned();
     view! {
         {me.flash.clone().map(|f| view! { <div class="alert ok" role="status">{f}</div> })}
-        {administered(&me).map(|customer_id| who_has_access(customer_id, me.user_id, access, revoke))}
+        {administered(&me).map(|customer_id| who_has_access(customer_id, me.user_id, access, actions))}
         {current.map(|c| view! {
             <section class="card" aria-labelledby="current">
                 <h2 id="current">{c.name.clone()}</h2>
@@ -100,11 +108,13 @@ fn dashboard_for(me: Me, access: Access, revoke: ServerAction<RevokeAccess>) -> 
 
 /// For a customer's admins: everyone who can act for the customer, and
 /// why; manual grants can be revoked here (PeeringDB ones follow PeeringDB).
-fn who_has_access(customer_id: i64, my_id: i64, access: Access, revoke: ServerAction<RevokeAccess>) -> impl IntoView {
+fn who_has_access(customer_id: i64, my_id: i64, access: Access, actions: Actions) -> impl IntoView {
+    let Actions { revoke, require } = actions;
     view! {
         <section class="card" aria-labelledby="access-title">
             <h2 id="access-title">"Who has access"</h2>
             {move || outcome(revoke.value().get(), "Access revoked.")}
+            {move || outcome(require.value().get(), "Saved.")}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match access.await {
@@ -139,6 +149,14 @@ fn who_has_access(customer_id: i64, my_id: i64, access: Access, revoke: ServerAc
                                     </table>
                                 </div>
                                 <p class="muted">"Access via PeeringDB follows the person's PeeringDB networks at each login. Ask the exchange to switch PeeringDB login off for your company if you want to grant access by hand only."</p>
+                                <ActionForm action=require attr:class="stack" attr:id="require-mfa">
+                                    <input type="hidden" name="customer_id" value=customer_id.to_string()/>
+                                    <label class="check"><input type="checkbox" name="require" value="on" checked=list.require_mfa aria-describedby="require-mfa-help"/>
+                                        " Require a second factor at PeeringDB"</label>
+                                    <small id="require-mfa-help" class="muted">"Only PeeringDB logins made with an authenticator app or a security key then give access here. \
+                                        Whoever's last PeeringDB login had none loses their PeeringDB access at once; manual grants stay."</small>
+                                    <button type="submit" class="button">"Save"</button>
+                                </ActionForm>
                             }.into_any()
                         }
                     }

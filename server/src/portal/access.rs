@@ -51,7 +51,7 @@ pub async fn after_customer_change<'a>(
             out.rows.push(AuditEntry { actor, event: AuditEvent::GrantRemoved, user_id: Some(*user_id), customer_id: Some(*customer_id), details, ip });
         }
         for (user_id, from, to) in &w.lower {
-            let details = json!({ "customer": name, "source": Source::Peeringdb.as_str(), "from": from.as_str(), "to": to.as_str(), "why": w.why });
+            let details = json!({ "customer": name, "source": Source::Peeringdb.as_str(), "from": from.as_str(), "to": to.as_str(), "why": domain::grants::CAPPED });
             out.rows.push(AuditEntry { actor, event: AuditEvent::GrantChanged, user_id: Some(*user_id), customer_id: Some(*customer_id), details, ip });
         }
         out.grants_removed += w.remove.len();

@@ -110,7 +110,12 @@ impl SelfService for Portal {
             return Err(AppError::Forbidden);
         }
         let customer = customers::by_id(&self.db, customer_id).await?.ok_or(AppError::NotFound)?;
-        Ok(CustomerAccess { customer_id, customer: customer.name, entries: grants::access_to(&self.db, customer_id).await? })
+        Ok(CustomerAccess {
+            customer_id,
+            customer: customer.name,
+            require_mfa: customer.peeringdb_require_mfa,
+            entries: grants::access_to(&self.db, customer_id).await?,
+        })
     }
 
     async fn revoke_access(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, user_id: i64) -> Result<(), AppError> {
@@ -122,5 +127,53 @@ impl SelfService for Portal {
         }
         let by = if me.is_superadmin { "superadmin" } else { "customer admin" };
         self.revoke_manual_grant(me, meta, user_id, customer_id, by).await
+    }
+
+    async fn require_mfa(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, require: bool) -> Result<(), AppError> {
+        if !me.administers(customer_id) {
+            return Err(AppError::Forbidden);
+        }
+        let customer = customers::by_id(&self.db, customer_id).await?.ok_or(AppError::NotFound)?;
+        let mut tx = self.db.begin().await?;
+        let had_access = grants::users_of(&mut tx, &[customer_id]).await?;
+        if !customers::set_require_mfa(&mut tx, customer_id, require).await? {
+            return Err(AppError::NotFound);
+        }
+        let withdrawn = access::after_customer_change(&mut tx, &[customer_id], &had_access, me.actor(), meta.ip.as_deref()).await?;
+        if withdrawn.rows.iter().any(|r| r.event == AuditEvent::GrantRemoved && r.user_id == Some(me.user_id)) {
+            // Dropped, not committed: nothing changes.
+            return Err(AppError::Conflict(
+                "Your own last PeeringDB login had no second factor, so this would end your access. \
+                 Log in with PeeringDB using a second factor first."
+                    .into(),
+            ));
+        }
+        let details = json!({
+            "customer": customer.name,
+            "changes": { "peeringdb_require_mfa": [customer.peeringdb_require_mfa, require] },
+            "access_removed": withdrawn.grants_removed,
+            "sessions_ended": withdrawn.sessions_ended,
+        });
+        let mut rows = vec![entry(me, meta, AuditEvent::CustomerUpdated, None, Some(customer_id), details)];
+        rows.extend(withdrawn.rows);
+        audit::write_all(&mut tx, &rows).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn two_factor(&self, me: &Caller) -> Result<app::console::TwoFactor, AppError> {
+        self.two_factor_state(me).await
+    }
+
+    async fn start_two_factor(&self, me: &Caller) -> Result<(), AppError> {
+        self.start_enrolment(me).await
+    }
+
+    async fn confirm_two_factor(&self, me: &Caller, meta: &RequestMeta, code: &str) -> Result<Vec<String>, AppError> {
+        self.confirm_enrolment(me, meta, code).await
+    }
+
+    async fn disable_two_factor(&self, me: &Caller, meta: &RequestMeta, password: SecretString, code: &str) -> Result<(), AppError> {
+        self.disable(me, meta, password, code).await
     }
 }

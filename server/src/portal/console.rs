@@ -17,7 +17,7 @@ use super::customers::{self as import, Known};
 use super::{access, Portal};
 use crate::password;
 use crate::store::audit::{self, AuditEntry, AuditQuery};
-use crate::store::customers::{self, RoleCap};
+use crate::store::customers::{self, PeeringDbRules};
 use crate::store::{fmt_time, grants, links, sessions, users, Tx};
 
 /// How many audit rows the CSV export writes at most.
@@ -63,6 +63,7 @@ fn customer_changes(before: &CustomerItem, after: &CustomerItem) -> Value {
     diff("status", json!(before.status), json!(after.status));
     diff("peeringdb_login", json!(before.peeringdb_login), json!(after.peeringdb_login));
     diff("peeringdb_max_role", json!(before.peeringdb_max_role.map(Role::as_str)), json!(after.peeringdb_max_role.map(Role::as_str)));
+    diff("peeringdb_require_mfa", json!(before.peeringdb_require_mfa), json!(after.peeringdb_require_mfa));
     Value::Object(changes)
 }
 
@@ -104,7 +105,7 @@ impl Console for Portal {
             Some(id) => grants::users_of(&mut tx, &[id]).await?,
             None => Vec::new(),
         };
-        let id = match customers::save(&mut tx, form.id, &valid, RoleCap::Set(form.max_role)).await {
+        let id = match customers::save(&mut tx, form.id, &valid, PeeringDbRules::Set { max_role: form.max_role, require_mfa: form.require_mfa }).await {
             Ok(Some(id)) => id,
             Ok(None) => return Err(AppError::NotFound),
             Err(e) if e.is_unique_violation() => {
@@ -121,6 +122,7 @@ impl Console for Portal {
             status: valid.status,
             peeringdb_login: valid.peeringdb_login,
             peeringdb_max_role: form.max_role,
+            peeringdb_require_mfa: form.require_mfa,
             users: 0,
         };
         let withdrawn = access::after_customer_change(&mut tx, &[id], &had_access, admin.actor(), meta.ip.as_deref()).await?;
@@ -135,7 +137,8 @@ impl Console for Portal {
                 AuditEvent::CustomerCreated,
                 json!({ "customer": after.name, "shortname": after.shortname, "asns": after.asns, "type": after.kind,
                         "status": after.status, "peeringdb_login": after.peeringdb_login,
-                        "peeringdb_max_role": after.peeringdb_max_role.map(Role::as_str) }),
+                        "peeringdb_max_role": after.peeringdb_max_role.map(Role::as_str),
+                        "peeringdb_require_mfa": after.peeringdb_require_mfa }),
             ),
         };
         let mut rows = vec![entry(admin, meta, event, None, Some(id), details)];
@@ -423,6 +426,7 @@ mod tests {
             status: CustomerStatus::Active,
             peeringdb_login: true,
             peeringdb_max_role: None,
+            peeringdb_require_mfa: false,
             users: 2,
         };
         let after = CustomerItem { peeringdb_login: false, asns: vec![64500, 64501], users: 0, ..before.clone() };

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::store::audit::{self, AuditEntry};
 use super::access::{self, Withdrawn};
-use crate::store::customers::{self, RoleCap};
+use crate::store::customers::{self, PeeringDbRules};
 use crate::store::grants;
 use crate::store::{Db, DbError, Tx};
 
@@ -68,7 +68,7 @@ pub async fn write<'a>(tx: &mut Tx, rows: &[ValidCustomer], known: &Known, actor
     let mut created = 0;
     for c in rows {
         let id = known.id(c);
-        customers::save(tx, id, c, RoleCap::Keep).await?;
+        customers::save(tx, id, c, PeeringDbRules::Keep).await?;
         created += usize::from(id.is_none());
     }
     let withdrawn = if updated.is_empty() { Withdrawn::default() } else { access::after_customer_change(tx, &updated, &had_access, actor, ip).await? };

@@ -10,10 +10,11 @@ pub mod console;
 pub mod customers;
 pub mod peeringdb;
 pub mod resync;
+pub mod two_factor;
 
 use std::sync::Arc;
 
-use app::backend::{Backend, Caller, RequestMeta, SignIn};
+use app::backend::{Backend, Caller, PasswordLogin, RequestMeta, SignIn};
 use app::{AppError, SiteInfo};
 use domain::throttle::Verdict;
 use domain::{Actor, AuditEvent, LoginMethod};
@@ -105,10 +106,35 @@ impl Portal {
     /// The signed-in person behind a session's user id, or `None` when the
     /// account is gone or disabled.
     pub async fn caller(&self, user_id: i64) -> Result<Option<Caller>, AppError> {
-        Ok(users::caller(&self.db, user_id).await?)
+        let Some(row) = users::caller(&self.db, user_id).await? else { return Ok(None) };
+        let mut caller = row.caller;
+        caller.must_set_up_2fa = !row.two_factor && self.config.two_factor_policy.requires(caller.is_superadmin, row.has_password);
+        Ok(Some(caller))
     }
 
-    async fn refuse_password(&self, meta: &RequestMeta, username: &str, user_id: Option<i64>, reason: &str) -> Result<(), AppError> {
+    /// Records a password login (and its second factor, if any) and says
+    /// what the new session holds.
+    pub(crate) async fn signed_in_with_password(&self, meta: &RequestMeta, user_id: i64, second_factor: Option<&str>) -> Result<SignIn, AppError> {
+        let mut tx = self.db.begin().await?;
+        users::record_login(&mut tx, user_id, LoginMethod::Password).await?;
+        let mut details = json!({ "via": LoginMethod::Password });
+        if let Some(second) = second_factor {
+            details["second_factor"] = json!(second);
+        }
+        let entry =
+            AuditEntry { actor: Actor::User(user_id), event: AuditEvent::LoginSuccess, user_id: Some(user_id), customer_id: None, details, ip: meta.ip.as_deref() };
+        audit::write(&mut tx, &entry).await?;
+        tx.commit().await?;
+        let memberships = store::grants::memberships(&self.db, user_id).await?;
+        let sole_customer = match memberships.as_slice() {
+            [only] => Some(only.customer_id),
+            _ => None,
+        };
+        tracing::info!(user_id, "password login");
+        Ok(SignIn { user_id, sole_customer })
+    }
+
+    pub(crate) async fn refuse_password(&self, meta: &RequestMeta, username: &str, user_id: Option<i64>, reason: &str) -> Result<(), AppError> {
         audit_refused_password(&self.db, meta, username, user_id, reason).await
     }
 
@@ -116,6 +142,17 @@ impl Portal {
     /// attempt is counted before argon2 runs, waits the username's delay,
     /// and is given back when the password was right.
     pub(crate) async fn check_password(&self, meta: &RequestMeta, username: &str, stored: Option<String>, password: SecretString) -> Result<Checked, AppError> {
+        self.throttled(meta, username, async move { Ok(password::verify(password, stored).await?) }).await
+    }
+
+    /// Runs `check` (a password's or a code's) under the login throttle
+    /// of `username` from the caller's address.
+    pub(crate) async fn throttled(
+        &self,
+        meta: &RequestMeta,
+        username: &str,
+        check: impl std::future::Future<Output = Result<bool, AppError>>,
+    ) -> Result<Checked, AppError> {
         let address = meta.ip.as_deref().and_then(|ip| ip.parse().ok()).map(domain::net::throttle_address);
         let pair = throttle::pair_key(username, address.as_deref().unwrap_or("unknown"));
         let user = throttle::username_key(username);
@@ -130,7 +167,7 @@ impl Portal {
                 if !first {
                     // Only the attempt that went over the limit is audited: a
                     // flood of refused attempts is a count in the log.
-                    tracing::info!(username = %domain::audit::capped(username), "password attempt refused by the throttle");
+                    tracing::info!(username = %domain::audit::capped(username), "login attempt refused by the throttle");
                 }
                 return Ok(Checked::Throttled { minutes, first });
             }
@@ -140,7 +177,7 @@ impl Portal {
                 }
             }
         }
-        if !password::verify(password, stored).await? {
+        if !check.await? {
             return Ok(Checked::Wrong);
         }
         let mut back = vec![user.as_str()];
@@ -197,7 +234,7 @@ impl Backend for Portal {
     }
 
     #[tracing::instrument(skip(self, meta, password), fields(username = %username))]
-    async fn password_login(&self, meta: &RequestMeta, username: &str, password: SecretString) -> Result<SignIn, AppError> {
+    async fn password_login(&self, meta: &RequestMeta, username: &str, password: SecretString) -> Result<PasswordLogin, AppError> {
         within_limits(username, &password)?;
         let user = users::by_username(&self.db, username).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
@@ -223,26 +260,14 @@ impl Backend for Portal {
             self.refuse_password(meta, username, Some(user.id), "disabled").await?;
             return Err(AppError::AccountDisabled);
         }
+        if store::two_factor::get(&self.db, user.id).await?.is_some_and(|t| t.confirmed) {
+            tracing::info!(user_id = user.id, "password right; the second factor comes next");
+            return Ok(PasswordLogin::SecondFactor(SignIn { user_id: user.id, sole_customer: None }));
+        }
+        Ok(PasswordLogin::SignedIn(self.signed_in_with_password(meta, user.id, None).await?))
+    }
 
-        let mut tx = self.db.begin().await?;
-        users::record_login(&mut tx, user.id, LoginMethod::Password).await?;
-        let entry = AuditEntry {
-            actor: Actor::User(user.id),
-            event: AuditEvent::LoginSuccess,
-            user_id: Some(user.id),
-            customer_id: None,
-            details: json!({ "via": LoginMethod::Password }),
-            ip: meta.ip.as_deref(),
-        };
-        audit::write(&mut tx, &entry).await?;
-        tx.commit().await?;
-
-        let memberships = store::grants::memberships(&self.db, user.id).await?;
-        let sole_customer = match memberships.as_slice() {
-            [only] => Some(only.customer_id),
-            _ => None,
-        };
-        tracing::info!(user_id = user.id, "password login");
-        Ok(SignIn { user_id: user.id, sole_customer })
+    async fn second_factor(&self, meta: &RequestMeta, pending: SignIn, code: &str) -> Result<SignIn, AppError> {
+        self.second_step(meta, pending.user_id, code).await
     }
 }

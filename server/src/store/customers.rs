@@ -21,10 +21,11 @@ struct CustomerRecord {
     status: String,
     peeringdb_login: bool,
     peeringdb_max_role: Option<String>,
+    peeringdb_require_mfa: bool,
     users: i64,
 }
 
-const CUSTOMER_SELECT: &str = "SELECT c.id, c.name, c.shortname, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, \
+const CUSTOMER_SELECT: &str = "SELECT c.id, c.name, c.shortname, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, c.peeringdb_require_mfa, \
      (SELECT COUNT(*) FROM affiliations a WHERE a.customer_id = c.id) AS users FROM customers c";
 
 /// Text search: name or shortname contains the words.
@@ -59,6 +60,7 @@ async fn with_asns(db: &Db, rows: Vec<CustomerRecord>) -> Result<Vec<CustomerIte
                 name: r.name,
                 shortname: r.shortname,
                 peeringdb_login: r.peeringdb_login,
+                peeringdb_require_mfa: r.peeringdb_require_mfa,
                 users: r.users,
             })
         })
@@ -113,28 +115,30 @@ pub async fn names(tx: &mut Tx, ids: &[i64]) -> Result<HashMap<i64, String>, DbE
     Ok(rows.into_iter().collect())
 }
 
-/// What a save does to the customer's PeeringDB role cap: the console's
-/// form sets it, a CSV import (which has no such column) leaves it.
+/// What a save does to the customer's PeeringDB role cap and MFA
+/// requirement: the console's form sets them, a CSV import (which has no
+/// such columns) leaves them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RoleCap {
-    Set(Option<Role>),
+pub enum PeeringDbRules {
+    Set { max_role: Option<Role>, require_mfa: bool },
     Keep,
 }
 
 /// The one writer of customers: creates one (`id = None`) or updates one,
 /// and replaces its ASNs. `Ok(None)` when the id to update does not exist.
-pub async fn save(tx: &mut Tx, id: Option<i64>, c: &ValidCustomer, cap: RoleCap) -> Result<Option<i64>, DbError> {
+pub async fn save(tx: &mut Tx, id: Option<i64>, c: &ValidCustomer, rules: PeeringDbRules) -> Result<Option<i64>, DbError> {
     let at = now();
-    let (set_cap, max_role) = match cap {
-        RoleCap::Set(role) => (true, role.map(Role::as_str)),
-        RoleCap::Keep => (false, None),
+    let (set, max_role, require_mfa) = match rules {
+        PeeringDbRules::Set { max_role, require_mfa } => (true, max_role.map(Role::as_str), require_mfa),
+        PeeringDbRules::Keep => (false, None, false),
     };
     let id = match id {
         Some(id) => {
             let sql = "UPDATE customers SET name = $1, shortname = $2, type = $3, status = $4, peeringdb_login = $5, \
-                       peeringdb_max_role = CASE WHEN $6 THEN $7 ELSE peeringdb_max_role END, updated_at = $8 WHERE id = $9";
+                       peeringdb_max_role = CASE WHEN $6 THEN $7 ELSE peeringdb_max_role END, \
+                       peeringdb_require_mfa = CASE WHEN $6 THEN $10 ELSE peeringdb_require_mfa END, updated_at = $8 WHERE id = $9";
             let n = execute!(tx, sqlx::query(sql).bind(c.name.as_str()).bind(c.shortname.as_str()).bind(c.kind.as_str())
-                .bind(c.status.as_str()).bind(c.peeringdb_login).bind(set_cap).bind(max_role).bind(at).bind(id))?;
+                .bind(c.status.as_str()).bind(c.peeringdb_login).bind(set).bind(max_role).bind(at).bind(id).bind(require_mfa))?;
             if n == 0 {
                 return Ok(None);
             }
@@ -142,10 +146,10 @@ pub async fn save(tx: &mut Tx, id: Option<i64>, c: &ValidCustomer, cap: RoleCap)
             id
         }
         None => {
-            let sql = "INSERT INTO customers (name, shortname, type, status, peeringdb_login, peeringdb_max_role, created_at, updated_at) \
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id";
+            let sql = "INSERT INTO customers (name, shortname, type, status, peeringdb_login, peeringdb_max_role, peeringdb_require_mfa, \
+                       created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $7) RETURNING id";
             with_tx!(tx, x => sqlx::query_scalar(sql).bind(c.name.as_str()).bind(c.shortname.as_str()).bind(c.kind.as_str())
-                .bind(c.status.as_str()).bind(c.peeringdb_login).bind(max_role).bind(at).fetch_one(x).await)?
+                .bind(c.status.as_str()).bind(c.peeringdb_login).bind(max_role).bind(at).bind(require_mfa).fetch_one(x).await)?
         }
     };
     let asns: Vec<i64> = c.asns.iter().map(|a| i64::from(a.get())).collect();
@@ -154,6 +158,13 @@ pub async fn save(tx: &mut Tx, id: Option<i64>, c: &ValidCustomer, cap: RoleCap)
         postgres: "INSERT INTO customer_asns (customer_id, asn) SELECT $1, (jsonb_array_elements_text($2::text::jsonb))::bigint");
     execute!(tx, sqlx::query(sql).bind(id).bind(super::json_list(&asns)))?;
     Ok(Some(id))
+}
+
+/// Sets whether a customer requires a second factor of its people's
+/// PeeringDB logins; false when there is no such customer.
+pub async fn set_require_mfa(tx: &mut Tx, id: i64, require: bool) -> Result<bool, DbError> {
+    let sql = "UPDATE customers SET peeringdb_require_mfa = $1, updated_at = $2 WHERE id = $3";
+    Ok(execute!(tx, sqlx::query(sql).bind(require).bind(now()).bind(id))? > 0)
 }
 
 /// Deletes a customer; its ASNs and affiliations go with it (cascade).

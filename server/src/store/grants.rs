@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use app::console::{AccessEntry, Affiliation};
 use app::Membership;
-use domain::grants::{Customer, Existing, GrantPlan, Withdrawal};
+use domain::grants::{Customer, Existing, GrantPlan, PeeringdbGrant, Withdrawal};
 use domain::{Role, Source};
 use time::OffsetDateTime;
 
@@ -192,19 +192,21 @@ pub async fn revoke_manual(tx: &mut Tx, user_id: i64, customer_id: i64) -> Resul
 
 /// The customers among `ids` that have PeeringDB grants, each as the
 /// planner sees it (without ASNs: a withdrawal does not need them) with
-/// those grants as (user, role).
-pub async fn peeringdb_grants_on(tx: &mut Tx, ids: &[i64]) -> Result<Vec<(Customer, Vec<(i64, Role)>)>, DbError> {
-    type Row = (i64, String, String, bool, Option<String>, bool, i64, String);
+/// those grants.
+pub async fn peeringdb_grants_on(tx: &mut Tx, ids: &[i64]) -> Result<Vec<(Customer, Vec<PeeringdbGrant>)>, DbError> {
+    type Row = (i64, String, String, bool, Option<String>, bool, i64, String, bool);
     let sql = backend_sql!(tx,
-        sqlite: "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, c.peeringdb_require_mfa, a.user_id, a.role FROM affiliations a \
-                 JOIN customers c ON c.id = a.customer_id WHERE a.source = 'peeringdb' \
+        sqlite: "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, c.peeringdb_require_mfa, a.user_id, a.role, COALESCE(l.mfa, FALSE) \
+                 FROM affiliations a JOIN customers c ON c.id = a.customer_id LEFT JOIN peeringdb_links l ON l.user_id = a.user_id \
+                 WHERE a.source = 'peeringdb' \
                  AND a.customer_id IN (SELECT value FROM json_each($1)) ORDER BY c.id, a.user_id",
-        postgres: "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, c.peeringdb_require_mfa, a.user_id, a.role FROM affiliations a \
-                   JOIN customers c ON c.id = a.customer_id WHERE a.source = 'peeringdb' \
+        postgres: "SELECT c.id, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, c.peeringdb_require_mfa, a.user_id, a.role, COALESCE(l.mfa, FALSE) \
+                   FROM affiliations a JOIN customers c ON c.id = a.customer_id LEFT JOIN peeringdb_links l ON l.user_id = a.user_id \
+                   WHERE a.source = 'peeringdb' \
                    AND a.customer_id IN (SELECT (jsonb_array_elements_text($1::text::jsonb))::bigint) ORDER BY c.id, a.user_id");
     let rows: Vec<Row> = with_tx!(tx, c => sqlx::query_as(sql).bind(json_list(ids)).fetch_all(c).await)?;
-    let mut out: Vec<(Customer, Vec<(i64, Role)>)> = Vec::new();
-    for (id, kind, status, peeringdb_login, max_role, require_mfa, user_id, role) in rows {
+    let mut out: Vec<(Customer, Vec<PeeringdbGrant>)> = Vec::new();
+    for (id, kind, status, peeringdb_login, max_role, require_mfa, user_id, role, mfa) in rows {
         if out.last().is_none_or(|(c, _)| c.id != id) {
             let customer = Customer {
                 id,
@@ -218,7 +220,7 @@ pub async fn peeringdb_grants_on(tx: &mut Tx, ids: &[i64]) -> Result<Vec<(Custom
             out.push((customer, Vec::new()));
         }
         if let Some((_, grants)) = out.last_mut() {
-            grants.push((user_id, word(&role)?));
+            grants.push(PeeringdbGrant { user_id, role: word(&role)?, mfa });
         }
     }
     Ok(out)

@@ -19,6 +19,7 @@ pub mod links;
 pub mod pending;
 pub mod sessions;
 pub mod throttle;
+pub mod two_factor;
 pub mod users;
 
 use std::str::FromStr;

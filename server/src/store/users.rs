@@ -119,14 +119,16 @@ pub async fn unlinked_by_email(tx: &mut Tx, email: &str) -> Result<Vec<UserRow>,
 /// they can act for, by name. `None` for a deleted or disabled account.
 /// One statement (every request that acts for a person reads it): a row per
 /// (customer, ASN), the person's own columns repeated.
-pub async fn caller(db: &Db, user_id: i64) -> Result<Option<Caller>, DbError> {
-    type Row = (i64, String, String, String, bool, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
-    let sql = "SELECT u.id, u.username, u.name, u.email, u.is_superadmin, c.id, c.name, c.shortname, a.role, a.source, ca.asn \
+pub async fn caller(db: &Db, user_id: i64) -> Result<Option<CallerRow>, DbError> {
+    type Row = (i64, String, String, String, bool, bool, bool, Option<i64>, Option<String>, Option<String>, Option<String>, Option<String>, Option<i64>);
+    let sql = "SELECT u.id, u.username, u.name, u.email, u.is_superadmin, u.password_hash IS NOT NULL, \
+               EXISTS (SELECT 1 FROM user_totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL), \
+               c.id, c.name, c.shortname, a.role, a.source, ca.asn \
                FROM users u LEFT JOIN affiliations a ON a.user_id = u.id \
                LEFT JOIN customers c ON c.id = a.customer_id AND c.status = 'active' LEFT JOIN customer_asns ca ON ca.customer_id = c.id \
                WHERE u.id = $1 AND NOT u.disabled ORDER BY c.name, c.id, ca.asn";
     let rows: Vec<Row> = with_db!(db, p => sqlx::query_as(sql).bind(user_id).fetch_all(p).await)?;
-    let Some((user_id, username, name, email, is_superadmin, ..)) = rows.first().cloned() else {
+    let Some((user_id, username, name, email, is_superadmin, has_password, two_factor, ..)) = rows.first().cloned() else {
         return Ok(None);
     };
     let mut memberships: Vec<app::Membership> = Vec::new();
@@ -141,7 +143,16 @@ pub async fn caller(db: &Db, user_id: i64) -> Result<Option<Caller>, DbError> {
             m.asns.push(super::asn(number)?);
         }
     }
-    Ok(Some(Caller { user_id, username, name, email, is_superadmin, memberships }))
+    let caller = Caller { user_id, username, name, email, is_superadmin, memberships, must_set_up_2fa: false };
+    Ok(Some(CallerRow { caller, has_password, two_factor }))
+}
+
+/// The caller as stored, with what the two-factor policy needs to know.
+pub struct CallerRow {
+    pub caller: Caller,
+    pub has_password: bool,
+    /// Two-factor is on (confirmed).
+    pub two_factor: bool,
 }
 
 /// The usernames that a new one built on `base` could collide with.

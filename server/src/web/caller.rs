@@ -31,8 +31,11 @@ fn anonymous_path(path: &str) -> bool {
 
 /// Pages that need a signed-in person.
 fn protected(method: &Method, path: &str) -> bool {
-    method == Method::GET && (path == "/" || path == "/choose" || path == "/account" || path.starts_with("/admin"))
+    method == Method::GET && (path == "/" || path == "/choose" || path.starts_with("/account") || path.starts_with("/admin"))
 }
+
+/// Where a person who must set up two-factor first may go.
+const SET_UP_2FA: &str = "/account/2fa";
 
 /// The person behind the session, if any. A session whose user was
 /// disabled or deleted meanwhile counts as none, and is ended.
@@ -62,6 +65,11 @@ pub async fn resolve(State(portal): State<Arc<Portal>>, mut req: Request, next: 
         let target = req.uri().path_and_query().map_or("/", |p| p.as_str());
         let location = if target == "/" { "/login".to_string() } else { format!("/login?next={}", urlencode(target)) };
         return (StatusCode::FOUND, [(header::LOCATION, location)]).into_response();
+    }
+    // Someone the exchange requires to have two-factor sets it up before
+    // any page; the server functions refuse them too (`Ctx::caller`).
+    if caller.as_ref().is_some_and(|c| c.must_set_up_2fa) && protected(req.method(), path) && path != SET_UP_2FA {
+        return (StatusCode::FOUND, [(header::LOCATION, SET_UP_2FA)]).into_response();
     }
     req.extensions_mut().insert(ResolvedCaller(caller.map(Arc::new)));
     next.run(req).await

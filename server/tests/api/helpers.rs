@@ -99,6 +99,9 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
     env.insert("PEERPORTAL_PUBLIC_URL".into(), base.clone());
     env.insert("PEERPORTAL_DATABASE_URL".into(), fresh_database_url(&dir).await);
     env.insert("PEERPORTAL_SECRET_KEY_FILE".into(), dir.path().join("secret.key").display().to_string());
+    // Most tests sign superadmins in with a password alone; the two-factor
+    // tests set the policy they test (the default is `superadmins`).
+    env.insert("PEERPORTAL_REQUIRE_2FA".into(), "off".into());
     for (k, v) in extra {
         env.insert((*k).into(), (*v).into());
     }

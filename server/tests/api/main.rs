@@ -17,3 +17,4 @@ mod resync;
 mod security;
 mod sessions;
 mod tokens;
+mod two_factor;

@@ -305,3 +305,60 @@ async fn a_resync_keeps_the_mfa_of_the_last_login() {
     t.login_in(&crate::helpers::browser(&t.app.url("")), "alice", true).await;
     assert_eq!(roles_of(&t.app, "alice.anders").await, alpha_and_beta("admin"));
 }
+
+#[tokio::test]
+async fn a_customer_admin_requires_mfa_and_peeringdb_access_without_it_ends_at_once() {
+    use crate::console::{call, customer_id, f, ok_json};
+    let t = spawn_pdb(&[]).await;
+    // Frank reads AS65000 at PeeringDB and logs in with a password alone.
+    let mut frank = t.sim.profile("frank").unwrap();
+    frank["networks"] = serde_json::json!([{ "id": 9, "asn": 65000, "perms": 1 }]);
+    frank["amr"] = serde_json::json!(["pwd"]);
+    t.sim.set_profile("frank", frank);
+    t.login_in(&crate::helpers::browser(&t.app.url("")), "frank", true).await;
+    assert_eq!(roles_of(&t.app, "frank.fischer").await, vec![("erin00".into(), "member".into(), "peeringdb".into())]);
+    // Erin administers Erin Transit 00 through PeeringDB, with a security key.
+    t.login_as("erin", true).await;
+    let erin00 = customer_id(&t.app, "erin00").await;
+    let before = t.app.audit_events().await.len();
+    ok_json(&t.app.client, &t.app, "customer/require_mfa", &f(&[("customer_id", &erin00.to_string()), ("require", "on")])).await;
+    assert!(roles_of(&t.app, "frank.fischer").await.is_empty(), "Frank's PeeringDB access ended at once");
+    assert_eq!(roles_of(&t.app, "erin.evans").await[0], ("erin00".into(), "admin".into(), "peeringdb".into()));
+    let rows: Vec<String> = t.app.audit_events().await[before..].iter().map(|(e, d)| format!("{e} {d}")).collect();
+    assert!(rows[0].starts_with("customer.updated") && rows[0].contains(r#""peeringdb_require_mfa":[false,true]"#), "{rows:?}");
+    assert!(rows[1].starts_with("grant.removed") && rows[1].contains("second factor"), "{rows:?}");
+    let access = ok_json(&t.app.client, &t.app, "customer/access", &f(&[("customer_id", &erin00.to_string())])).await;
+    assert_eq!(access["require_mfa"], true);
+    // Frank's next login without a second factor gets nothing there.
+    let flow = t.login_in(&crate::helpers::browser(&t.app.url("")), "frank", true).await;
+    assert_eq!(location(&flow.response), "/login?error=pdb_mfa_required");
+    // An admin whose own last login had no second factor cannot lock themselves out.
+    let t = spawn_pdb(&[("PEERINGDB_REQUIRE_MFA", "off")]).await;
+    without_mfa(&t, "alice");
+    t.login_as("alice", true).await;
+    let alpha = customer_id(&t.app, "alpha").await;
+    let before = t.app.snapshot_without_audit().await;
+    let resp = call(&t.app.client, &t.app, "customer/require_mfa", &f(&[("customer_id", &alpha.to_string()), ("require", "on")])).await;
+    assert_eq!(resp.status(), 409);
+    assert!(resp.text().await.unwrap().contains("second factor first"));
+    assert_eq!(t.app.snapshot_without_audit().await, before, "nothing changed");
+}
+
+#[tokio::test]
+async fn the_operator_requires_mfa_for_a_customer_in_the_console() {
+    use crate::console::{customer_id, f, local_user, logged_in, ok_json};
+    let t = spawn_pdb(&[]).await;
+    local_user(&t.app, "ops", true).await;
+    let ops = logged_in(&t.app, "ops").await;
+    let alpha = customer_id(&t.app, "alpha").await;
+    let form = f(&[("id", &alpha.to_string()), ("name", "Alpha Net"), ("shortname", "alpha"), ("asns", "64500"), ("kind", "full"),
+                   ("status", "active"), ("peeringdb_login", "on"), ("require_mfa", "on"), ("allow_reserved", "on")]);
+    ok_json(&ops, &t.app, "admin/save_customer", &form).await;
+    let item = ok_json(&ops, &t.app, "admin/customer", &f(&[("id", &alpha.to_string())])).await;
+    assert_eq!(item["peeringdb_require_mfa"], true);
+    let page = ops.get(t.app.url(&format!("/admin/customers/{alpha}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"name="require_mfa" value="on" checked"#) || page.contains("Require a second factor at PeeringDB"), "{page}");
+    without_mfa(&t, "alice");
+    t.login_as("alice", true).await;
+    assert_eq!(roles_of(&t.app, "alice.anders").await, vec![("beta".into(), "member".into(), "peeringdb".into())]);
+}

@@ -52,6 +52,7 @@ async fn replica(db_url: &str, public: &str, port: u16, sim_base: &str) -> Repli
         .env("PEERINGDB_OAUTH_CLIENT_SECRET", CLIENT_SECRET)
         .env("PEERINGDB_OAUTH_URL", sim_base)
         .env("RUST_LOG", "warn")
+        .env("PEERPORTAL_REQUIRE_2FA", "off")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

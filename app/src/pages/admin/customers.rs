@@ -51,7 +51,7 @@ fn customer_list(list: Resource<Result<Page<CustomerItem>, AppError>>) -> impl I
                                     <td>{format_asns(&c.asns)}</td>
                                     <td>{c.kind.as_str()}</td>
                                     <td><span class=format!("badge status-{}", c.status)>{c.status.as_str()}</span></td>
-                                    <td>{if c.peeringdb_login { "on" } else { "off" }}{c.peeringdb_max_role.map(|r| format!(" (max {})", r.as_str()))}</td>
+                                    <td>{if c.peeringdb_login { "on" } else { "off" }}{c.peeringdb_max_role.map(|r| format!(" (max {})", r.as_str()))}{c.peeringdb_require_mfa.then_some(", MFA")}</td>
                                     <td class="num">{c.users}</td>
                                 </tr>
                             }).collect_view();
@@ -126,6 +126,7 @@ fn CustomerForm(customer: Option<CustomerItem>, save: ServerAction<SaveCustomer>
         status: CustomerStatus::Active,
         peeringdb_login: true,
         peeringdb_max_role: None,
+        peeringdb_require_mfa: false,
         users: 0,
     });
     let existing = customer.is_some();
@@ -162,6 +163,8 @@ fn CustomerForm(customer: Option<CustomerItem>, save: ServerAction<SaveCustomer>
                 <select id="max_role" name="max_role">
                     {option("", "no cap (as PeeringDB says)", cap)}{option("member", "member", cap)}{option("admin", "admin", cap)}
                 </select>
+                <label class="check"><input type="checkbox" name="require_mfa" value="on" checked=c.peeringdb_require_mfa aria-describedby="mfa-help"/>" Require a second factor at PeeringDB"</label>
+                <small id="mfa-help" class="muted">"Only PeeringDB logins made with an authenticator app or a security key get access to this customer. People whose last login had none lose their PeeringDB access here at once; manual grants stay."</small>
                 <button type="submit" class="button primary" disabled=move || save.pending().get()>{if existing { "Save changes" } else { "Create customer" }}</button>
             </ActionForm>
         </section>
