@@ -67,7 +67,16 @@ pub fn App() -> impl IntoView {
     provide_context(login);
     let choose = ServerAction::<ChooseCustomer>::new();
     provide_context(choose);
-    let me = Resource::new_blocking(move || (login.version().get(), choose.version().get()), |_| current_user());
+    // Who is signed in changes with a login's second step, and whether they
+    // must still set up two-factor with its confirmation.
+    let second = ServerAction::<api::auth::SecondFactor>::new();
+    provide_context(second);
+    let confirm_2fa = ServerAction::<api::account::ConfirmTwoFactor>::new();
+    provide_context(confirm_2fa);
+    let me = Resource::new_blocking(
+        move || (login.version().get(), choose.version().get(), second.version().get(), confirm_2fa.version().get()),
+        |_| current_user(),
+    );
     provide_context(MeResource(me));
     let site = Resource::new_blocking(|| (), |_| get_site_info());
     provide_context(SiteResource(site));

@@ -23,7 +23,7 @@ struct Actions {
 #[component]
 pub fn TwoFactorPage() -> impl IntoView {
     let start = ServerAction::<StartTwoFactor>::new();
-    let confirm = ServerAction::<ConfirmTwoFactor>::new();
+    let confirm = expect_context::<ServerAction<ConfirmTwoFactor>>();
     let disable = ServerAction::<DisableTwoFactor>::new();
     let state = Resource::new(move || (start.version().get(), confirm.version().get(), disable.version().get()), |_| get_two_factor());
     let actions = Actions { start, confirm, disable };
@@ -126,7 +126,7 @@ fn EnrolmentSteps(e: Enrolment, confirm: ServerAction<ConfirmTwoFactor>) -> impl
 /// `/login/2fa`: the password was right; the code comes next.
 #[component]
 pub fn SecondFactorPage() -> impl IntoView {
-    let action = ServerAction::<SecondFactor>::new();
+    let action = expect_context::<ServerAction<SecondFactor>>();
     let query = use_query_map();
     let error = move || match action.value().get() {
         Some(Err(e)) => Some(e.to_string()),
