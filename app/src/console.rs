@@ -100,6 +100,8 @@ pub struct UserDetail {
     pub peeringdb_link: Option<LinkStatus>,
     pub peeringdb_login_allowed: bool,
     pub has_password: bool,
+    /// Two-factor authentication is on (password accounts).
+    pub two_factor: bool,
     pub created_at: String,
     pub affiliations: Vec<Affiliation>,
     pub recent: Vec<AuditItem>,
@@ -171,6 +173,10 @@ pub struct PeeringDbStatus {
     pub redirect_uri: Option<String>,
     pub oauth_url: Option<String>,
     pub role_policy: Option<String>,
+    /// Whether ID tokens are checked (`PEERINGDB_OIDC`).
+    pub id_tokens: Option<String>,
+    /// `PEERINGDB_REQUIRE_MFA`, in words.
+    pub mfa_policy: Option<String>,
     pub link_by_email: bool,
     pub last_success: Option<AuditItem>,
     pub last_failure: Option<AuditItem>,

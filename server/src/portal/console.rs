@@ -205,6 +205,7 @@ impl Console for Portal {
             peeringdb_link,
             peeringdb_login_allowed: row.peeringdb_login_allowed,
             has_password: row.password_hash.is_some(),
+            two_factor: crate::store::two_factor::get(&self.db, row.id).await?.is_some_and(|t| t.confirmed),
             created_at: fmt_time(row.created_at),
             affiliations: grants::affiliations_of(&self.db, id).await?,
             recent: audit::about_user(&self.db, id, 20).await?,
@@ -380,6 +381,10 @@ impl Console for Portal {
             redirect_uri: pdb.map(|p| p.redirect_uri.to_string()),
             oauth_url: pdb.map(|p| p.base_url.to_string()),
             role_policy: pdb.map(|_| self.config.role_policy.description().to_string()),
+            id_tokens: pdb.map(|p| {
+                if p.oidc { "checked: RS256 ID tokens from PeeringDB's key set (PEERINGDB_OIDC=required)" } else { "not asked for (PEERINGDB_OIDC=off)" }.to_string()
+            }),
+            mfa_policy: pdb.map(|_| format!("{} (PEERINGDB_REQUIRE_MFA={})", self.config.mfa_policy.description(), self.config.mfa_policy)),
             link_by_email: self.config.link_by_email,
             last_success: audit::last_peeringdb_login(&self.db, AuditEvent::LoginSuccess).await?,
             last_failure: audit::last_peeringdb_login(&self.db, AuditEvent::LoginRefused).await?,

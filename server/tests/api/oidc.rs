@@ -43,6 +43,11 @@ async fn an_id_token_signed_by_peeringdb_is_accepted_and_its_amr_recorded() {
     // The discovery document and key set are cached across logins.
     t.login_in(&crate::helpers::browser(&t.app.url("")), "alice", true).await;
     assert_eq!(t.sim.oidc_calls(), (1, 1));
+    // The operator sees both policies.
+    crate::console::local_user(&t.app, "ops", true).await;
+    let ops = crate::console::logged_in(&t.app, "ops").await;
+    let page = ops.get(t.app.url("/admin/peeringdb")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("checked: RS256 ID tokens") && page.contains("PEERINGDB_REQUIRE_MFA=admins"), "{page}");
 }
 
 #[tokio::test]

@@ -210,14 +210,22 @@ async fn switching_two_factor_off_needs_the_password_and_a_code() {
 #[tokio::test]
 async fn the_operator_resets_a_lost_second_factor_from_the_command_line() {
     let app = spawn_with(&[]).await;
-    local_user(&app, "noc", false).await;
+    let noc = local_user(&app, "noc", false).await;
+    local_user(&app, "ops", true).await;
+    let ops = logged_in(&app, "ops").await;
     let client = logged_in(&app, "noc").await;
     enrol(&app, &client).await;
+    let detail = |ops: reqwest::Client| {
+        let app = &app;
+        async move { ok_json(&ops, app, "admin/user", &f(&[("id", &noc.to_string())])).await["two_factor"].clone() }
+    };
+    assert_eq!(detail(ops.clone()).await, true, "the operator sees who has two-factor on");
     let said = peerportal::cli::reset_two_factor(&app.portal(), "noc").await.unwrap();
     assert!(said.contains("removed"), "{said}");
     assert_eq!((app.count("user_totp").await, app.count("recovery_codes").await), (0, 0));
     assert!(me(&app, &client).await.is_null(), "their sessions ended");
     assert!(app.audit_events().await.iter().any(|(e, d)| e == "2fa.reset" && d.contains("had_two_factor\":true")));
+    assert_eq!(detail(ops).await, false);
     let (_, to) = password_step(&app, "noc").await;
     assert_eq!(to, "/");
     assert!(peerportal::cli::reset_two_factor(&app.portal(), "nobody").await.is_err());

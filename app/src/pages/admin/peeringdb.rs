@@ -97,6 +97,8 @@ fn StatusCard(s: PeeringDbStatus) -> impl IntoView {
                 <dt>"Redirect URI to register at PeeringDB"</dt><dd><code>{s.redirect_uri.unwrap_or_else(dash)}</code></dd>
                 <dt>"PeeringDB OAuth server"</dt><dd><code>{s.oauth_url.unwrap_or_else(dash)}</code></dd>
                 <dt>"Role policy"</dt><dd>{s.role_policy.unwrap_or_else(dash)}</dd>
+                <dt>"ID tokens"</dt><dd>{s.id_tokens.unwrap_or_else(dash)}</dd>
+                <dt>"Second factor at PeeringDB"</dt><dd>{s.mfa_policy.unwrap_or_else(dash)}</dd>
                 <dt>"Link by verified email"</dt><dd>{if s.link_by_email { "on" } else { "off" }}</dd>
                 <dt>"Last successful login"</dt><dd>{login_line(s.last_success, false)}</dd>
                 <dt>"Last failed login"</dt><dd>{login_line(s.last_failure, true)}</dd>

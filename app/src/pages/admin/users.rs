@@ -204,6 +204,7 @@ fn UserCards(d: UserDetail, my_id: i64, actions: UserActions) -> impl IntoView {
                 <dt>"Created"</dt><dd>{format!("{} via {}", d.created_at, u.created_via)}</dd>
                 <dt>"Last login"</dt><dd>{u.last_login.clone().unwrap_or_else(|| "never".into())}</dd>
                 <dt>"Password"</dt><dd>{if d.has_password { "set" } else { "none (PeeringDB only)" }}</dd>
+                <dt>"Two-factor"</dt><dd>{if d.two_factor { "on" } else if d.has_password { "off" } else { "PeeringDB's" }}</dd>
                 <dt>"PeeringDB"</dt><dd>{match u.peeringdb_id { Some(id) => format!("linked (user id {id})"), None => "not linked".into() }}
                     {(!d.peeringdb_login_allowed).then_some(" · the user switched PeeringDB login off")}</dd>
                 {link.map(|line| view! { <dt>"Re-sync"</dt><dd id="peeringdb-link">{line}</dd> })}
