@@ -180,8 +180,8 @@ pub struct Rotated {
     pub unreadable: Vec<i64>,
 }
 
-/// Adds a key and re-seals every stored refresh token under it, in one
-/// transaction (`peerportal keys rotate`).
+/// Adds a key and re-seals every stored refresh token and TOTP secret
+/// under it, in one transaction (`peerportal keys rotate`).
 pub async fn keys_rotate(db: &Db, keys: &Keyring) -> Result<Rotated, CliError> {
     let keys = keys.add_key()?;
     let mut tx = db.begin().await?;
@@ -194,6 +194,17 @@ pub async fn keys_rotate(db: &Db, keys: &Keyring) -> Result<Rotated, CliError> {
         };
         let resealed = keys.seal(&secret, &context).map_err(|e| CliError::Usage(e.to_string()))?;
         if links::reseal(&mut tx, user_id, &sealed, &resealed).await? {
+            out.resealed += 1;
+        }
+    }
+    for (user_id, sealed) in crate::store::two_factor::all_sealed(db).await? {
+        let context = crate::keys::totp_context(user_id);
+        let Ok(secret) = keys.open(&sealed, &context) else {
+            out.unreadable.push(user_id);
+            continue;
+        };
+        let resealed = keys.seal(&secret, &context).map_err(|e| CliError::Usage(e.to_string()))?;
+        if crate::store::two_factor::reseal(&mut tx, user_id, &sealed, &resealed).await? {
             out.resealed += 1;
         }
     }

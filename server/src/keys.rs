@@ -204,6 +204,11 @@ pub fn refresh_context(user_id: i64) -> String {
     format!("peeringdb-refresh:{user_id}")
 }
 
+/// The additional data a user's TOTP secret is sealed with.
+pub fn totp_context(user_id: i64) -> String {
+    format!("totp:{user_id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,17 +17,12 @@ use sha2::{Digest, Sha256};
 
 use super::console::{commit_audited, entry};
 use super::{Checked, Portal};
+use crate::keys::totp_context;
 use crate::store::audit::{self, AuditEntry};
 use crate::store::{now, sessions, two_factor, users, DbError};
 
 /// What authenticator apps show above the code.
 const ISSUER: &str = "PeerPortal";
-
-/// The additional data a TOTP secret is sealed under: it opens for its
-/// own user only.
-fn secret_context(user_id: i64) -> String {
-    format!("totp:{user_id}")
-}
 
 fn totp(secret_base32: &str, account: &str) -> Result<totp_rs::Totp, AppError> {
     let secret = totp_rs::Secret::try_from_base32(secret_base32).map_err(|_| internal("a stored TOTP secret is not base32"))?;
@@ -88,7 +83,7 @@ enum Factor {
 
 impl Portal {
     fn open_secret(&self, user_id: i64, sealed: &str) -> Result<SecretString, AppError> {
-        self.keys.open(sealed, &secret_context(user_id)).map_err(|e| internal(&format!("a TOTP secret does not open: {e}")))
+        self.keys.open(sealed, &totp_context(user_id)).map_err(|e| internal(&format!("a TOTP secret does not open: {e}")))
     }
 
     /// Checks a code or a recovery code of `user_id`'s confirmed second
@@ -202,7 +197,7 @@ impl Portal {
             ));
         }
         let secret = SecretString::from(totp_rs::Secret::from(rand::random::<[u8; 20]>()).to_base32());
-        let sealed = self.keys.seal(&secret, &secret_context(me.user_id)).map_err(|e| internal(&e.to_string()))?;
+        let sealed = self.keys.seal(&secret, &totp_context(me.user_id)).map_err(|e| internal(&e.to_string()))?;
         if !two_factor::start(&self.db, me.user_id, &sealed).await? {
             return Err(AppError::Conflict("Two-factor authentication is on already.".into()));
         }

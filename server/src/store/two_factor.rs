@@ -72,3 +72,14 @@ pub async fn remove(tx: &mut Tx, user_id: i64) -> Result<bool, DbError> {
     execute!(tx, sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user_id))?;
     Ok(confirmed.unwrap_or(false))
 }
+
+/// Every sealed secret, by user (for `keys rotate`).
+pub async fn all_sealed(db: &Db) -> Result<Vec<(i64, String)>, DbError> {
+    Ok(with_db!(db, p => sqlx::query_as("SELECT user_id, secret FROM user_totp ORDER BY user_id").fetch_all(p).await)?)
+}
+
+/// Replaces `old` by `new` for a user, only if `old` is still stored.
+pub async fn reseal(tx: &mut Tx, user_id: i64, old: &str, new: &str) -> Result<bool, DbError> {
+    let sql = "UPDATE user_totp SET secret = $1 WHERE user_id = $2 AND secret = $3";
+    Ok(execute!(tx, sqlx::query(sql).bind(new).bind(user_id).bind(old))? > 0)
+}

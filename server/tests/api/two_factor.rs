@@ -230,3 +230,19 @@ async fn the_operator_resets_a_lost_second_factor_from_the_command_line() {
     assert_eq!(to, "/");
     assert!(peerportal::cli::reset_two_factor(&app.portal(), "nobody").await.is_err());
 }
+
+#[tokio::test]
+async fn keys_rotate_reseals_two_factor_secrets_and_codes_still_work() {
+    let app = spawn_with(&[]).await;
+    local_user(&app, "noc", false).await;
+    let (secret, _) = enrol(&app, &logged_in(&app, "noc").await).await;
+    let before: String = peerportal::with_db!(&app.db, p => sqlx::query_scalar("SELECT secret FROM user_totp").fetch_one(p).await).unwrap();
+    let keys = peerportal::keys::Keyring::load_or_create(&app._dir.path().join("secret.key")).unwrap();
+    let rotated = peerportal::cli::keys_rotate(&app.db, &keys).await.unwrap();
+    assert_eq!((rotated.resealed, rotated.unreadable.len()), (1, 0));
+    let after: String = peerportal::with_db!(&app.db, p => sqlx::query_scalar("SELECT secret FROM user_totp").fetch_one(p).await).unwrap();
+    assert_eq!(peerportal::keys::Keyring::key_of(&after), Some(rotated.key_id.as_str()));
+    assert_ne!(after, before);
+    let (client, _) = password_step(&app, "noc").await;
+    assert_eq!(second_step(&app, &client, &code_at(&secret, step_now() + 1)).await.status(), 200);
+}
