@@ -77,13 +77,14 @@ pub fn accepted_step(code: &OneTimeCode, now_step: u64, last_used: Option<u64>, 
 /// Characters of a recovery code: lowercase letters and digits without the
 /// ones people misread (0/o, 1/l/i).
 pub const RECOVERY_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyz23456789";
-/// Characters in a recovery code (two groups of five: ~49 bits).
-pub const RECOVERY_LENGTH: usize = 10;
+/// Characters in a recovery code: four groups of four, 79 random bits,
+/// so that even a stolen table of their SHA-256 hashes cannot be searched.
+pub const RECOVERY_LENGTH: usize = 16;
 
-/// A recovery code as shown: `abcde-fghjk`.
+/// A recovery code as shown: `abcd-efgh-jkmn-pqrs`.
 pub fn format_recovery_code(raw: &str) -> String {
-    let (a, b) = raw.split_at(raw.len().min(RECOVERY_LENGTH / 2));
-    format!("{a}-{b}")
+    let chars: Vec<char> = raw.chars().collect();
+    chars.chunks(4).map(|group| group.iter().collect::<String>()).collect::<Vec<_>>().join("-")
 }
 
 /// A recovery code as typed, in the form it is stored (hashed) under:
@@ -141,10 +142,10 @@ mod tests {
 
     #[test]
     fn recovery_codes_are_read_whatever_their_case_dashes_and_spaces() {
-        assert_eq!(format_recovery_code("abcdefghjk"), "abcde-fghjk");
-        assert_eq!(normalize_recovery_code(" ABCDE-fghjk "), Some("abcdefghjk".into()));
-        assert_eq!(normalize_recovery_code("abcde fghjk"), Some("abcdefghjk".into()));
-        assert_eq!(normalize_recovery_code("abcde-fghj"), None, "too short");
-        assert_eq!(normalize_recovery_code("abcde-fghj0"), None, "0 is not in the alphabet");
+        assert_eq!(format_recovery_code("abcdefghjkmnpqrs"), "abcd-efgh-jkmn-pqrs");
+        assert_eq!(normalize_recovery_code(" ABCD-efgh-JKMN-pqrs "), Some("abcdefghjkmnpqrs".into()));
+        assert_eq!(normalize_recovery_code("abcd efgh jkmn pqrs"), Some("abcdefghjkmnpqrs".into()));
+        assert_eq!(normalize_recovery_code("abcd-efgh-jkmn-pqr"), None, "too short");
+        assert_eq!(normalize_recovery_code("abcd-efgh-jkmn-pqr0"), None, "0 is not in the alphabet");
     }
 }

@@ -10,8 +10,9 @@ CREATE TABLE user_totp (
     created_at   TIMESTAMPTZ NOT NULL
 );
 
--- Single-use recovery codes, stored as SHA-256 hashes (each carries ~49
--- random bits and every try goes through the login throttle).
+-- Single-use recovery codes, stored as SHA-256 hashes (each carries 79
+-- random bits: the hashes cannot be searched; tries go through the login
+-- throttle).
 CREATE TABLE recovery_codes (
     user_id   BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     code_hash TEXT    NOT NULL,
