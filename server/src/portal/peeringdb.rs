@@ -171,9 +171,9 @@ impl Portal {
             Err(outcome) => return Finished { outcome, waited_for_peeringdb: None },
         };
         // 2. Code → tokens → ID token → profile; no token leaves the client.
-        let asked = Instant::now();
-        let answered = ask_peeringdb(client, exchange.code, exchange.pkce_verifier, exchange.nonce.as_deref()).await;
-        let waited_for_peeringdb = Some(asked.elapsed());
+        let mut waited = Duration::ZERO;
+        let answered = ask_peeringdb(client, exchange.code, exchange.pkce_verifier, exchange.nonce.as_deref(), &mut waited).await;
+        let waited_for_peeringdb = Some(waited);
         // Logins never wait for the shared request budget, but count in
         // it (token, profile and the access token's revocation): counted
         // here, written by `flush_login_requests` every few seconds.
@@ -441,18 +441,27 @@ impl Portal {
 /// The code's exchange, the ID token's check and the profile, in that
 /// order: a token that does not check out costs no profile request. On a
 /// failure after the exchange the tokens come back to be revoked.
+/// `waited` gets the time of the two round trips (not the token's check,
+/// which is the portal's own work).
 async fn ask_peeringdb(
     client: &PeeringDbClient,
     code: String,
     verifier: String,
     nonce: Option<&str>,
+    waited: &mut Duration,
 ) -> Result<Answered, (PeeringDbError, Option<Tokens>)> {
-    let tokens = client.exchange(code, verifier).await.map_err(|e| (e, None))?;
+    let asked = Instant::now();
+    let tokens = client.exchange(code, verifier).await;
+    *waited += asked.elapsed();
+    let tokens = tokens.map_err(|e| (e, None))?;
     let identity = match client.identify(&tokens, nonce).await {
         Ok(identity) => identity,
         Err(e) => return Err((e, Some(tokens))),
     };
-    let profile = match client.profile(&tokens.access).await {
+    let asked = Instant::now();
+    let profile = client.profile(&tokens.access).await;
+    *waited += asked.elapsed();
+    let profile = match profile {
         Ok(profile) => profile,
         Err(e) => return Err((e, Some(tokens))),
     };
