@@ -219,6 +219,9 @@ pub trait Console: Send + Sync + 'static {
     /// Deletes an account: every grant, session and the PeeringDB link go,
     /// and the link's refresh token is revoked at PeeringDB.
     async fn delete_user(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError>;
+    /// Removes a user's two-factor authentication and ends their sessions
+    /// (not one's own: the account page switches it off).
+    async fn reset_two_factor(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError>;
     /// Re-syncs one user with PeeringDB now; says what changed.
     async fn resync_user(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<String, AppError>;
 

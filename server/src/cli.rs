@@ -162,7 +162,7 @@ pub async fn sync(portal: &Portal, username: Option<&str>, dry_run: bool) -> Res
 /// `peerportal users reset-2fa`: what to print.
 pub async fn reset_two_factor(portal: &Portal, username: &str) -> Result<String, CliError> {
     let user = users::by_username(&portal.db, username).await?.ok_or_else(|| CliError::Usage(format!("no user named {username:?}")))?;
-    if portal.reset_two_factor(user.id, "peerportal users reset-2fa").await? {
+    if portal.remove_two_factor(user.id, domain::Actor::Cli, None, "peerportal users reset-2fa").await? {
         Ok(format!("two-factor authentication of {username} removed and their sessions ended; they set it up again at their next login\n"))
     } else {
         Ok(format!("{username} had no two-factor authentication; their sessions were ended\n"))

@@ -137,6 +137,18 @@ pub async fn delete_user(user_id: i64, confirm: Option<String>) -> Result<(), Ap
     Ok(())
 }
 
+/// Removes a person's two-factor authentication (a lost phone): they set
+/// it up again at their next login; their sessions end.
+#[server(prefix = "/api", endpoint = "admin/reset_2fa", input = PostUrl)]
+pub async fn reset_two_factor(user_id: i64, confirm: Option<String>) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let admin = ctx.superadmin()?;
+    if !crate::console::checkbox(&confirm) {
+        return Err(ctx.fail(AppError::Validation("Tick the box to confirm the reset.".into())));
+    }
+    ctx.backend.reset_two_factor(&admin, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))
+}
+
 #[server(prefix = "/api", endpoint = "admin/resync_user", input = PostUrl)]
 pub async fn resync_user(user_id: i64) -> Result<String, AppError> {
     let ctx = crate::backend::Ctx::get().await?;

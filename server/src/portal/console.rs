@@ -305,6 +305,15 @@ impl Console for Portal {
         Ok(())
     }
 
+    async fn reset_two_factor(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError> {
+        if admin.user_id == user_id {
+            return Err(AppError::Conflict("Switch your own two-factor authentication off on your account page.".into()));
+        }
+        self.user_row(user_id).await?;
+        self.remove_two_factor(user_id, admin.actor(), meta.ip.as_deref(), "superadmin").await?;
+        Ok(())
+    }
+
     async fn delete_user(&self, admin: &Superadmin, meta: &RequestMeta, user_id: i64) -> Result<(), AppError> {
         if admin.user_id == user_id {
             return Err(AppError::Conflict("You cannot delete your own account.".into()));

@@ -151,20 +151,20 @@ impl Portal {
         }
     }
 
-    /// `peerportal users reset-2fa`: the operator removes a person's
-    /// second factor (lost phone) and ends their sessions; they set it up
-    /// again at their next login. False when they had none.
-    pub async fn reset_two_factor(&self, user_id: i64, by: &str) -> Result<bool, DbError> {
+    /// An operator removes a person's second factor (lost phone) and ends
+    /// their sessions; they set it up again at their next login. False
+    /// when they had none. `peerportal users reset-2fa` and the console.
+    pub async fn remove_two_factor(&self, user_id: i64, actor: Actor, ip: Option<&str>, by: &str) -> Result<bool, DbError> {
         let mut tx = self.db.begin().await?;
         let had = two_factor::remove(&mut tx, user_id).await?;
         let ended = sessions::end_all_of(&mut tx, user_id).await?;
         let row = AuditEntry {
-            actor: Actor::Cli,
+            actor,
             event: AuditEvent::TwoFactorReset,
             user_id: Some(user_id),
             customer_id: None,
             details: json!({ "by": by, "had_two_factor": had, "sessions_ended": ended }),
-            ip: None,
+            ip,
         };
         audit::write(&mut tx, &row).await?;
         tx.commit().await?;

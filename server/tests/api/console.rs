@@ -242,6 +242,12 @@ fn rights() -> Vec<Right> {
             args: |w| f(&[("user_id", &w.linked.to_string()), ("confirm", "on")]),
             answers: [U, F, F, A],
         },
+        // Nothing to reset, but allowed to ask.
+        Right {
+            endpoint: "admin/reset_2fa",
+            args: |w| f(&[("user_id", &w.member.to_string()), ("confirm", "on")]),
+            answers: [U, F, F, A],
+        },
         // Last: it ends the caller's session.
         Right { endpoint: "account/logout_everywhere", args: |_| vec![], answers: [U, A, A, A] },
     ]

@@ -232,6 +232,28 @@ async fn the_operator_resets_a_lost_second_factor_from_the_command_line() {
 }
 
 #[tokio::test]
+async fn a_superadmin_resets_a_lost_second_factor_in_the_console() {
+    let app = spawn_with(&[]).await;
+    let noc = local_user(&app, "noc", false).await;
+    let ops_id = local_user(&app, "ops", true).await;
+    let ops = logged_in(&app, "ops").await;
+    let client = logged_in(&app, "noc").await;
+    enrol(&app, &client).await;
+    let page = ops.get(app.url(&format!("/admin/users/{noc}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Reset two-factor"), "{page}");
+    let unticked = call(&ops, &app, "admin/reset_2fa", &f(&[("user_id", &noc.to_string())])).await;
+    assert_eq!(unticked.status(), 422);
+    assert_eq!(app.count("user_totp").await, 1, "nothing changed");
+    let own = call(&ops, &app, "admin/reset_2fa", &f(&[("user_id", &ops_id.to_string()), ("confirm", "on")])).await;
+    assert_eq!(own.status(), 409);
+    ok_json(&ops, &app, "admin/reset_2fa", &f(&[("user_id", &noc.to_string()), ("confirm", "on")])).await;
+    assert_eq!((app.count("user_totp").await, app.count("recovery_codes").await), (0, 0));
+    assert!(me(&app, &client).await.is_null(), "their sessions ended");
+    let (_, details) = app.audit_events().await.into_iter().rev().find(|(e, _)| e == "2fa.reset").unwrap();
+    assert!(details.contains(r#""by":"superadmin""#), "{details}");
+}
+
+#[tokio::test]
 async fn keys_rotate_reseals_two_factor_secrets_and_codes_still_work() {
     let app = spawn_with(&[]).await;
     local_user(&app, "noc", false).await;

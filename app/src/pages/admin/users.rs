@@ -5,7 +5,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::console::{admin_user, admin_users, CreateUser, DeleteUser, GrantAccess, ResyncUser, RevokeGrant, SetUserDisabled, UnlinkPeeringdb};
+use crate::api::console::{
+    admin_user, admin_users, CreateUser, DeleteUser, GrantAccess, ResetTwoFactor, ResyncUser, RevokeGrant, SetUserDisabled, UnlinkPeeringdb,
+};
 use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
 use crate::components::audit::AuditTable;
 use crate::console::{LinkStatus, Page, UserDetail, UserItem};
@@ -119,6 +121,7 @@ struct UserActions {
     disable: ServerAction<SetUserDisabled>,
     unlink: ServerAction<UnlinkPeeringdb>,
     resync: ServerAction<ResyncUser>,
+    reset_2fa: ServerAction<ResetTwoFactor>,
 }
 
 #[component]
@@ -130,10 +133,13 @@ pub fn UserPage() -> impl IntoView {
         disable: ServerAction::new(),
         unlink: ServerAction::new(),
         resync: ServerAction::new(),
+        reset_2fa: ServerAction::new(),
     };
-    let UserActions { grant, revoke, disable, unlink, resync } = actions;
+    let UserActions { grant, revoke, disable, unlink, resync, reset_2fa } = actions;
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
-    let changes = move || (grant.version().get(), revoke.version().get(), disable.version().get(), unlink.version().get(), resync.version().get());
+    let changes = move || {
+        (grant.version().get(), revoke.version().get(), disable.version().get(), unlink.version().get(), resync.version().get(), reset_2fa.version().get())
+    };
     let detail = Resource::new(move || (id(), changes()), |(id, _)| admin_user(id));
     view! {
         <Title text="User"/>
@@ -142,7 +148,7 @@ pub fn UserPage() -> impl IntoView {
 }
 
 fn user_view(my_id: i64, detail: Resource<Result<UserDetail, AppError>>, actions: UserActions) -> impl IntoView {
-    let UserActions { grant, revoke, disable, unlink, resync } = actions;
+    let UserActions { grant, revoke, disable, unlink, resync, reset_2fa } = actions;
     view! {
         {move || resync.value().get().map(|r| match r {
             Ok(text) => view! { <div class="alert ok" role="status">{text}</div> }.into_any(),
@@ -152,6 +158,7 @@ fn user_view(my_id: i64, detail: Resource<Result<UserDetail, AppError>>, actions
         {move || outcome(revoke.value().get(), "Access revoked.")}
         {move || outcome(disable.value().get(), "Saved.")}
         {move || outcome(unlink.value().get(), "PeeringDB identity unlinked.")}
+        {move || outcome(reset_2fa.value().get(), "Two-factor authentication removed; their sessions ended.")}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
@@ -165,7 +172,7 @@ fn user_view(my_id: i64, detail: Resource<Result<UserDetail, AppError>>, actions
 
 #[component]
 fn UserCards(d: UserDetail, my_id: i64, actions: UserActions) -> impl IntoView {
-    let UserActions { grant, revoke, disable, unlink, resync } = actions;
+    let UserActions { grant, revoke, disable, unlink, resync, reset_2fa } = actions;
     let link = d.peeringdb_link.map(|l| link_line(&l));
     let u = d.user;
     let uid = u.id;
@@ -261,6 +268,18 @@ fn UserCards(d: UserDetail, my_id: i64, actions: UserActions) -> impl IntoView {
             {if has_rows { view! { <AuditTable items=d.recent/> }.into_any() } else { view! { <p>"Nothing yet."</p> }.into_any() }}
             <p><a href=format!("/admin/audit?user={}", crate::encode_query_component(&u.username))>"Full audit log of this user"</a></p>
         </section>
+        {(d.two_factor && uid != my_id).then(|| view! {
+            <section class="card" aria-labelledby="reset-2fa-title">
+                <h2 id="reset-2fa-title">"Two-factor authentication"</h2>
+                <p>"For someone who lost their phone and their recovery codes: removes their second factor and ends their sessions. \
+                    They set it up again at their next login."</p>
+                <ActionForm action=reset_2fa attr:class="stack">
+                    <input type="hidden" name="user_id" value=uid.to_string()/>
+                    <label class="check"><input type="checkbox" name="confirm" value="on" required=true/>" Yes, I checked who is asking"</label>
+                    <button type="submit" class="button danger">"Reset two-factor"</button>
+                </ActionForm>
+            </section>
+        })}
         {(uid != my_id).then(|| view! { <DeleteUserCard id=uid linked=u.peeringdb_id.is_some()/> })}
     }
 }
