@@ -461,7 +461,12 @@ async fn token(State(sim): State<Simulator>, headers: HeaderMap, OriginalUri(uri
     }
     match f.grant_type.as_deref() {
         Some("authorization_code") => {}
-        Some("refresh_token") => return refresh(&sim, f.refresh_token.as_deref()),
+        Some("refresh_token") => {
+            // django-oauth-toolkit sends a new ID token with every refresh of
+            // an OpenID Connect grant (without a nonce).
+            let id_token = oidc::IdTokenRequest { issuer: oidc::issuer(&headers, &uri, "/oauth2/token/"), nonce: None };
+            return refresh(&sim, f.refresh_token.as_deref(), id_token);
+        }
         _ => return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type"),
     }
     // Taken out: a code works once, whatever happens next.
@@ -518,10 +523,10 @@ fn issue_tokens(sim: &Simulator, user: String, id_token: Option<oidc::IdTokenReq
 }
 
 /// The refresh grant: the old refresh token dies as the new one is issued.
-fn refresh(sim: &Simulator, token: Option<&str>) -> Response {
+fn refresh(sim: &Simulator, token: Option<&str>, id_token: oidc::IdTokenRequest) -> Response {
     let user = token.and_then(|t| sim.lock().refresh_tokens.remove(t));
     match user {
-        Some(user) => issue_tokens(sim, user, None),
+        Some(user) => issue_tokens(sim, user, Some(id_token)),
         None => oauth_error(StatusCode::BAD_REQUEST, "invalid_grant"),
     }
 }

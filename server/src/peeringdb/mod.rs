@@ -227,6 +227,19 @@ impl PeeringDbClient {
         }
     }
 
+    /// The ID token of a refresh grant, when PeeringDB sends one and ID
+    /// tokens are checked: signed by PeeringDB, for this client, and about
+    /// the linked person `peeringdb_id` (OpenID Connect Core §12.2).
+    pub async fn check_refreshed(&self, tokens: &Tokens, peeringdb_id: i64) -> Result<(), PeeringDbError> {
+        let (Some(oidc), Some(id_token)) = (&self.oidc, &tokens.id_token) else { return Ok(()) };
+        let send = self.hook();
+        match oidc.verify_refreshed(&send, id_token, &tokens.access).await {
+            Ok(identity) => domain::peeringdb::oidc::check_subject(&identity.sub, peeringdb_id).map_err(PeeringDbError::IdToken),
+            Err(OidcError::Refused(r)) => Err(PeeringDbError::IdToken(r)),
+            Err(OidcError::Discovery(e)) => Err(e),
+        }
+    }
+
     /// Exchanges a login's code for tokens.
     pub async fn exchange(&self, code: String, verifier: String) -> Result<Tokens, PeeringDbError> {
         let send = self.hook();

@@ -110,6 +110,23 @@ impl Oidc {
     where
         C: for<'c> openidconnect::AsyncHttpClient<'c, Error = HookError>,
     {
+        self.verify_with(http, id_token, Some(nonce), access_token).await
+    }
+
+    /// Verifies the ID token of a refresh grant (OpenID Connect Core
+    /// §12.2): the same checks, without a nonce (none was sent; the
+    /// original one is not kept).
+    pub async fn verify_refreshed<C>(&self, http: &C, id_token: &SecretString, access_token: &SecretString) -> Result<Identity, OidcError>
+    where
+        C: for<'c> openidconnect::AsyncHttpClient<'c, Error = HookError>,
+    {
+        self.verify_with(http, Some(id_token), None, access_token).await
+    }
+
+    async fn verify_with<C>(&self, http: &C, id_token: Option<&SecretString>, nonce: Option<&str>, access_token: &SecretString) -> Result<Identity, OidcError>
+    where
+        C: for<'c> openidconnect::AsyncHttpClient<'c, Error = HookError>,
+    {
         let raw = id_token.ok_or(OidcError::Refused(IdTokenRefusal::Missing))?.expose_secret();
         rules::required_claims(&payload(raw)?).map_err(OidcError::Refused)?;
         let token = CoreIdToken::from_str(raw).map_err(|e| OidcError::Refused(IdTokenRefusal::Malformed(e.to_string())))?;
@@ -138,8 +155,12 @@ fn payload(raw: &str) -> Result<serde_json::Value, OidcError> {
     serde_json::from_slice(&bytes).map_err(|_| malformed("the payload is not JSON"))
 }
 
-fn check(provider: &Provider, token: &CoreIdToken, nonce: &str, access_token: &SecretString, client_id: &str) -> Result<Identity, IdTokenRefusal> {
-    let claims = token.claims(&provider.verifier, &Nonce::new(nonce.to_string())).map_err(refusal)?;
+fn check(provider: &Provider, token: &CoreIdToken, nonce: Option<&str>, access_token: &SecretString, client_id: &str) -> Result<Identity, IdTokenRefusal> {
+    let claims = match nonce {
+        Some(nonce) => token.claims(&provider.verifier, &Nonce::new(nonce.to_string())),
+        None => token.claims(&provider.verifier, |_: Option<&Nonce>| Ok(())),
+    }
+    .map_err(refusal)?;
     let audiences: Vec<&str> = claims.audiences().iter().map(|a| a.as_str()).collect();
     rules::check_authorized_party(&audiences, claims.authorized_party().map(|a| a.as_str()), client_id)?;
     rules::check_issued_at(claims.issue_time().timestamp(), chrono::Utc::now().timestamp())?;

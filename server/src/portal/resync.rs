@@ -96,7 +96,7 @@ impl Portal {
             Ok(token) => token,
             Err(e) => return self.stale(user_id, sealed, &format!("the stored token does not open: {e}")).await,
         };
-        let tokens = match client.refresh(&token).await {
+        let mut tokens = match client.refresh(&token).await {
             Ok(tokens) => tokens,
             Err(PeeringDbError::InvalidGrant) => return self.stale(user_id, sealed, "PeeringDB refused the refresh token (invalid_grant)").await,
             Err(e) => {
@@ -109,7 +109,7 @@ impl Portal {
         // Saved before anything else: the token just used is dead at
         // PeeringDB. A crash before this line leaves a stale link, never a
         // wrong grant.
-        match tokens.refresh {
+        match tokens.refresh.take() {
             Some(next) => {
                 if !self.keep_refresh(user_id, sealed, &next).await? {
                     // A login or another sweep stored a newer token while
@@ -120,6 +120,16 @@ impl Portal {
                 }
             }
             None => return self.stale(user_id, sealed, "PeeringDB issued no new refresh token").await,
+        }
+        // The new refresh token is kept above whatever the ID token says:
+        // the old one is dead. A token that does not check out changes no
+        // grant; the link records the error, as for any PeeringDB failure.
+        if let Err(e) = client.check_refreshed(&tokens, peeringdb_id).await {
+            self.revoke_later(tokens.access, TokenHint::AccessToken);
+            if !dry_run {
+                links::record_error(&self.db, user_id, &e.to_string()).await?;
+            }
+            return Err(e.into());
         }
         let profile = client.profile(&tokens.access).await;
         self.revoke_later(tokens.access, TokenHint::AccessToken);

@@ -367,3 +367,26 @@ async fn the_operator_requires_mfa_for_a_customer_in_the_console() {
     t.login_as("alice", true).await;
     assert_eq!(roles_of(&t.app, "alice.anders").await, vec![("beta".into(), "member".into(), "peeringdb".into())]);
 }
+
+#[tokio::test]
+async fn a_resync_checks_the_id_token_that_comes_with_the_refreshed_token() {
+    let t = spawn_pdb(&[]).await;
+    t.login_as("alice", true).await;
+    let alice = peerportal::store::users::by_username(&t.app.db, "alice.anders").await.unwrap().unwrap().id;
+    let before = roles_of(&t.app, "alice.anders").await;
+    // Her networks change at PeeringDB, but the refresh's ID token is about someone else.
+    let mut profile = t.sim.profile("alice").unwrap();
+    profile["networks"] = serde_json::json!([]);
+    t.sim.set_profile("alice", profile);
+    t.sim.set_id_token_fault(Some(IdTokenFault::OtherSubject));
+    let refused = t.app.portal().resync_user(alice, false).await;
+    assert!(refused.is_err_and(|e| e.to_string().contains("subject")), "a token about another person changes nothing");
+    assert_eq!(roles_of(&t.app, "alice.anders").await, before);
+    let link = peerportal::store::links::state_of(&t.app.db, alice).await.unwrap().unwrap();
+    assert!(link.has_token && link.stale_since.is_none(), "the rotated refresh token was kept");
+    assert!(link.last_error.is_some_and(|e| e.contains("subject")));
+    // A right token: the re-sync goes ahead.
+    t.sim.set_id_token_fault(None);
+    t.app.portal().resync_user(alice, false).await.unwrap();
+    assert!(roles_of(&t.app, "alice.anders").await.is_empty());
+}
