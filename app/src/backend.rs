@@ -298,9 +298,8 @@ impl BrowserSession {
         self.0.get::<i64>(session_keys::USER_ID).await.map_err(session_error)
     }
 
-    /// Starts a new session for a person who has just proved who they are.
-    /// A new id defeats session fixation: any id planted before login dies.
-    pub async fn sign_in(&self, s: SignIn, meta: &RequestMeta) -> Result<(), AppError> {
+    /// An empty session under a new id: any id planted before dies.
+    async fn fresh(&self) -> Result<(), AppError> {
         // Without a session cookie there is no id to plant: saving creates
         // a fresh one, and a cycle would only delete a random id that was
         // never stored (a write per login for nothing).
@@ -308,6 +307,13 @@ impl BrowserSession {
             self.0.cycle_id().await.map_err(session_error)?;
         }
         self.0.clear().await;
+        Ok(())
+    }
+
+    /// Starts a new session for a person who has just proved who they are.
+    /// A new id defeats session fixation: any id planted before login dies.
+    pub async fn sign_in(&self, s: SignIn, meta: &RequestMeta) -> Result<(), AppError> {
+        self.fresh().await?;
         self.0.insert(session_keys::USER_ID, s.user_id).await.map_err(session_error)?;
         if let Some(ua) = &meta.user_agent {
             self.0.insert(session_keys::USER_AGENT, ua).await.map_err(session_error)?;
@@ -332,10 +338,7 @@ impl BrowserSession {
     /// Remembers a password that was right, for its second factor (a new
     /// session id: the waiting step is bound to this browser alone).
     pub async fn await_second_factor(&self, s: SignIn, next: Option<&str>) -> Result<(), AppError> {
-        if self.0.id().is_some() {
-            self.0.cycle_id().await.map_err(session_error)?;
-        }
-        self.0.clear().await;
+        self.fresh().await?;
         let at = unix_now();
         let pending = (s.user_id, s.sole_customer, at, next.map(str::to_owned));
         self.0.insert(session_keys::SECOND_FACTOR, pending).await.map_err(session_error)

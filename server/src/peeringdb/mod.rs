@@ -82,6 +82,15 @@ impl PeeringDbError {
     }
 }
 
+impl From<OidcError> for PeeringDbError {
+    fn from(e: OidcError) -> Self {
+        match e {
+            OidcError::Refused(r) => PeeringDbError::IdToken(r),
+            OidcError::Discovery(e) => e,
+        }
+    }
+}
+
 fn from_reqwest(e: reqwest::Error) -> PeeringDbError {
     if e.is_timeout() {
         PeeringDbError::Timeout
@@ -220,11 +229,7 @@ impl PeeringDbClient {
         // A login started before ID tokens were switched on has no nonce.
         let nonce = nonce.ok_or(PeeringDbError::IdToken(IdTokenRefusal::Nonce))?;
         let send = self.hook();
-        match oidc.verify(&send, tokens.id_token.as_ref(), nonce, &tokens.access).await {
-            Ok(identity) => Ok(Some(identity)),
-            Err(OidcError::Refused(r)) => Err(PeeringDbError::IdToken(r)),
-            Err(OidcError::Discovery(e)) => Err(e),
-        }
+        Ok(Some(oidc.verify(&send, tokens.id_token.as_ref(), nonce, &tokens.access).await?))
     }
 
     /// The ID token of a refresh grant, when PeeringDB sends one and ID
@@ -233,11 +238,8 @@ impl PeeringDbClient {
     pub async fn check_refreshed(&self, tokens: &Tokens, peeringdb_id: i64) -> Result<(), PeeringDbError> {
         let (Some(oidc), Some(id_token)) = (&self.oidc, &tokens.id_token) else { return Ok(()) };
         let send = self.hook();
-        match oidc.verify_refreshed(&send, id_token, &tokens.access).await {
-            Ok(identity) => domain::peeringdb::oidc::check_subject(&identity.sub, peeringdb_id).map_err(PeeringDbError::IdToken),
-            Err(OidcError::Refused(r)) => Err(PeeringDbError::IdToken(r)),
-            Err(OidcError::Discovery(e)) => Err(e),
-        }
+        let identity = oidc.verify_refreshed(&send, id_token, &tokens.access).await?;
+        domain::peeringdb::oidc::check_subject(&identity.sub, peeringdb_id).map_err(PeeringDbError::IdToken)
     }
 
     /// Exchanges a login's code for tokens.

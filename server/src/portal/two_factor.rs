@@ -88,14 +88,13 @@ impl Portal {
 
     /// Checks a code or a recovery code of `user_id`'s confirmed second
     /// factor and spends it. `Ok(None)` when it is wrong or used.
-    async fn spend_factor(&self, meta: &RequestMeta, user_id: i64, typed: &str) -> Result<Option<Factor>, AppError> {
+    async fn spend_factor(&self, meta: &RequestMeta, user_id: i64, username: &str, typed: &str) -> Result<Option<Factor>, AppError> {
         let Some(record) = two_factor::get(&self.db, user_id).await?.filter(|t| t.confirmed) else {
             return Ok(None);
         };
         if let Some(code) = OneTimeCode::parse(typed) {
-            let user = users::by_id(&self.db, user_id).await?.ok_or(AppError::Unauthenticated)?;
             let secret = self.open_secret(user_id, &record.secret)?;
-            let totp = totp(secret.expose_secret(), &user.username)?;
+            let totp = totp(secret.expose_secret(), username)?;
             let Some(step) = accepted(&totp, &code, record.last_step) else { return Ok(None) };
             // Two requests with the same code: only one moves the step.
             let step = i64::try_from(step).map_err(|_| AppError::Internal)?;
@@ -103,10 +102,9 @@ impl Portal {
         }
         let Some(normalized) = rules::normalize_recovery_code(typed) else { return Ok(None) };
         let mut tx = self.db.begin().await?;
-        if !two_factor::use_recovery_code(&mut tx, user_id, &recovery_hash(&normalized)).await? {
+        let Some(left) = two_factor::use_recovery_code(&mut tx, user_id, &recovery_hash(&normalized)).await? else {
             return Ok(None);
-        }
-        let left = two_factor::recovery_left(&self.db, user_id).await?.saturating_sub(1);
+        };
         let details = json!({ "recovery_codes_left": left });
         let row = AuditEntry { actor: Actor::User(user_id), event: AuditEvent::TwoFactorRecoveryUsed, user_id: Some(user_id), customer_id: None, details, ip: meta.ip.as_deref() };
         audit::write(&mut tx, &row).await?;
@@ -126,7 +124,7 @@ impl Portal {
         let mut factor = None;
         let checked = self
             .throttled(meta, &user.username, async {
-                factor = self.spend_factor(meta, user_id, typed).await?;
+                factor = self.spend_factor(meta, user_id, &user.username, typed).await?;
                 Ok(factor.is_some())
             })
             .await?;
@@ -242,7 +240,7 @@ impl Portal {
         let mut factor = None;
         let checked = self
             .throttled(meta, &user.username, async {
-                factor = self.spend_factor(meta, me.user_id, typed).await?;
+                factor = self.spend_factor(meta, me.user_id, &user.username, typed).await?;
                 Ok(factor.is_some())
             })
             .await?;

@@ -52,10 +52,15 @@ pub async fn use_step(db: &Db, user_id: i64, step: i64) -> Result<bool, DbError>
     Ok(write_db!(db, p => sqlx::query(sql).bind(step).bind(user_id).execute(p).await.map(|r| r.rows_affected()))? > 0)
 }
 
-/// Spends a recovery code: true when it existed and was unused.
-pub async fn use_recovery_code(tx: &mut Tx, user_id: i64, hash: &str) -> Result<bool, DbError> {
+/// Spends a recovery code: how many are left after it, or `None` when it
+/// did not exist or was used already.
+pub async fn use_recovery_code(tx: &mut Tx, user_id: i64, hash: &str) -> Result<Option<i64>, DbError> {
     let sql = "UPDATE recovery_codes SET used_at = $1 WHERE user_id = $2 AND code_hash = $3 AND used_at IS NULL";
-    Ok(execute!(tx, sqlx::query(sql).bind(now()).bind(user_id).bind(hash))? > 0)
+    if execute!(tx, sqlx::query(sql).bind(now()).bind(user_id).bind(hash))? == 0 {
+        return Ok(None);
+    }
+    let sql = "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL";
+    Ok(Some(with_tx!(tx, c => sqlx::query_scalar(sql).bind(user_id).fetch_one(c).await)?))
 }
 
 /// Recovery codes not used yet.
