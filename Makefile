@@ -17,7 +17,7 @@ export CARGO_PROFILE_RELEASE_CODEGEN_UNITS := 16
 # built for the browser, not tested natively.
 CARGO_TESTS := cargo test --workspace --exclude frontend
 
-.PHONY: run dev test setup node-deps browser build site unit wasm-check postgres e2e bench clean
+.PHONY: run dev test setup node-deps browser smtp build site unit wasm-check postgres e2e bench clean
 
 setup: node-deps
 	@bash scripts/setup-tools.sh
@@ -28,6 +28,10 @@ end2end/node_modules/.package-lock.json: end2end/package.json end2end/package-lo
 
 browser:
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+## The SMTP server the tests send mail to (scripts/mailsink.py).
+smtp:
+	@/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-aiosmtpd; }
 
 ## The release build: server and bundle, with brotli and gzip copies.
 build: setup
@@ -51,20 +55,20 @@ site: setup
 
 ## Unit tests, the integration suite on SQLite, the simulator and the load
 ## driver; and the domain crate still builds for the browser.
-unit: setup wasm-check
+unit: setup smtp wasm-check
 	$(CARGO_TESTS)
 
 wasm-check:
 	cargo check -p domain --target wasm32-unknown-unknown
 
 ## The whole integration suite again on a throwaway PostgreSQL cluster.
-postgres: setup
+postgres: setup smtp
 	@echo "== the integration suite on PostgreSQL =="
 	bash scripts/with-postgres.sh $(CARGO_TESTS) --test api
 
 ## Playwright in Debian's chromium: the release bundle served by the
 ## server the integration tests built.
-e2e: site browser
+e2e: site browser smtp
 	@echo "== first-load bundle size (budget in docs/design.md) =="
 	node scripts/bundle.mjs check
 	$(CARGO_TESTS) --no-run

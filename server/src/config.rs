@@ -31,6 +31,10 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERPORTAL_IMPORT_MAX_BYTES",
     "PEERPORTAL_SERVER_TIMING",
     "PEERPORTAL_REQUIRE_2FA",
+    "PEERPORTAL_SMTP_URL",
+    "PEERPORTAL_SMTP_PASSWORD_FILE",
+    "PEERPORTAL_MAIL_FROM",
+    "PEERPORTAL_SUPPORT_EMAIL",
     "AUTH_PEERINGDB_ENABLED",
     "PEERINGDB_OAUTH_CLIENT_ID",
     "PEERINGDB_OAUTH_CLIENT_SECRET",
@@ -62,6 +66,99 @@ fn invalid(name: &'static str, problem: impl Into<String>) -> ConfigError {
 
 /// The default largest CSV import: 2 MiB, some 20 000 customers.
 pub const DEFAULT_IMPORT_MAX_BYTES: usize = 2 << 20;
+
+/// How mail leaves: `Some` exactly when `PEERPORTAL_SMTP_URL` is set.
+#[derive(Debug)]
+pub struct MailConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<SecretString>,
+    /// `From:` of every mail, e.g. `Example IX portal <portal@example.net>`.
+    pub from: lettre::message::Mailbox,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// `smtps://`: TLS from the first byte (port 465).
+    Implicit,
+    /// `smtp://`: STARTTLS, required (port 587).
+    StartTls,
+    /// `smtp://…?tls=none`: plain SMTP, for a relay on the same host.
+    None,
+}
+
+impl MailConfig {
+    /// The server as logs and the console show it: never the password.
+    pub fn describe(&self) -> String {
+        let scheme = if self.tls == SmtpTls::Implicit { "smtps" } else { "smtp" };
+        let user = self.username.as_deref().map(|u| format!("{u}@")).unwrap_or_default();
+        let tls = match self.tls {
+            SmtpTls::Implicit => "TLS",
+            SmtpTls::StartTls => "STARTTLS",
+            SmtpTls::None => "no TLS",
+        };
+        format!("{scheme}://{user}{}:{} ({tls})", self.host, self.port)
+    }
+}
+
+/// `PEERPORTAL_SMTP_URL` and its companions.
+fn parse_mail(get: &dyn Fn(&str) -> Option<String>, read_secret_file: &dyn Fn(&str) -> Result<String, String>) -> Result<Option<MailConfig>, ConfigError> {
+    const NAME: &str = "PEERPORTAL_SMTP_URL";
+    let Some(raw) = get(NAME) else {
+        for companion in ["PEERPORTAL_MAIL_FROM", "PEERPORTAL_SMTP_PASSWORD_FILE"] {
+            if get(companion).is_some() {
+                return Err(invalid(companion, "is set but PEERPORTAL_SMTP_URL is not: mail is off without it"));
+            }
+        }
+        return Ok(None);
+    };
+    let url = Url::parse(&raw).map_err(|e| invalid(NAME, format!("is not a URL: {e}")))?;
+    let mut tls = match url.scheme() {
+        "smtps" => SmtpTls::Implicit,
+        "smtp" => SmtpTls::StartTls,
+        other => return Err(invalid(NAME, format!("{other}:// is not smtp:// (STARTTLS) or smtps:// (TLS)"))),
+    };
+    for (key, value) in url.query_pairs() {
+        match (key.as_ref(), value.as_ref()) {
+            ("tls", "none") if tls == SmtpTls::StartTls => tls = SmtpTls::None,
+            ("tls", "starttls") if tls == SmtpTls::StartTls => {}
+            _ => return Err(invalid(NAME, format!("?{key}={value} is not understood (only smtp://…?tls=none, for a relay on this host)"))),
+        }
+    }
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or_else(|| invalid(NAME, "has no host"))?.trim_matches(['[', ']']).to_string();
+    let port = url.port().unwrap_or(match tls {
+        SmtpTls::Implicit => 465,
+        SmtpTls::StartTls => 587,
+        SmtpTls::None => 25,
+    });
+    let decode = |s: &str| percent_decode(s).map_err(|e| invalid(NAME, e));
+    let username = Some(url.username()).filter(|u| !u.is_empty()).map(decode).transpose()?;
+    let password = match (url.password(), get("PEERPORTAL_SMTP_PASSWORD_FILE")) {
+        (Some(_), Some(_)) => return Err(invalid("PEERPORTAL_SMTP_PASSWORD_FILE", "is set but the URL has a password too: keep one")),
+        (Some(p), None) => Some(decode(p)?),
+        (None, Some(path)) => Some(
+            read_secret_file(&path)
+                .map_err(|e| invalid("PEERPORTAL_SMTP_PASSWORD_FILE", format!("cannot read {path}: {e}")))?
+                .trim()
+                .to_string(),
+        ),
+        (None, None) => None,
+    };
+    if password.is_some() && username.is_none() {
+        return Err(invalid(NAME, "has a password but no user name (smtp://user:password@host)"));
+    }
+    let from = get("PEERPORTAL_MAIL_FROM").ok_or_else(|| invalid("PEERPORTAL_MAIL_FROM", "is required when PEERPORTAL_SMTP_URL is set"))?;
+    let from: lettre::message::Mailbox =
+        from.parse().map_err(|e| invalid("PEERPORTAL_MAIL_FROM", format!("{from:?} is not an address such as \"Example IX <portal@example.net>\": {e}")))?;
+    Ok(Some(MailConfig { host, port, tls, username, password: password.map(SecretString::from), from }))
+}
+
+fn percent_decode(s: &str) -> Result<String, String> {
+    percent_encoding::percent_decode_str(s).decode_utf8().map(|c| c.into_owned()).map_err(|_| "has a %-escape that is not UTF-8".to_string())
+}
 
 #[derive(Debug)]
 pub struct PeeringDbConfig {
@@ -111,6 +208,10 @@ pub struct Config {
     /// Sends `Server-Timing` (how long PeeringDB took) on the callback: for
     /// the load driver, off in production (it tells anyone timings).
     pub server_timing: bool,
+    /// Outgoing mail; `None` switches mail off.
+    pub mail: Option<MailConfig>,
+    /// Where people write for help: shown on refusals and in mails.
+    pub support_email: Option<String>,
 }
 
 impl Config {
@@ -311,6 +412,11 @@ impl Config {
         };
         let server_timing = parse_bool("PEERPORTAL_SERVER_TIMING", get("PEERPORTAL_SERVER_TIMING"))?.unwrap_or(false);
 
+        let mail = parse_mail(&get, read_secret_file)?;
+        let support_email = get("PEERPORTAL_SUPPORT_EMAIL")
+            .map(|v| domain::Email::parse(&v).map(|e| e.as_str().to_string()).map_err(|e| invalid("PEERPORTAL_SUPPORT_EMAIL", e)))
+            .transpose()?;
+
         let database_url = DatabaseUrl(database_url);
         Ok(Config {
             listen,
@@ -330,13 +436,15 @@ impl Config {
             trusted_proxies,
             import_max_bytes,
             server_timing,
+            mail,
+            support_email,
         })
     }
 
     /// A log line describing the configuration, without any secret.
     pub fn summary(&self) -> String {
         format!(
-            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} require_mfa={} require_2fa={} link_by_email={} session_max_age={} session_idle={} trusted_proxies=[{}]",
+            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} require_mfa={} require_2fa={} link_by_email={} session_max_age={} session_idle={} trusted_proxies=[{}] mail={}",
             self.listen,
             self.public_url,
             self.database_url,
@@ -351,6 +459,7 @@ impl Config {
             self.session.max_age,
             self.session.idle,
             self.trusted_proxies,
+            self.mail.as_ref().map_or("off".to_string(), |m| format!("{} from {}", m.describe(), m.from)),
         )
     }
 }

@@ -68,6 +68,7 @@ impl Application {
             }
         });
         let resync = tokio::spawn(resync_loop(self.portal.clone()));
+        let mail = tokio::spawn(crate::mail::worker(self.portal.clone()));
         let budget_portal = self.portal.clone();
         let budget = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
@@ -90,6 +91,7 @@ impl Application {
             .await;
         purger.abort();
         resync.abort();
+        mail.abort();
         budget.abort();
         let _ = self.portal.flush_login_requests().await;
         self.db.close().await;

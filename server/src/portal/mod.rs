@@ -33,6 +33,8 @@ pub struct Portal {
     pub config: Arc<Config>,
     /// Present when "Login with PeeringDB" is enabled.
     pub peeringdb: Option<Arc<PeeringDbClient>>,
+    /// Present when mail is configured (`PEERPORTAL_SMTP_URL`).
+    pub mailer: Option<Arc<crate::mail::Mailer>>,
     /// Seals PeeringDB refresh tokens at rest.
     pub keys: Keys,
     /// Token revocations on their way to PeeringDB (a command waits for
@@ -70,8 +72,23 @@ impl Portal {
             Some(p) => Some(Arc::new(PeeringDbClient::new(p).map_err(|e| anyhow::anyhow!("PEERINGDB_OAUTH_URL: {e}"))?)),
             None => None,
         };
+        let mailer = match &config.mail {
+            Some(m) => Some(Arc::new(crate::mail::Mailer::new(m).map_err(|e| anyhow::anyhow!("PEERPORTAL_SMTP_URL: {e}"))?)),
+            None => None,
+        };
         let keys = Keys::new(Keyring::load_or_create(&config.secret_key_file)?);
-        Ok(Portal { db, config: Arc::new(config), peeringdb, keys, background: Default::default(), login_requests: Default::default() })
+        Ok(Portal { db, config: Arc::new(config), peeringdb, mailer, keys, background: Default::default(), login_requests: Default::default() })
+    }
+
+    /// Who the mails come from; `None` when mail is off (then no mail is
+    /// written at all: an outbox nobody sends would only grow).
+    pub(crate) fn mail_site(&self) -> Option<crate::mail::message::Site<'_>> {
+        let from = &self.config.mail.as_ref()?.from;
+        Some(crate::mail::message::Site {
+            public_url: &self.config.public_url,
+            signature: from.name.as_deref().unwrap_or("PeerPortal"),
+            support: self.config.support_email.as_deref(),
+        })
     }
 
     /// Writes the requests logins made since the last call into the shared

@@ -27,7 +27,8 @@ use crate::peeringdb::{PeeringDbClient, PeeringDbError, TokenHint, Tokens};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::grants::{self, Planning};
 use crate::store::users::{self, UserRow};
-use crate::store::{links, now, pending, sessions, DbError};
+use crate::mail::message::{self, AccessChanges};
+use crate::store::{links, now, outbox, pending, sessions, DbError};
 
 /// Unfinished PeeringDB logins one address may have at once (each stores a
 /// row until its callback or its expiry, 10 minutes).
@@ -360,6 +361,12 @@ impl Portal {
             Decision::Refuse { refusal, deprovision: Some((user_id, plan)) } => {
                 grants::apply_plan(&mut tx, user_id, &plan).await?;
                 audit::write_all(&mut tx, &grant_audit(user_id, &plan, &planning, ip)).await?;
+                if let (Some(site), Some(u)) = (self.mail_site(), &user) {
+                    let changes = access_changes(&plan, &planning, &[]);
+                    if let Some(mail) = message::access_changed(&site, user_id, &u.email, &u.name, &changes, false) {
+                        outbox::enqueue(&mut tx, &mail).await?;
+                    }
+                }
                 let ended = sessions::end_all_of(&mut tx, user_id).await?;
                 tracing::info!(user_id, sessions_ended = ended, "user lost every PeeringDB customer");
                 tx.commit().await?;
@@ -369,6 +376,8 @@ impl Portal {
                 let name = profile.display_name();
                 // The audit rows of this login, written together at the end.
                 let mut rows = Vec::new();
+                // The username of an account this login makes.
+                let mut created = None;
                 let user_id = match account {
                     AccountChange::Update { user_id } => {
                         users::refresh_from_peeringdb(&mut tx, user_id, &name, &verified.email, profile.id).await?;
@@ -396,6 +405,7 @@ impl Portal {
                             details: json!({ "username": username, "peeringdb_id": profile.id }),
                             ip,
                         });
+                        created = Some(username);
                         id
                     }
                 };
@@ -423,6 +433,16 @@ impl Portal {
                     ip,
                 });
                 audit::write_all(&mut tx, &rows).await?;
+                if let Some(site) = self.mail_site() {
+                    let changes = access_changes(&plan, &planning, &withheld.lowered);
+                    let mail = match &created {
+                        Some(username) => Some(message::welcome(&site, user_id, &verified.email, &name, username, &changes)),
+                        None => message::access_changed(&site, user_id, &verified.email, &name, &changes, false),
+                    };
+                    if let Some(mail) = mail {
+                        outbox::enqueue(&mut tx, &mail).await?;
+                    }
+                }
                 tx.commit().await?;
                 Ok(Provisioned {
                     replaced_refresh,
@@ -471,6 +491,16 @@ async fn ask_peeringdb(
         }
     }
     Ok(Answered { profile, tokens, identity })
+}
+
+/// What a plan does to a person's access, by customer name, for a mail.
+pub(crate) fn access_changes(plan: &GrantPlan, planning: &Planning, lowered: &[i64]) -> AccessChanges {
+    AccessChanges {
+        added: plan.add.iter().map(|(c, r)| (planning.name(*c), *r)).collect(),
+        changed: plan.change_role.iter().map(|(c, from, to)| (planning.name(*c), *from, *to)).collect(),
+        removed: plan.remove.iter().map(|c| planning.name(*c)).collect(),
+        lowered: lowered.iter().map(|c| planning.name(*c)).collect(),
+    }
 }
 
 /// One audit row per grant the plan adds, changes or removes.

@@ -18,7 +18,8 @@ use super::Portal;
 use crate::keys::refresh_context;
 use crate::peeringdb::{PeeringDbError, TokenHint};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::{budget, grants, links, sessions, users, DbError};
+use crate::mail::message::{self, AccessChanges};
+use crate::store::{budget, grants, links, outbox, sessions, users, DbError};
 
 /// How one user's re-sync ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +185,14 @@ impl Portal {
             row.details["via"] = json!("resync");
         }
         audit::write_all(&mut tx, &rows).await?;
+        if let Some(site) = self.mail_site() {
+            let access = AccessChanges { added: changes.added.clone(), changed: changes.changed.clone(), removed: changes.removed.clone(), lowered: Vec::new() };
+            // To the address PeeringDB gives now, where it gives one.
+            let to = profile.email.as_deref().map(str::trim).filter(|e| !e.is_empty()).unwrap_or(&user.email);
+            if let Some(mail) = message::access_changed(&site, user_id, to, &profile.display_name(), &access, true) {
+                outbox::enqueue(&mut tx, &mail).await?;
+            }
+        }
         links::mark_synced(&mut tx, user_id, skipped).await?;
         tx.commit().await?;
         if !changes.is_empty() {

@@ -16,6 +16,7 @@ pub mod customers;
 pub mod grants;
 pub mod leases;
 pub mod links;
+pub mod outbox;
 pub mod pending;
 pub mod sessions;
 pub mod throttle;

@@ -212,6 +212,9 @@ impl TestApp {
             ("sessions", &["id_hash", "user_id", "data", "created_at", "last_seen_at", "expires_at", "user_agent", "ip"]),
             ("pending_logins", &["id", "state", "next_path", "created_at"]),
             ("peeringdb_links", &["user_id", "refresh_token", "updated_at", "last_synced_at", "stale_since", "last_error", "mfa"]),
+            ("outbox", &["id", "kind", "recipient", "subject", "user_id", "sent_at"]),
+            ("password_resets", &["token_hash", "user_id", "expires_at", "used_at"]),
+            ("invitations", &["id", "token_hash", "customer_id", "email", "role", "accepted_at", "accepted_by", "withdrawn_at"]),
         ];
         let mut out = Vec::new();
         for (table, columns) in TABLES {

@@ -7,6 +7,8 @@ mod access;
 mod cli;
 mod console;
 mod hardening;
+mod mail;
+mod mailsink;
 mod oidc;
 mod health;
 mod password_login;
