@@ -193,6 +193,17 @@ pub trait Backend: Console + SelfService + Send + Sync + 'static {
     /// The second step of a password login: a code from the authenticator
     /// app or a recovery code (throttled like passwords, audited).
     async fn second_factor(&self, meta: &RequestMeta, pending: SignIn, code: &str) -> Result<SignIn, AppError>;
+
+    /// "Forgot your password?": mails a single-use link (or, to an account
+    /// without a password, how to log in with PeeringDB) to the accounts
+    /// `who` names, by username or email. The answer is the same whether
+    /// or not any account matches; throttled per address and per account.
+    async fn forgot_password(&self, meta: &RequestMeta, who: &str) -> Result<(), AppError>;
+    /// The username a reset link is for, while it works.
+    async fn reset_link(&self, token: &str) -> Result<Option<String>, AppError>;
+    /// Sets a new password with a reset link, once; ends every session of
+    /// the account.
+    async fn reset_password(&self, meta: &RequestMeta, token: &str, new: secrecy::SecretString) -> Result<(), AppError>;
 }
 
 /// The admin console: superadmins only, which the argument proves.

@@ -101,6 +101,8 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/account") view=pages::account::AccountPage ssr=SsrMode::Async/>
                         <Route path=path!("/account/2fa") view=pages::two_factor::TwoFactorPage ssr=SsrMode::Async/>
                         <Route path=path!("/login/2fa") view=pages::two_factor::SecondFactorPage ssr=SsrMode::Async/>
+                        <Route path=path!("/login/forgot") view=pages::reset::ForgotPage ssr=SsrMode::Async/>
+                        <Route path=path!("/reset/:token") view=pages::reset::ResetPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/customers"/> }/>
                         <Route path=path!("/admin/customers") view=pages::admin::customers::CustomersPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/new") view=pages::admin::customers::CustomerPage ssr=SsrMode::Async/>

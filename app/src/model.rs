@@ -45,4 +45,8 @@ impl Me {
 pub struct SiteInfo {
     pub peeringdb_login: bool,
     pub demo: bool,
+    /// Mail is configured: the login page offers a password reset.
+    pub mail: bool,
+    /// Where people write for help (`PEERPORTAL_SUPPORT_EMAIL`).
+    pub support_email: Option<String>,
 }

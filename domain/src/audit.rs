@@ -23,6 +23,8 @@ words! {
         AccountPeeringdbLogin = "account.peeringdb_login",
         AccountPasswordChanged = "account.password_changed",
         AccountSessionEnded = "account.session_ended",
+        AccountResetRequested = "account.reset_requested",
+        AccountPasswordReset = "account.password_reset",
         TwoFactorEnabled = "2fa.enabled",
         TwoFactorDisabled = "2fa.disabled",
         TwoFactorRecoveryUsed = "2fa.recovery_used",

@@ -100,3 +100,38 @@ pub async fn choose_customer(customer_id: i64) -> Result<(), AppError> {
     ctx.redirect("/");
     Ok(())
 }
+
+/// "Forgot your password?" (anonymous). Always the same answer, so it
+/// does not tell which accounts exist.
+#[server(prefix = "/api", endpoint = "login/forgot", input = PostUrl)]
+pub async fn forgot_password(who: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.forgot_password(&ctx.meta, &who).await.map_err(|e| ctx.fail(e))?;
+    if ctx.plain_form {
+        ctx.redirect("/login/forgot?sent=1");
+    }
+    Ok(())
+}
+
+/// The username a reset link is for, or `None` when it no longer works.
+/// Looking does not spend the link (mail scanners open links too).
+#[server(prefix = "/api", endpoint = "login/reset_link", input = PostUrl)]
+pub async fn reset_link(token: String) -> Result<Option<String>, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.reset_link(&token).await.map_err(|e| ctx.fail(e))
+}
+
+/// Sets a new password with a reset link; then the person logs in with it.
+#[server(prefix = "/api", endpoint = "login/reset", input = PostUrl)]
+pub async fn reset_password(token: String, new: String, again: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    if new != again {
+        return Err(ctx.fail(AppError::Validation("The two passwords differ.".into())));
+    }
+    ctx.backend
+        .reset_password(&ctx.meta, &token, secrecy::SecretString::from(new))
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    ctx.redirect("/login?reset=done");
+    Ok(())
+}

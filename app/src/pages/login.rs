@@ -33,6 +33,9 @@ pub fn LoginPage() -> impl IntoView {
         <section class="card login" aria-labelledby="login-title">
             <h1 id="login-title">"Log in"</h1>
             {move || error().map(|e| view! { <div class="alert error" role="alert">{e}</div> })}
+            {move || query.read().get("reset").is_some().then(|| view! {
+                <div class="alert ok" role="status">"Your new password is set, and every session of the account has ended. Log in with it."</div>
+            })}
             <Suspense>
                 {move || Suspend::new(async move {
                     site.await.ok().filter(|s| s.peeringdb_login).map(|_| view! {
@@ -59,6 +62,13 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
                 </button>
             </ActionForm>
+            <Suspense>
+                {move || Suspend::new(async move {
+                    site.await.ok().filter(|s| s.mail).map(|_| view! {
+                        <p class="forgot"><a href="/login/forgot">"Forgot your password?"</a></p>
+                    })
+                })}
+            </Suspense>
         </section>
     }
 }

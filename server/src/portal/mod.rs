@@ -9,6 +9,7 @@ pub mod account;
 pub mod console;
 pub mod customers;
 pub mod peeringdb;
+pub mod people;
 pub mod resync;
 pub mod two_factor;
 
@@ -247,7 +248,12 @@ async fn audit_refused_password(db: &Db, meta: &RequestMeta, username: &str, use
 #[async_trait::async_trait]
 impl Backend for Portal {
     fn site_info(&self) -> SiteInfo {
-        SiteInfo { peeringdb_login: self.config.peeringdb.is_some(), demo: self.config.demo }
+        SiteInfo {
+            peeringdb_login: self.config.peeringdb.is_some(),
+            demo: self.config.demo,
+            mail: self.config.mail.is_some(),
+            support_email: self.config.support_email.clone(),
+        }
     }
 
     #[tracing::instrument(skip(self, meta, password), fields(username = %username))]
@@ -286,5 +292,17 @@ impl Backend for Portal {
 
     async fn second_factor(&self, meta: &RequestMeta, pending: SignIn, code: &str) -> Result<SignIn, AppError> {
         self.second_step(meta, pending.user_id, code).await
+    }
+
+    async fn forgot_password(&self, meta: &RequestMeta, who: &str) -> Result<(), AppError> {
+        self.forgot(meta, who).await
+    }
+
+    async fn reset_link(&self, token: &str) -> Result<Option<String>, AppError> {
+        self.reset_link_user(token).await
+    }
+
+    async fn reset_password(&self, meta: &RequestMeta, token: &str, new: SecretString) -> Result<(), AppError> {
+        self.reset(meta, token, new).await
     }
 }

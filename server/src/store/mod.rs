@@ -18,6 +18,7 @@ pub mod leases;
 pub mod links;
 pub mod outbox;
 pub mod pending;
+pub mod resets;
 pub mod sessions;
 pub mod throttle;
 pub mod two_factor;

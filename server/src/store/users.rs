@@ -92,6 +92,13 @@ pub async fn by_username(db: &Db, username: &str) -> Result<Option<UserRow>, DbE
     row.map(UserRow::try_from).transpose()
 }
 
+/// Accounts with this email address (case ignored), at most `limit`.
+pub async fn by_email(db: &Db, email: &str, limit: i64) -> Result<Vec<UserRow>, DbError> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE lower(email) = lower($1) ORDER BY id LIMIT $2");
+    let records = with_db!(db, p => sqlx::query_as::<_, UserRecord>(&sql).bind(email.trim()).bind(limit).fetch_all(p).await)?;
+    rows(records)
+}
+
 pub async fn by_id(db: &Db, id: i64) -> Result<Option<UserRow>, DbError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
     let row = with_db!(db, p => sqlx::query_as::<_, UserRecord>(&sql).bind(id).fetch_optional(p).await)?;

@@ -168,6 +168,15 @@ fn rights() -> Vec<Right> {
         Right { endpoint: "account/2fa/start", args: |_| vec![], answers: [U, A, A, A] },
         Right { endpoint: "account/2fa/disable", args: |_| f(&[("password", "wrong"), ("code", "000000")]), answers: [U, I, I, I] },
         Right { endpoint: "login/second_factor", args: |_| f(&[("code", "000000")]), answers: [U, U, U, U] },
+        // Anyone may ask for a reset; this exchange sends no mail, which
+        // the answer says (reset.rs tests it with mail on).
+        Right { endpoint: "login/forgot", args: |_| f(&[("who", "member")]), answers: [I, I, I, I] },
+        Right { endpoint: "login/reset_link", args: |_| f(&[("token", "nosuch")]), answers: [A, A, A, A] },
+        Right {
+            endpoint: "login/reset",
+            args: |_| f(&[("token", "nosuch"), ("new", "a new password here"), ("again", "a new password here")]),
+            answers: [I, I, I, I],
+        },
         Right { endpoint: "customer/access", args: |w| f(&[("customer_id", &w.alpha.to_string())]), answers: [U, F, A, A] },
         Right { endpoint: "customer/access#other", args: |w| f(&[("customer_id", &w.beta.to_string())]), answers: [U, F, F, A] },
         Right {

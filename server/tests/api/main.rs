@@ -15,6 +15,7 @@ mod password_login;
 mod peeringdb;
 mod rendering;
 mod replicas;
+mod reset;
 mod resync;
 mod security;
 mod sessions;
