@@ -12,7 +12,7 @@ CREATE TABLE outbox (
     user_id         BIGINT REFERENCES users (id) ON DELETE SET NULL,
     created_at      TIMESTAMPTZ    NOT NULL,
     next_attempt_at TIMESTAMPTZ    NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
+    attempts        BIGINT  NOT NULL DEFAULT 0,
     last_error      TEXT,
     sent_at         TIMESTAMPTZ
 );
