@@ -17,8 +17,8 @@ use leptos::prelude::*;
 use tower_sessions::Session;
 
 use crate::console::{
-    Account, AuditFilter, AuditItem, CustomerAccess, CustomerForm, CustomerItem, ImportPreview, NewUserForm, Page, PeeringDbStatus,
-    TwoFactor, UserDetail, UserItem,
+    Account, AuditFilter, AuditItem, CustomerAccess, CustomerForm, CustomerItem, ImportPreview, InvitationView, NewUserForm, Page,
+    PeeringDbStatus, TwoFactor, UserDetail, UserItem,
 };
 
 fn unix_now() -> i64 {
@@ -204,6 +204,13 @@ pub trait Backend: Console + SelfService + Send + Sync + 'static {
     /// Sets a new password with a reset link, once; ends every session of
     /// the account.
     async fn reset_password(&self, meta: &RequestMeta, token: &str, new: secrecy::SecretString) -> Result<(), AppError>;
+
+    /// What an invitation link offers, to `me` if someone is signed in.
+    async fn invitation(&self, token: &str, me: Option<&Caller>) -> Result<InvitationView, AppError>;
+    /// Makes a password account for the invited address and accepts the
+    /// invitation with it, in one transaction.
+    async fn join_by_invitation(&self, meta: &RequestMeta, token: &str, username: &str, name: &str, password: secrecy::SecretString)
+        -> Result<SignIn, AppError>;
 }
 
 /// The admin console: superadmins only, which the argument proves.
@@ -258,6 +265,17 @@ pub trait SelfService: Send + Sync + 'static {
 
     /// Who has access to a customer: its admins (and superadmins) only.
     async fn customer_access(&self, me: &Caller, customer_id: i64) -> Result<CustomerAccess, AppError>;
+    /// A customer's admin invites a person by email with a role (never
+    /// above their own); the invitation goes out by mail.
+    async fn invite(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, email: &str, role: Role) -> Result<(), AppError>;
+    async fn withdraw_invitation(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, invitation_id: i64) -> Result<(), AppError>;
+    /// A customer's admins switch login with PeeringDB on or off for their
+    /// customer and cap its role, unless the operator locked that choice.
+    async fn set_customer_peeringdb(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, login: bool, max_role: Option<Role>)
+        -> Result<(), AppError>;
+    /// Accepts an invitation into the signed-in account (its email must
+    /// be the invited one); the customer's id.
+    async fn accept_invitation(&self, me: &Caller, meta: &RequestMeta, token: &str) -> Result<i64, AppError>;
     /// A customer admin removes a manual grant of their own customer.
     async fn revoke_access(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, user_id: i64) -> Result<(), AppError>;
     /// A customer admin requires a second factor at PeeringDB of the

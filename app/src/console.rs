@@ -38,6 +38,9 @@ pub struct CustomerItem {
     pub peeringdb_max_role: Option<Role>,
     /// Only PeeringDB logins with a second factor are admitted.
     pub peeringdb_require_mfa: bool,
+    /// The operator keeps the customer's admins from changing its
+    /// PeeringDB login and role cap.
+    pub peeringdb_locked: bool,
     /// People with access (any source).
     pub users: i64,
 }
@@ -206,6 +209,35 @@ pub struct AccessEntry {
     pub role: Role,
     pub source: Source,
     pub since: String,
+    /// Why the person has access, in words: who granted it by hand, or
+    /// when PeeringDB last vouched for it.
+    pub why: String,
+}
+
+/// An invitation not yet accepted, as the customer's admins see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationItem {
+    pub id: i64,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: Option<String>,
+    pub expires: String,
+}
+
+/// What `/invitation/:token` shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub customer: String,
+    pub role: Role,
+    pub email: String,
+    pub invited_by: Option<String>,
+    /// Why it cannot be accepted (used, expired, withdrawn, or the
+    /// signed-in account has another email), or `None`.
+    pub refusal: Option<String>,
+    /// The signed-in person's username, if any.
+    pub signed_in_as: Option<String>,
+    /// "Login with PeeringDB" is on, for the invitee to accept with it.
+    pub peeringdb_login: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,6 +247,14 @@ pub struct CustomerAccess {
     /// The customer admits only PeeringDB logins with a second factor.
     pub require_mfa: bool,
     pub entries: Vec<AccessEntry>,
+    /// Login with PeeringDB is on for this customer, and its role cap.
+    pub peeringdb_login: bool,
+    pub peeringdb_max_role: Option<Role>,
+    /// The operator keeps the two above for itself.
+    pub peeringdb_locked: bool,
+    /// The exchange sends mail: invitations can go out.
+    pub mail: bool,
+    pub invitations: Vec<InvitationItem>,
 }
 
 /// The account page.
@@ -284,6 +324,8 @@ pub struct CustomerForm {
     pub peeringdb_login: bool,
     pub max_role: Option<Role>,
     pub require_mfa: bool,
+    /// Only the operator changes the PeeringDB settings (`peeringdb_locked`).
+    pub peeringdb_locked: bool,
     pub allow_reserved: bool,
 }
 

@@ -103,6 +103,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/login/2fa") view=pages::two_factor::SecondFactorPage ssr=SsrMode::Async/>
                         <Route path=path!("/login/forgot") view=pages::reset::ForgotPage ssr=SsrMode::Async/>
                         <Route path=path!("/reset/:token") view=pages::reset::ResetPage ssr=SsrMode::Async/>
+                        <Route path=path!("/invitation/:token") view=pages::invitation::InvitationPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/customers"/> }/>
                         <Route path=path!("/admin/customers") view=pages::admin::customers::CustomersPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/new") view=pages::admin::customers::CustomerPage ssr=SsrMode::Async/>

@@ -75,6 +75,68 @@ pub async fn require_mfa(customer_id: i64, require: Option<String>) -> Result<()
     ctx.backend.require_mfa(ctx.caller()?, &ctx.meta, customer_id, require).await.map_err(|e| ctx.fail(e))
 }
 
+/// A customer's admin invites a person by email, with a role.
+#[server(prefix = "/api", endpoint = "customer/invite", input = PostUrl)]
+pub async fn invite(customer_id: i64, email: String, role: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let role = crate::Role::parse(&role).map_err(|_| ctx.fail(AppError::Validation("The role must be member or admin.".into())))?;
+    ctx.backend.invite(ctx.caller()?, &ctx.meta, customer_id, &email, role).await.map_err(|e| ctx.fail(e))
+}
+
+#[server(prefix = "/api", endpoint = "customer/withdraw_invitation", input = PostUrl)]
+pub async fn withdraw_invitation(customer_id: i64, invitation_id: i64) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.withdraw_invitation(ctx.caller()?, &ctx.meta, customer_id, invitation_id).await.map_err(|e| ctx.fail(e))
+}
+
+/// A customer's admins switch login with PeeringDB on or off for their
+/// customer and cap its role (unless the exchange locked that choice).
+#[server(prefix = "/api", endpoint = "customer/peeringdb", input = PostUrl)]
+pub async fn set_customer_peeringdb(customer_id: i64, peeringdb_login: Option<String>, max_role: Option<String>) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let max_role = max_role
+        .as_deref()
+        .filter(|r| !r.is_empty())
+        .map(crate::Role::parse)
+        .transpose()
+        .map_err(|_| ctx.fail(AppError::Validation("The highest role must be member or admin.".into())))?;
+    let login = crate::console::checkbox(&peeringdb_login);
+    ctx.backend.set_customer_peeringdb(ctx.caller()?, &ctx.meta, customer_id, login, max_role).await.map_err(|e| ctx.fail(e))
+}
+
+/// What an invitation link offers (anyone with the link may look).
+#[server(prefix = "/api", endpoint = "invitation", input = PostUrl)]
+pub async fn get_invitation(token: String) -> Result<crate::console::InvitationView, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let me = ctx.signed_in();
+    ctx.backend.invitation(&token, me).await.map_err(|e| ctx.fail(e))
+}
+
+/// Accepts an invitation into the signed-in account; on to the customer.
+#[server(prefix = "/api", endpoint = "invitation/accept", input = PostUrl)]
+pub async fn accept_invitation(token: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let customer_id = ctx.backend.accept_invitation(ctx.caller()?, &ctx.meta, &token).await.map_err(|e| ctx.fail(e))?;
+    ctx.session.choose(customer_id).await?;
+    ctx.redirect("/");
+    Ok(())
+}
+
+/// Accepts an invitation with a new password account; signed in, on to
+/// the customer.
+#[server(prefix = "/api", endpoint = "invitation/join", input = PostUrl)]
+pub async fn join_by_invitation(token: String, username: String, name: String, password: String, again: String) -> Result<(), AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    if password != again {
+        return Err(ctx.fail(AppError::Validation("The two passwords differ.".into())));
+    }
+    let password = secrecy::SecretString::from(password);
+    let signed_in = ctx.backend.join_by_invitation(&ctx.meta, &token, &username, &name, password).await.map_err(|e| ctx.fail(e))?;
+    ctx.session.sign_in(signed_in, &ctx.meta).await?;
+    ctx.redirect("/");
+    Ok(())
+}
+
 /// The caller's two-factor state, with the recovery codes just made (once).
 #[server(prefix = "/api", endpoint = "account/2fa", input = PostUrl)]
 pub async fn get_two_factor() -> Result<crate::console::TwoFactor, AppError> {

@@ -34,6 +34,7 @@ pub async fn save_customer(
     peeringdb_login: Option<String>,
     max_role: Option<String>,
     require_mfa: Option<String>,
+    peeringdb_locked: Option<String>,
     allow_reserved: Option<String>,
 ) -> Result<i64, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
@@ -53,6 +54,7 @@ pub async fn save_customer(
             .transpose()
             .map_err(|_| ctx.fail(AppError::Validation("The highest role must be member or admin.".into())))?,
         require_mfa: crate::console::checkbox(&require_mfa),
+        peeringdb_locked: crate::console::checkbox(&peeringdb_locked),
         allow_reserved: crate::console::checkbox(&allow_reserved),
     };
     let id = ctx.backend.save_customer(&admin, &ctx.meta, form).await.map_err(|e| ctx.fail(e))?;

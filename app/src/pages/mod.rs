@@ -2,6 +2,7 @@ pub mod account;
 pub mod admin;
 pub mod choose;
 pub mod dashboard;
+pub mod invitation;
 pub mod login;
 pub mod not_found;
 pub mod reset;

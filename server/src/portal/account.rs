@@ -5,7 +5,7 @@ use app::backend::{Caller, RequestMeta, SelfService, SignIn};
 use app::console::{Account, CustomerAccess, SessionItem};
 use domain::session::browser_summary;
 use app::AppError;
-use domain::AuditEvent;
+use domain::{AuditEvent, Role};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -106,16 +106,23 @@ impl SelfService for Portal {
     }
 
     async fn customer_access(&self, me: &Caller, customer_id: i64) -> Result<CustomerAccess, AppError> {
-        if !me.administers(customer_id) {
-            return Err(AppError::Forbidden);
-        }
-        let customer = customers::by_id(&self.db, customer_id).await?.ok_or(AppError::NotFound)?;
-        Ok(CustomerAccess {
-            customer_id,
-            customer: customer.name,
-            require_mfa: customer.peeringdb_require_mfa,
-            entries: grants::access_to(&self.db, customer_id).await?,
-        })
+        self.customer_access_of(me, customer_id).await
+    }
+
+    async fn invite(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, email: &str, role: Role) -> Result<(), AppError> {
+        self.invite_person(me, meta, customer_id, email, role).await
+    }
+
+    async fn withdraw_invitation(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, invitation_id: i64) -> Result<(), AppError> {
+        self.withdraw(me, meta, customer_id, invitation_id).await
+    }
+
+    async fn set_customer_peeringdb(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, login: bool, max_role: Option<Role>) -> Result<(), AppError> {
+        self.set_own_customer_peeringdb(me, meta, customer_id, login, max_role).await
+    }
+
+    async fn accept_invitation(&self, me: &Caller, meta: &RequestMeta, token: &str) -> Result<i64, AppError> {
+        self.accept_signed_in(me, meta, token).await
     }
 
     async fn revoke_access(&self, me: &Caller, meta: &RequestMeta, customer_id: i64, user_id: i64) -> Result<(), AppError> {

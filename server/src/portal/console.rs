@@ -64,6 +64,7 @@ fn customer_changes(before: &CustomerItem, after: &CustomerItem) -> Value {
     diff("peeringdb_login", json!(before.peeringdb_login), json!(after.peeringdb_login));
     diff("peeringdb_max_role", json!(before.peeringdb_max_role.map(Role::as_str)), json!(after.peeringdb_max_role.map(Role::as_str)));
     diff("peeringdb_require_mfa", json!(before.peeringdb_require_mfa), json!(after.peeringdb_require_mfa));
+    diff("peeringdb_locked", json!(before.peeringdb_locked), json!(after.peeringdb_locked));
     Value::Object(changes)
 }
 
@@ -123,8 +124,10 @@ impl Console for Portal {
             peeringdb_login: valid.peeringdb_login,
             peeringdb_max_role: form.max_role,
             peeringdb_require_mfa: form.require_mfa,
+            peeringdb_locked: form.peeringdb_locked,
             users: 0,
         };
+        customers::set_peeringdb_locked(&mut tx, id, form.peeringdb_locked).await?;
         let withdrawn = access::after_customer_change(&mut tx, &[id], &had_access, admin.actor(), meta.ip.as_deref()).await?;
         let (event, details) = match &before {
             Some(before) => (
@@ -138,7 +141,7 @@ impl Console for Portal {
                 json!({ "customer": after.name, "shortname": after.shortname, "asns": after.asns, "type": after.kind,
                         "status": after.status, "peeringdb_login": after.peeringdb_login,
                         "peeringdb_max_role": after.peeringdb_max_role.map(Role::as_str),
-                        "peeringdb_require_mfa": after.peeringdb_require_mfa }),
+                        "peeringdb_require_mfa": after.peeringdb_require_mfa, "peeringdb_locked": after.peeringdb_locked }),
             ),
         };
         let mut rows = vec![entry(admin, meta, event, None, Some(id), details)];
@@ -441,6 +444,7 @@ mod tests {
             peeringdb_login: true,
             peeringdb_max_role: None,
             peeringdb_require_mfa: false,
+            peeringdb_locked: false,
             users: 2,
         };
         let after = CustomerItem { peeringdb_login: false, asns: vec![64500, 64501], users: 0, ..before.clone() };

@@ -305,4 +305,12 @@ impl Backend for Portal {
     async fn reset_password(&self, meta: &RequestMeta, token: &str, new: SecretString) -> Result<(), AppError> {
         self.reset(meta, token, new).await
     }
+
+    async fn invitation(&self, token: &str, me: Option<&Caller>) -> Result<app::console::InvitationView, AppError> {
+        self.invitation_view(token, me).await
+    }
+
+    async fn join_by_invitation(&self, meta: &RequestMeta, token: &str, username: &str, name: &str, password: SecretString) -> Result<SignIn, AppError> {
+        self.join_with_password(meta, token, username, name, password).await
+    }
 }

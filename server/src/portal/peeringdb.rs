@@ -87,6 +87,8 @@ fn random_token() -> String {
 
 /// What a successful provisioning did.
 struct Provisioned {
+    /// The customer an invitation made the person join, and the notice.
+    joined: Option<(i64, String)>,
     sign_in: SignIn,
     /// The sealed refresh token this login's replaced, to revoke.
     replaced_refresh: Option<String>,
@@ -255,14 +257,20 @@ impl Portal {
         };
         // Refused, nothing keeps the refresh token: PeeringDB is told so.
         let unused = refresh.clone();
-        match self.provision(&verified, refresh.as_ref(), ip, &how).await {
+        // A login started from an invitation's page accepts it on the way.
+        let invitation = next.as_deref().and_then(|n| n.strip_prefix("/invitation/")).map(str::to_owned);
+        match self.provision(&verified, refresh.as_ref(), ip, &how, invitation.as_deref()).await {
             Ok(p) => {
                 self.revoke_sealed_later(p.sign_in.user_id, p.replaced_refresh);
                 tracing::info!(user_id = p.sign_in.user_id, customers = p.customers, mfa = how.assurance.second_factor, "PeeringDB login");
-                Outcome::SignedIn {
-                    sign_in: p.sign_in,
-                    next: decision::landing(next, p.customers),
-                    notice: decision::changes_notice(&p.added, &p.removed, &p.lowered, &p.needs_mfa),
+                let notice = decision::changes_notice(&p.added, &p.removed, &p.lowered, &p.needs_mfa);
+                match p.joined {
+                    Some((customer_id, joined)) => Outcome::SignedIn {
+                        sign_in: SignIn { sole_customer: Some(customer_id), ..p.sign_in },
+                        next: "/".to_string(),
+                        notice: Some(notice.map_or(joined.clone(), |n| format!("{joined} {n}"))),
+                    },
+                    None => Outcome::SignedIn { sign_in: p.sign_in, next: decision::landing(next, p.customers), notice },
                 }
             }
             Err(ProvisionError::Refused(r, user_id)) => {
@@ -341,6 +349,7 @@ impl Portal {
         refresh: Option<&SecretString>,
         ip: Option<&str>,
         how: &HowAuthenticated,
+        invitation: Option<&str>,
     ) -> Result<Provisioned, ProvisionError> {
         let profile = verified.profile;
         let mut tx = self.db.begin().await?;
@@ -354,7 +363,19 @@ impl Portal {
             user = decision::link_candidate(&accounts).and_then(|a| same_email.into_iter().find(|u| u.id == a.id));
         }
         let account = user.as_ref().map(UserRow::account);
-        let planning = grants::planning(&mut tx, &profile.asns(), account.map(|a| a.id)).await?;
+        let mut planning = grants::planning(&mut tx, &profile.asns(), account.map(|a| a.id)).await?;
+        // An invitation to PeeringDB's verified address counts as the
+        // manual grant it is about to become: the decision then admits a
+        // person none of whose networks is a customer.
+        let invited = match invitation {
+            Some(token) => self.invitation_for(token, &verified.email).await?,
+            None => None,
+        };
+        if let Some((customer_id, role, _)) = &invited {
+            if !planning.existing.iter().any(|e| e.customer_id == *customer_id) {
+                planning.existing.push(domain::grants::Existing { customer_id: *customer_id, role: *role, source: Source::Manual });
+            }
+        }
 
         match decision::decide(verified, account, &planning.customers, &planning.existing, self.config.role_policy, how.assurance) {
             Decision::Refuse { refusal, deprovision: None } => Err(ProvisionError::Refused(refusal, account.map(|a| a.id))),
@@ -411,6 +432,17 @@ impl Portal {
                 };
                 grants::apply_plan(&mut tx, user_id, &plan).await?;
                 rows.extend(grant_audit(user_id, &plan, &planning, ip));
+                let joined = match (invitation, &invited) {
+                    (Some(token), Some((customer_id, role, customer))) => match self.accept_in(&mut tx, token, user_id, &verified.email, ip).await? {
+                        Ok(_) => Some((*customer_id, format!("You joined {customer} as {role}."))),
+                        // Taken meanwhile: the login stands on its own.
+                        Err(why) => {
+                            tracing::info!(user_id, why = %why, "the invitation of this PeeringDB login could not be accepted");
+                            None
+                        }
+                    },
+                    _ => None,
+                };
                 let replaced_refresh = match refresh {
                     Some(token) => {
                         let sealed = self.keys.seal(token, &refresh_context(user_id)).map_err(|e| ProvisionError::Db(DbError::Corrupt(e.to_string())))?;
@@ -452,6 +484,7 @@ impl Portal {
                     lowered: withheld.lowered.iter().map(|id| planning.name(*id)).collect(),
                     needs_mfa: withheld.needs_mfa.iter().map(|id| planning.name(*id)).collect(),
                     customers: plan.customers_after(),
+                    joined,
                 })
             }
         }

@@ -22,11 +22,12 @@ struct CustomerRecord {
     peeringdb_login: bool,
     peeringdb_max_role: Option<String>,
     peeringdb_require_mfa: bool,
+    peeringdb_locked: bool,
     users: i64,
 }
 
 const CUSTOMER_SELECT: &str = "SELECT c.id, c.name, c.shortname, c.type, c.status, c.peeringdb_login, c.peeringdb_max_role, c.peeringdb_require_mfa, \
-     (SELECT COUNT(*) FROM affiliations a WHERE a.customer_id = c.id) AS users FROM customers c";
+     c.peeringdb_locked, (SELECT COUNT(*) FROM affiliations a WHERE a.customer_id = c.id) AS users FROM customers c";
 
 /// Text search: name or shortname contains the words.
 const CUSTOMER_BY_TEXT: &str = "($1 = '' OR LOWER(c.name) LIKE $2 ESCAPE '\\' OR c.shortname LIKE $2 ESCAPE '\\')";
@@ -61,6 +62,7 @@ async fn with_asns(db: &Db, rows: Vec<CustomerRecord>) -> Result<Vec<CustomerIte
                 shortname: r.shortname,
                 peeringdb_login: r.peeringdb_login,
                 peeringdb_require_mfa: r.peeringdb_require_mfa,
+                peeringdb_locked: r.peeringdb_locked,
                 users: r.users,
             })
         })
@@ -165,6 +167,21 @@ pub async fn save(tx: &mut Tx, id: Option<i64>, c: &ValidCustomer, rules: Peerin
 pub async fn set_require_mfa(tx: &mut Tx, id: i64, require: bool) -> Result<bool, DbError> {
     let sql = "UPDATE customers SET peeringdb_require_mfa = $1, updated_at = $2 WHERE id = $3";
     Ok(execute!(tx, sqlx::query(sql).bind(require).bind(now()).bind(id))? > 0)
+}
+
+/// Whether the customer's admins may change its PeeringDB settings (the
+/// operator's lock); false when there is no such customer.
+pub async fn set_peeringdb_locked(tx: &mut Tx, id: i64, locked: bool) -> Result<bool, DbError> {
+    let sql = "UPDATE customers SET peeringdb_locked = $1, updated_at = $2 WHERE id = $3";
+    Ok(execute!(tx, sqlx::query(sql).bind(locked).bind(now()).bind(id))? > 0)
+}
+
+/// A customer's admins set PeeringDB login on or off and its role cap;
+/// false when there is no such customer or the operator locked the choice
+/// (which `operator` overrides).
+pub async fn set_own_peeringdb(tx: &mut Tx, id: i64, login: bool, max_role: Option<domain::Role>, operator: bool) -> Result<bool, DbError> {
+    let sql = "UPDATE customers SET peeringdb_login = $1, peeringdb_max_role = $2, updated_at = $3 WHERE id = $4 AND (NOT peeringdb_locked OR $5)";
+    Ok(execute!(tx, sqlx::query(sql).bind(login).bind(max_role.map(|r| r.as_str())).bind(now()).bind(id).bind(operator))? > 0)
 }
 
 /// Deletes a customer; its ASNs and affiliations go with it (cascade).

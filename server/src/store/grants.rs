@@ -291,13 +291,25 @@ pub async fn affiliations_of(db: &Db, user_id: i64) -> Result<Vec<Affiliation>, 
 
 /// Who has access to a customer, admins first.
 pub async fn access_to(db: &Db, customer_id: i64) -> Result<Vec<AccessEntry>, DbError> {
-    type Row = (i64, String, String, String, String, String, OffsetDateTime);
-    let sql = "SELECT u.id, u.username, u.name, u.email, a.role, a.source, a.created_at FROM affiliations a \
-               JOIN users u ON u.id = a.user_id WHERE a.customer_id = $1 ORDER BY a.role, u.username";
+    type Row = (i64, String, String, String, String, String, OffsetDateTime, Option<OffsetDateTime>, Option<OffsetDateTime>, Option<String>);
+    let sql = "SELECT u.id, u.username, u.name, u.email, a.role, a.source, a.created_at, l.last_synced_at, u.last_login_at, \
+               (SELECT iu.name FROM invitations i JOIN users iu ON iu.id = i.invited_by \
+                WHERE i.accepted_by = u.id AND i.customer_id = a.customer_id ORDER BY i.id DESC LIMIT 1) \
+               FROM affiliations a JOIN users u ON u.id = a.user_id LEFT JOIN peeringdb_links l ON l.user_id = u.id \
+               WHERE a.customer_id = $1 ORDER BY a.role, u.username";
     let rows: Vec<Row> = with_db!(db, p => sqlx::query_as(sql).bind(customer_id).fetch_all(p).await)?;
     rows.into_iter()
-        .map(|(user_id, username, name, email, role, source, since)| {
-            Ok(AccessEntry { role: word(&role)?, source: word(&source)?, since: fmt_time(since), user_id, username, name, email })
+        .map(|(user_id, username, name, email, role, source, since, synced, login, inviter)| {
+            let source: Source = word(&source)?;
+            let why = match (source, inviter) {
+                (Source::Peeringdb, _) => match synced.max(login) {
+                    Some(at) => format!("PeeringDB lists them in one of this customer's networks (last checked {})", fmt_time(at)),
+                    None => "PeeringDB lists them in one of this customer's networks".to_string(),
+                },
+                (Source::Manual, Some(inviter)) => format!("Invited by {inviter}"),
+                (Source::Manual, None) => "Granted by hand".to_string(),
+            };
+            Ok(AccessEntry { role: word(&role)?, source, since: fmt_time(since), why, user_id, username, name, email })
         })
         .collect()
 }

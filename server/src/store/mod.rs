@@ -14,6 +14,7 @@ pub mod audit;
 pub mod budget;
 pub mod customers;
 pub mod grants;
+pub mod invitations;
 pub mod leases;
 pub mod links;
 pub mod outbox;

@@ -199,6 +199,45 @@ fn rights() -> Vec<Right> {
             args: |w| f(&[("customer_id", &w.beta.to_string()), ("require", "on")]),
             answers: [U, F, F, A],
         },
+        // This exchange sends no mail: an allowed invitation is refused on
+        // that ground (invitations.rs tests them with mail on).
+        Right {
+            endpoint: "customer/invite",
+            args: |w| f(&[("customer_id", &w.alpha.to_string()), ("email", "new@example.net"), ("role", "member")]),
+            answers: [U, F, I, I],
+        },
+        Right {
+            endpoint: "customer/invite#other",
+            args: |w| f(&[("customer_id", &w.beta.to_string()), ("email", "new@example.net"), ("role", "member")]),
+            answers: [U, F, F, I],
+        },
+        Right {
+            endpoint: "customer/withdraw_invitation",
+            args: |w| f(&[("customer_id", &w.alpha.to_string()), ("invitation_id", "999")]),
+            answers: [U, F, N, N],
+        },
+        Right {
+            endpoint: "customer/withdraw_invitation#other",
+            args: |w| f(&[("customer_id", &w.beta.to_string()), ("invitation_id", "999")]),
+            answers: [U, F, F, N],
+        },
+        Right {
+            endpoint: "customer/peeringdb",
+            args: |w| f(&[("customer_id", &w.alpha.to_string()), ("peeringdb_login", "on"), ("max_role", "")]),
+            answers: [U, F, A, A],
+        },
+        Right {
+            endpoint: "customer/peeringdb#other",
+            args: |w| f(&[("customer_id", &w.beta.to_string()), ("peeringdb_login", "on"), ("max_role", "")]),
+            answers: [U, F, F, A],
+        },
+        Right { endpoint: "invitation", args: |_| f(&[("token", "nosuch")]), answers: [N, N, N, N] },
+        Right { endpoint: "invitation/accept", args: |_| f(&[("token", "nosuch")]), answers: [U, N, N, N] },
+        Right {
+            endpoint: "invitation/join",
+            args: |_| f(&[("token", "nosuch"), ("username", "x"), ("name", "X"), ("password", "a long password"), ("again", "a long password")]),
+            answers: [N, N, N, N],
+        },
         Right { endpoint: "admin/customers", args: |_| f(&[("q", ""), ("page", "0")]), answers: [U, F, F, A] },
         Right { endpoint: "admin/customer", args: |w| f(&[("id", &w.alpha.to_string())]), answers: [U, F, F, A] },
         Right {

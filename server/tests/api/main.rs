@@ -11,6 +11,7 @@ mod mail;
 mod mailsink;
 mod oidc;
 mod health;
+mod invitations;
 mod password_login;
 mod peeringdb;
 mod rendering;

@@ -66,6 +66,16 @@ impl PdbApp {
 
     async fn authorize_in(&self, browser: &reqwest::Client, user: &str, approve: bool) -> String {
         let start = browser.post(self.app.url("/auth/peeringdb/login")).form(&[("next", "")]).send().await.unwrap();
+        self.decide_at_peeringdb(start, user, approve).await
+    }
+
+    /// Approves, as `user` at the simulator, the login that `start` began;
+    /// returns the callback URL.
+    pub async fn approve_at_peeringdb(&self, start: reqwest::Response, user: &str) -> String {
+        self.decide_at_peeringdb(start, user, true).await
+    }
+
+    async fn decide_at_peeringdb(&self, start: reqwest::Response, user: &str, approve: bool) -> String {
         assert_eq!(start.status(), 302);
         let authorize = start.headers()["location"].to_str().unwrap().to_string();
         let url = url::Url::parse(&authorize).unwrap();

@@ -127,6 +127,7 @@ fn CustomerForm(customer: Option<CustomerItem>, save: ServerAction<SaveCustomer>
         peeringdb_login: true,
         peeringdb_max_role: None,
         peeringdb_require_mfa: false,
+        peeringdb_locked: false,
         users: 0,
     });
     let existing = customer.is_some();
@@ -165,6 +166,8 @@ fn CustomerForm(customer: Option<CustomerItem>, save: ServerAction<SaveCustomer>
                 </select>
                 <label class="check"><input type="checkbox" name="require_mfa" value="on" checked=c.peeringdb_require_mfa aria-describedby="mfa-help"/>" Require a second factor at PeeringDB"</label>
                 <small id="mfa-help" class="muted">"Only PeeringDB logins made with an authenticator app or a security key get access to this customer. People whose last login had none lose their PeeringDB access here at once; manual grants stay."</small>
+                <label class="check"><input type="checkbox" name="peeringdb_locked" value="on" checked=c.peeringdb_locked aria-describedby="locked-help"/>" Only the exchange changes these PeeringDB settings"</label>
+                <small id="locked-help" class="muted">"Otherwise the customer's admins can switch login with PeeringDB off or on and cap its role on their dashboard."</small>
                 <button type="submit" class="button primary" disabled=move || save.pending().get()>{if existing { "Save changes" } else { "Create customer" }}</button>
             </ActionForm>
         </section>
