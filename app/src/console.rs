@@ -156,6 +156,34 @@ impl AuditFilter {
     }
 }
 
+/// Outgoing mail as the console shows it: the envelopes, never the bodies
+/// (a body may hold a single-use link).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailStatus {
+    /// `PEERPORTAL_SMTP_URL` is set.
+    pub on: bool,
+    /// The SMTP server, without its password, and the sender.
+    pub server: String,
+    pub from: String,
+    /// Every mail not sent yet, oldest first.
+    pub queued: Vec<MailItem>,
+    /// The last mails sent, newest first.
+    pub sent: Vec<MailItem>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailItem {
+    pub id: i64,
+    pub kind: String,
+    pub to: String,
+    pub subject: String,
+    pub created: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    /// When it was sent, or when it is tried next.
+    pub when: String,
+}
+
 /// The PeeringDB integration as the IXP sees it. The client secret is not
 /// here on purpose: it never leaves the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -114,6 +114,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/users/:id") view=pages::admin::users::UserPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/audit") view=pages::admin::audit::AuditPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/peeringdb") view=pages::admin::peeringdb::PeeringDbPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/mail") view=pages::admin::mail::MailPage ssr=SsrMode::Async/>
                     </Routes>
                 </main>
             </div>

@@ -164,6 +164,21 @@ pub async fn audit_log(user: String, customer: String, event: String, from: Stri
     ctx.backend.audit(&ctx.superadmin()?, filter, page).await.map_err(|e| ctx.fail(e))
 }
 
+/// Outgoing mail: the settings, the queue and the last mails sent.
+#[server(prefix = "/api", endpoint = "admin/mail", input = PostUrl)]
+pub async fn mail_status() -> Result<crate::console::MailStatus, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.mail_status(&ctx.superadmin()?).await.map_err(|e| ctx.fail(e))
+}
+
+/// Every queued mail is tried now, instead of after its backoff (the
+/// mail server is back); how many.
+#[server(prefix = "/api", endpoint = "admin/mail/retry", input = PostUrl)]
+pub async fn retry_mail() -> Result<u64, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.retry_mail(&ctx.superadmin()?, &ctx.meta).await.map_err(|e| ctx.fail(e))
+}
+
 #[server(prefix = "/api", endpoint = "admin/peeringdb", input = PostUrl)]
 pub async fn peeringdb_status() -> Result<PeeringDbStatus, AppError> {
     let ctx = crate::backend::Ctx::get().await?;

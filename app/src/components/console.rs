@@ -5,8 +5,13 @@ use leptos::prelude::*;
 use crate::components::signed_in::SignedIn;
 use crate::{AppError, Me};
 
-const TABS: [(&str, &str); 4] =
-    [("/admin/customers", "Customers"), ("/admin/users", "Users"), ("/admin/audit", "Audit log"), ("/admin/peeringdb", "PeeringDB")];
+const TABS: [(&str, &str); 5] = [
+    ("/admin/customers", "Customers"),
+    ("/admin/users", "Users"),
+    ("/admin/audit", "Audit log"),
+    ("/admin/peeringdb", "PeeringDB"),
+    ("/admin/mail", "Mail"),
+];
 
 /// A superadmin page: the console's tabs above `view`. Others get a refusal
 /// (the server functions refuse them too; this only spares a useless page).

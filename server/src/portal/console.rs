@@ -369,6 +369,37 @@ impl Console for Portal {
         Ok(Page { items, total, page })
     }
 
+    async fn mail_status(&self, _: &Superadmin) -> Result<app::console::MailStatus, AppError> {
+        let Some(mail) = self.config.mail.as_ref() else { return Ok(app::console::MailStatus::default()) };
+        let (queued, sent) = crate::store::outbox::recent(&self.db, 50).await?;
+        let item = |e: crate::store::outbox::Envelope| app::console::MailItem {
+            id: e.id,
+            kind: e.kind.label().to_string(),
+            to: e.to,
+            subject: e.subject,
+            created: fmt_time(e.created_at),
+            attempts: e.attempts,
+            last_error: e.last_error,
+            when: fmt_time(e.sent_at.unwrap_or(e.next_attempt_at)),
+        };
+        Ok(app::console::MailStatus {
+            on: true,
+            server: mail.describe(),
+            from: mail.from.to_string(),
+            queued: queued.into_iter().map(item).collect(),
+            sent: sent.into_iter().map(item).collect(),
+        })
+    }
+
+    async fn retry_mail(&self, admin: &Superadmin, _: &RequestMeta) -> Result<u64, AppError> {
+        if self.config.mail.is_none() {
+            return Err(AppError::Conflict("Mail is off: set PEERPORTAL_SMTP_URL.".into()));
+        }
+        let n = crate::store::outbox::retry_now(&self.db).await?;
+        tracing::info!(user_id = admin.user_id, mails = n, "queued mail made due now");
+        Ok(n)
+    }
+
     async fn peeringdb_status(&self, _: &Superadmin) -> Result<PeeringDbStatus, AppError> {
         let pdb = self.config.peeringdb.as_ref();
         let (linked_users, peeringdb_grants, customers_opted_out) = grants::peeringdb_counts(&self.db).await?;

@@ -280,6 +280,9 @@ fn rights() -> Vec<Right> {
             answers: [U, F, F, A],
         },
         Right { endpoint: "admin/peeringdb", args: |_| vec![], answers: [U, F, F, A] },
+        Right { endpoint: "admin/mail", args: |_| vec![], answers: [U, F, F, A] },
+        // Mail is off in this exchange: nothing to retry, and the answer says why.
+        Right { endpoint: "admin/mail/retry", args: |_| vec![], answers: [U, F, F, I] },
         Right {
             endpoint: "admin/delete_customer",
             args: |w| f(&[("id", &w.beta.to_string()), ("confirm", "on")]),

@@ -109,9 +109,17 @@ async fn mail_waits_in_the_outbox_while_the_smtp_server_is_down_and_goes_out_onc
     assert!(!sent && *attempts >= 1 && *bodies, "{rows:?}");
     assert!(error.as_deref().is_some_and(|e| !e.is_empty()), "{rows:?}");
 
+    // The console shows it waiting, and why.
+    crate::console::local_user(&t.app, "ops", true).await;
+    let ops = crate::console::logged_in(&t.app, "ops").await;
+    let page = ops.get(t.app.url("/admin/mail")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"mail-queue\"") && page.contains("Welcome to Example IX portal"), "{page}");
+    assert!(page.contains(&format!("smtp://127.0.0.1:{} (no TLS)", sink.port)), "{page}");
+
     sink.up();
-    // The retry waits its backoff (30 s); the operator's "Send now" skips it.
-    assert_eq!(peerportal::store::outbox::retry_now(&t.app.db).await.unwrap(), 1);
+    // The retry waits its backoff (30 s); the operator's "Try now" skips it.
+    let retried = crate::console::ok_json(&ops, &t.app, "admin/mail/retry", &[]).await;
+    assert_eq!(retried, 1);
     let mails = sink.wait_for(1).await;
     assert_eq!(mails[0].subject, "Welcome to Example IX portal");
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
@@ -120,10 +128,14 @@ async fn mail_waits_in_the_outbox_while_the_smtp_server_is_down_and_goes_out_onc
 }
 
 #[tokio::test]
-async fn without_smtp_settings_no_mail_is_written() {
+async fn without_smtp_settings_no_mail_is_written_and_the_console_says_mail_is_off() {
     let t = spawn_pdb(&[]).await;
     t.login_as("alice", true).await;
     assert_eq!(t.app.count("outbox").await, 0);
+    crate::console::local_user(&t.app, "ops", true).await;
+    let ops = crate::console::logged_in(&t.app, "ops").await;
+    let page = ops.get(t.app.url("/admin/mail")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"mail-off\""), "{page}");
 }
 
 #[tokio::test]
