@@ -246,6 +246,7 @@ pub trait Console: Send + Sync + 'static {
     async fn audit(&self, admin: &Superadmin, filter: AuditFilter, page: u32) -> Result<Page<AuditItem>, AppError>;
     async fn peeringdb_status(&self, admin: &Superadmin) -> Result<PeeringDbStatus, AppError>;
     async fn mail_status(&self, admin: &Superadmin) -> Result<crate::console::MailStatus, AppError>;
+    async fn login_activity(&self, admin: &Superadmin) -> Result<crate::console::LoginActivity, AppError>;
     /// Makes every queued mail due now; how many.
     async fn retry_mail(&self, admin: &Superadmin, meta: &RequestMeta) -> Result<u64, AppError>;
 }

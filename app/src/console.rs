@@ -156,6 +156,26 @@ impl AuditFilter {
     }
 }
 
+/// Logins over the last 30 days, as the console's charts show them. The
+/// charts come drawn (SVG made on the server): no chart code in the bundle.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginActivity {
+    /// Oldest first, one per day, days without logins included.
+    pub days: Vec<DayLogins>,
+    /// Refusals by reason over the same days, most frequent first.
+    pub refusals: Vec<(String, u64)>,
+    pub logins_svg: String,
+    pub refusals_svg: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayLogins {
+    pub date: String,
+    pub password: u64,
+    pub peeringdb: u64,
+    pub refused: u64,
+}
+
 /// Outgoing mail as the console shows it: the envelopes, never the bodies
 /// (a body may hold a single-use link).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

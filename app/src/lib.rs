@@ -22,7 +22,7 @@ pub use model::*;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
-    components::{Redirect, Route, Router, Routes},
+    components::{Route, Router, Routes},
     path, SsrMode,
 };
 
@@ -104,7 +104,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/login/forgot") view=pages::reset::ForgotPage ssr=SsrMode::Async/>
                         <Route path=path!("/reset/:token") view=pages::reset::ResetPage ssr=SsrMode::Async/>
                         <Route path=path!("/invitation/:token") view=pages::invitation::InvitationPage ssr=SsrMode::Async/>
-                        <Route path=path!("/admin") view=|| view! { <Redirect path="/admin/customers"/> }/>
+                        <Route path=path!("/admin") view=pages::admin::overview::OverviewPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers") view=pages::admin::customers::CustomersPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/new") view=pages::admin::customers::CustomerPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/import") view=pages::admin::customers::ImportPage ssr=SsrMode::Async/>

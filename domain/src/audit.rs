@@ -46,6 +46,38 @@ impl AuditEvent {
     }
 }
 
+/// A refused login's recorded reason, as a person reads it (charts, the
+/// audit log's sentences). Reasons this version does not know are shown
+/// as their words.
+pub fn refusal_label(reason: &str) -> String {
+    let known = match reason {
+        "unknown_user" => "unknown username",
+        "wrong_password" => "wrong password",
+        "no_password" => "account without a password",
+        "wrong_code" => "wrong two-factor code",
+        "disabled" => "account disabled",
+        "throttled" => "too many attempts",
+        "user_not_verified" => "not verified at PeeringDB",
+        "email_not_verified" => "email not confirmed at PeeringDB",
+        "no_email" => "no email from PeeringDB",
+        "superadmin" => "superadmin tried PeeringDB",
+        "user_opted_out" => "person switched PeeringDB login off",
+        "customer_opted_out" => "customer switched PeeringDB login off",
+        "no_customer" => "no PeeringDB network of theirs is a customer",
+        "mfa_required" => "no second factor at PeeringDB",
+        "pdb_cancelled" => "cancelled at PeeringDB",
+        "pdb_state" | "pdb_expired" => "PeeringDB login could not be matched or took too long",
+        "pdb_timeout" | "pdb_unavailable" | "pdb_malformed" | "pdb_provider" => "PeeringDB did not answer properly",
+        "pdb_rate_limited" => "PeeringDB rate limit",
+        "pdb_config" | "pdb_discovery" => "portal's PeeringDB settings",
+        "pdb_invalid_grant" => "PeeringDB refused the code",
+        "pdb_forbidden" => "profile not shared by PeeringDB",
+        other if other.starts_with("id_token") || other == "pdb_id_token" => "ID token did not check out",
+        other => return other.replace('_', " "),
+    };
+    known.to_string()
+}
+
 /// The longest text an audit row keeps of anything a request brought
 /// (a username typed at login, a provider's words): longer is cut, so no
 /// request can make an audit row large.
@@ -182,6 +214,13 @@ mod tests {
         for bad in ["user:", "user:x", "root", ""] {
             assert!(Actor::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn refusal_reasons_read_as_words_and_unknown_ones_pass_through() {
+        assert_eq!(refusal_label("no_customer"), "no PeeringDB network of theirs is a customer");
+        assert_eq!(refusal_label("id_token_signature"), "ID token did not check out");
+        assert_eq!(refusal_label("something_new"), "something new");
     }
 
     #[test]

@@ -164,6 +164,13 @@ pub async fn audit_log(user: String, customer: String, event: String, from: Stri
     ctx.backend.audit(&ctx.superadmin()?, filter, page).await.map_err(|e| ctx.fail(e))
 }
 
+/// Logins per day and refusals by reason, last 30 days, with their charts.
+#[server(prefix = "/api", endpoint = "admin/activity", input = PostUrl)]
+pub async fn login_activity() -> Result<crate::console::LoginActivity, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    ctx.backend.login_activity(&ctx.superadmin()?).await.map_err(|e| ctx.fail(e))
+}
+
 /// Outgoing mail: the settings, the queue and the last mails sent.
 #[server(prefix = "/api", endpoint = "admin/mail", input = PostUrl)]
 pub async fn mail_status() -> Result<crate::console::MailStatus, AppError> {

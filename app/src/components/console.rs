@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use crate::components::signed_in::SignedIn;
 use crate::{AppError, Me};
 
-const TABS: [(&str, &str); 5] = [
+const TABS: [(&str, &str); 6] = [
+    ("/admin", "Overview"),
     ("/admin/customers", "Customers"),
     ("/admin/users", "Users"),
     ("/admin/audit", "Audit log"),

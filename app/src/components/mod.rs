@@ -1,3 +1,4 @@
+pub mod activity;
 pub mod audit;
 pub mod console;
 pub mod layout;

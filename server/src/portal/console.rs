@@ -369,6 +369,45 @@ impl Console for Portal {
         Ok(Page { items, total, page })
     }
 
+    async fn login_activity(&self, _: &Superadmin) -> Result<app::console::LoginActivity, AppError> {
+        const DAYS: i64 = 30;
+        /// Reasons named in the chart; the rest add up to "other".
+        const REASONS: usize = 8;
+        let today = crate::store::now().date();
+        let first = today - time::Duration::days(DAYS - 1);
+        let rows = audit::login_activity(&self.db, first.midnight().assume_utc()).await?;
+        let mut days: Vec<app::console::DayLogins> = (0..DAYS)
+            .map(|i| app::console::DayLogins { date: (first + time::Duration::days(i)).to_string(), ..Default::default() })
+            .collect();
+        let mut reasons: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+        for (date, succeeded, via, reason, count) in rows {
+            let count = u64::try_from(count).unwrap_or(0);
+            let Some(day) = days.iter_mut().find(|d| d.date == date) else { continue };
+            match (succeeded, via.as_str()) {
+                (true, "peeringdb") => day.peeringdb += count,
+                (true, _) => day.password += count,
+                (false, _) => {
+                    day.refused += count;
+                    *reasons.entry(domain::audit::refusal_label(&reason)).or_default() += count;
+                }
+            }
+        }
+        let mut refusals: Vec<(String, u64)> = reasons.into_iter().collect();
+        refusals.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        if refusals.len() > REASONS {
+            let other: u64 = refusals.drain(REASONS - 1..).map(|(_, n)| n).sum();
+            refusals.push(("other reasons".to_string(), other));
+        }
+        let chart_days: Vec<crate::charts::Day> =
+            days.iter().map(|d| crate::charts::Day { date: d.date.clone(), password: d.password, peeringdb: d.peeringdb }).collect();
+        Ok(app::console::LoginActivity {
+            logins_svg: crate::charts::logins_per_day(&chart_days),
+            refusals_svg: crate::charts::refusals_by_reason(&refusals),
+            days,
+            refusals,
+        })
+    }
+
     async fn mail_status(&self, _: &Superadmin) -> Result<app::console::MailStatus, AppError> {
         let Some(mail) = self.config.mail.as_ref() else { return Ok(app::console::MailStatus::default()) };
         let (queued, sent) = crate::store::outbox::recent(&self.db, 50).await?;

@@ -274,6 +274,24 @@ pub async fn last_peeringdb_login(db: &Db, event: AuditEvent) -> Result<Option<A
     row.map(AuditItem::try_from).transpose()
 }
 
+/// Logins and refusals per day since `since`: (day `YYYY-MM-DD` in UTC,
+/// succeeded, method, refusal reason, count).
+pub async fn login_activity(db: &Db, since: time::OffsetDateTime) -> Result<Vec<(String, bool, String, String, i64)>, DbError> {
+    let sql = match db {
+        Db::Sqlite { .. } => {
+            "SELECT substr(at, 1, 10), event = 'login.success', COALESCE(json_extract(details, '$.via'), ''), \
+             COALESCE(json_extract(details, '$.reason'), ''), COUNT(*) FROM audit_log \
+             WHERE at >= $1 AND event IN ('login.success', 'login.refused') GROUP BY 1, 2, 3, 4"
+        }
+        Db::Postgres(_) => {
+            "SELECT to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), event = 'login.success', COALESCE(details::jsonb->>'via', ''), \
+             COALESCE(details::jsonb->>'reason', ''), COUNT(*) FROM audit_log \
+             WHERE at >= $1 AND event IN ('login.success', 'login.refused') GROUP BY 1, 2, 3, 4"
+        }
+    };
+    Ok(with_db!(db, p => sqlx::query_as(sql).bind(since).fetch_all(p).await)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,3 +302,4 @@ mod tests {
         assert_eq!(fmt_time(t), "2026-11-29 10:13 UTC");
     }
 }
+

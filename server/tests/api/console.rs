@@ -281,6 +281,7 @@ fn rights() -> Vec<Right> {
         },
         Right { endpoint: "admin/peeringdb", args: |_| vec![], answers: [U, F, F, A] },
         Right { endpoint: "admin/mail", args: |_| vec![], answers: [U, F, F, A] },
+        Right { endpoint: "admin/activity", args: |_| vec![], answers: [U, F, F, A] },
         // Mail is off in this exchange: nothing to retry, and the answer says why.
         Right { endpoint: "admin/mail/retry", args: |_| vec![], answers: [U, F, F, I] },
         Right {
@@ -691,4 +692,32 @@ async fn console_pages_render_on_the_server_for_a_superadmin() {
     let resp = within("member /admin/customers", member.get(w.app.url("/admin/customers")).send()).await.unwrap();
     let html = within("member /admin/customers body", resp.text()).await.unwrap();
     assert!(!html.contains("PeeringDB login</th>") && html.contains("for the exchange"), "a member sees no customer list");
+}
+
+#[tokio::test]
+async fn the_console_charts_logins_per_day_by_method_and_refusals_by_reason_without_javascript() {
+    let t = spawn_pdb(&[]).await;
+    local_user(&t.app, "ops", true).await;
+    t.login_as("alice", true).await;
+    t.login_as("alice", true).await;
+    t.login_as("alice", false).await; // cancelled at PeeringDB
+    t.app.login_form("ops", "not the password").await;
+    let ops = logged_in(&t.app, "ops").await;
+
+    let activity = ok_json(&ops, &t.app, "admin/activity", &[]).await;
+    let days = activity["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    let today = &days[29];
+    assert_eq!(today["date"], peerportal::store::now().date().to_string());
+    assert_eq!((today["peeringdb"].as_u64(), today["password"].as_u64(), today["refused"].as_u64()), (Some(2), Some(1), Some(2)));
+    let reasons: Vec<(String, u64)> = serde_json::from_value(activity["refusals"].clone()).unwrap();
+    assert_eq!(reasons, [("cancelled at PeeringDB".to_string(), 1), ("wrong password".to_string(), 1)]);
+
+    // Rendered on the server: the SVG and its table are in the page itself.
+    for page in ["/admin", "/admin/peeringdb"] {
+        let html = ops.get(t.app.url(page)).send().await.unwrap().text().await.unwrap();
+        assert!(html.contains("<svg") && html.contains("Logins per day for the last 30 days"), "{page}: {html}");
+        assert!(html.contains("<th scope=\"row\">wrong password</th>"), "{page}: {html}");
+        assert!(html.contains("2 with PeeringDB, 1 with a password, 2 refused."), "{page}: {html}");
+    }
 }

@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::api::console::peeringdb_status;
+use crate::api::console::{login_activity, peeringdb_status};
+use crate::components::activity::activity_view;
 use crate::components::console::{load_error, AdminPage};
 use crate::console::{AuditItem, PeeringDbStatus};
 use crate::AppError;
@@ -12,9 +13,10 @@ use crate::AppError;
 pub fn PeeringDbPage() -> impl IntoView {
     // Made here, outside `AdminPage`: see the note in `customers.rs`.
     let status = Resource::new(|| (), |_| peeringdb_status());
+    let activity = Resource::new(|| (), |_| login_activity());
     view! {
         <Title text="PeeringDB integration"/>
-        <AdminPage tab="/admin/peeringdb" view=move |_| status_view(status)/>
+        <AdminPage tab="/admin/peeringdb" view=move |_| view! { {status_view(status)}{activity_view(activity)} }/>
     }
 }
 
