@@ -116,8 +116,12 @@ pub struct AuditItem {
     pub id: i64,
     pub at: String,
     pub actor: Actor,
-    /// The username behind a user actor, for reading.
+    /// Who did it, as people read it: a person's name, "PeeringDB",
+    /// "the command line"…
     pub actor_name: Option<String>,
+    /// The row as a sentence (`domain::audit::sentence`); the recorded
+    /// JSON stays in `details` and the CSV export.
+    pub summary: String,
     pub event: AuditEvent,
     pub user_id: Option<i64>,
     pub username: Option<String>,

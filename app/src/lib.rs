@@ -14,7 +14,7 @@ mod model;
 mod pages;
 
 pub use domain::customer::format_asns;
-pub use domain::login::{encode_query_component, login_error_text, safe_next};
+pub use domain::login::{encode_query_component, login_error_next_step, login_error_text, safe_next};
 pub use domain::{Actor, AuditEvent, CreatedVia, CustomerKind, CustomerStatus, LoginError, LoginMethod, Role, Source};
 pub use error::AppError;
 pub use model::*;

@@ -103,6 +103,27 @@ impl LoginError {
     }
 }
 
+impl LoginError {
+    /// What the person can do about a refusal, where there is more to say
+    /// than the message: whom to ask, and for what.
+    pub fn next_step(self) -> Option<&'static str> {
+        Some(match self {
+            LoginError::PdbNoCustomer => {
+                "If your organisation is a member here, ask its administrator at PeeringDB to add you to the network that holds its ASN, \
+                 or ask a colleague who has access here to invite you."
+            }
+            LoginError::PdbCustomerOptedOut => "Ask a colleague who administers your organisation's access here to invite you.",
+            LoginError::PdbUserNotVerified => "PeeringDB approves new accounts by hand, which can take a day or two.",
+            LoginError::PdbEmailNotVerified => "PeeringDB sends a confirmation link to your address; open it, then log in again.",
+            LoginError::Disabled | LoginError::PdbDisabled | LoginError::PdbConfig | LoginError::PdbDiscovery => {
+                "Write to the exchange's support team, who can look into it."
+            }
+            LoginError::BadCredentials => "Accounts made through PeeringDB have no password here: they use “Login with PeeringDB”.",
+            _ => return None,
+        })
+    }
+}
+
 /// The sentence for a `/login?error=code&…` URL. `asns` and `retry` are the
 /// extras some codes carry; only digits are taken from them.
 pub fn login_error_text(code: &str, asns: Option<&str>, retry: Option<&str>) -> String {
@@ -117,6 +138,11 @@ pub fn login_error_text(code: &str, asns: Option<&str>, retry: Option<&str>) -> 
         },
         other => other.message().to_string(),
     }
+}
+
+/// What to do next after the refusal with this code, if anything.
+pub fn login_error_next_step(code: &str) -> Option<&'static str> {
+    LoginError::parse(code).ok().and_then(LoginError::next_step)
 }
 
 /// The "no matching customer" message with the ASNs PeeringDB listed.

@@ -2,8 +2,8 @@ use leptos::prelude::*;
 
 use crate::console::AuditItem;
 
-/// Audit rows as a table; the details column keeps the recorded JSON,
-/// which is what an operator greps for.
+/// Audit rows as a table of sentences; the recorded JSON is in the CSV
+/// export, which is what an operator greps.
 #[component]
 pub fn AuditTable(items: Vec<AuditItem>) -> impl IntoView {
     let rows = items
@@ -13,11 +13,10 @@ pub fn AuditTable(items: Vec<AuditItem>) -> impl IntoView {
             view! {
                 <tr>
                     <td class="nowrap">{a.at}</td>
-                    <td><code>{a.event.as_str()}</code></td>
-                    <td>{a.actor_name.unwrap_or_else(|| a.actor.to_string())}</td>
+                    <td>{a.summary}<br/><span class="muted small"><code>{a.event.as_str()}</code></span></td>
+                    <td>{a.actor_name.unwrap_or_else(|| a.actor.label().to_string())}</td>
                     <td>{who}</td>
                     <td>{a.customer.or_else(|| a.customer_id.map(|id| format!("#{id}")))}</td>
-                    <td class="details"><code>{a.details}</code></td>
                     <td>{a.ip}</td>
                 </tr>
             }
@@ -26,8 +25,8 @@ pub fn AuditTable(items: Vec<AuditItem>) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table class="audit">
-                <thead><tr><th scope="col">"When"</th><th scope="col">"Event"</th><th scope="col">"By"</th><th scope="col">"User"</th>
-                    <th scope="col">"Customer"</th><th scope="col">"Details"</th><th scope="col">"Address"</th></tr></thead>
+                <thead><tr><th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"By"</th><th scope="col">"Account"</th>
+                    <th scope="col">"Customer"</th><th scope="col">"Address"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
         </div>

@@ -3,7 +3,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::auth::Login;
-use crate::{login_error_text, safe_next};
+use crate::{login_error_next_step, login_error_text, safe_next};
 use crate::SiteResource;
 
 /// `/login`: the password form and, where the IXP enabled it, the
@@ -15,16 +15,16 @@ pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
 
     let next = move || query.read().get("next").filter(|n| safe_next(n).is_some()).unwrap_or_default();
-    let error = move || {
-        // A hydrated submit reports through the action; a plain form post
-        // comes back as `?error=code`.
-        match action.value().get() {
-            Some(Err(e)) => Some(e.to_string()),
-            Some(Ok(())) => None,
-            None => {
-                let q = query.read();
-                q.get("error").map(|code| login_error_text(&code, q.get("asns").as_deref(), q.get("retry").as_deref()))
-            }
+    // The refusal and what to do about it. A hydrated submit reports
+    // through the action; a plain form post comes back as `?error=code`.
+    let error = move || match action.value().get() {
+        Some(Err(e)) => Some((e.to_string(), e.login_error().next_step())),
+        Some(Ok(())) => None,
+        None => {
+            let q = query.read();
+            q.get("error").map(|code| {
+                (login_error_text(&code, q.get("asns").as_deref(), q.get("retry").as_deref()), login_error_next_step(&code))
+            })
         }
     };
 
@@ -32,7 +32,19 @@ pub fn LoginPage() -> impl IntoView {
         <Title text="Log in"/>
         <section class="card login" aria-labelledby="login-title">
             <h1 id="login-title">"Log in"</h1>
-            {move || error().map(|e| view! { <div class="alert error" role="alert">{e}</div> })}
+            {move || error().map(|(e, next)| view! {
+                <div class="alert error" role="alert" id="login-error">
+                    <p>{e}</p>
+                    {next.map(|n| view! { <p>{n}</p> })}
+                    <Suspense>
+                        {move || Suspend::new(async move {
+                            site.await.ok().and_then(|s| s.support_email).map(|s| view! {
+                                <p>"The exchange's support team: "<a href=format!("mailto:{s}")>{s.clone()}</a></p>
+                            })
+                        })}
+                    </Suspense>
+                </div>
+            })}
             {move || query.read().get("reset").is_some().then(|| view! {
                 <div class="alert ok" role="status">"Your new password is set, and every session of the account has ended. Log in with it."</div>
             })}

@@ -83,9 +83,12 @@ struct AuditRecord {
 impl TryFrom<AuditRecord> for AuditItem {
     type Error = DbError;
     fn try_from(r: AuditRecord) -> Result<AuditItem, DbError> {
+        let event = word(&r.event)?;
+        let summary = domain::audit::sentence(event, &serde_json::from_str(&r.details).unwrap_or_default());
         Ok(AuditItem {
             actor: Actor::parse(&r.actor).map_err(|e| DbError::Corrupt(e.to_string()))?,
-            event: word(&r.event)?,
+            event,
+            summary,
             id: r.id,
             at: fmt_time(r.at),
             actor_name: None,
@@ -229,16 +232,17 @@ impl AuditQuery {
 async fn name_actors(db: &Db, rows: Vec<AuditRecord>) -> Result<Vec<AuditItem>, DbError> {
     let mut items = rows.into_iter().map(AuditItem::try_from).collect::<Result<Vec<_>, _>>()?;
     let ids: std::collections::BTreeSet<i64> = items.iter().filter_map(|i| i.actor.user_id()).collect();
-    if ids.is_empty() {
-        return Ok(items);
+    let mut names: HashMap<i64, String> = HashMap::new();
+    if !ids.is_empty() {
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let sql = format!("SELECT id, name FROM users WHERE id IN ({list})");
+        names = with_db!(db, p => sqlx::query_as::<_, (i64, String)>(&sql).fetch_all(p).await)?.into_iter().collect();
     }
-    let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-    let sql = format!("SELECT id, username FROM users WHERE id IN ({list})");
-    let names: HashMap<i64, String> = with_db!(db, p => sqlx::query_as::<_, (i64, String)>(&sql).fetch_all(p).await)?.into_iter().collect();
     for item in &mut items {
-        if let Some(id) = item.actor.user_id() {
-            item.actor_name = names.get(&id).cloned();
-        }
+        item.actor_name = Some(match item.actor {
+            Actor::User(id) => names.get(&id).cloned().unwrap_or_else(|| format!("a deleted account (#{id})")),
+            other => other.label().to_string(),
+        });
     }
     Ok(items)
 }

@@ -52,7 +52,7 @@ pub async fn export(
 /// (usernames and reasons come from outside).
 pub fn audit_rows_csv(rows: &[AuditItem]) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(["id", "at", "event", "actor", "actor_name", "user_id", "username", "customer_id", "customer", "details", "ip"])?;
+    w.write_record(["id", "at", "event", "actor", "actor_name", "user_id", "username", "customer_id", "customer", "details", "ip", "summary"])?;
     for r in rows {
         let cells = [
             r.id.to_string(),
@@ -66,6 +66,7 @@ pub fn audit_rows_csv(rows: &[AuditItem]) -> Result<String, csv::Error> {
             r.customer.clone().unwrap_or_default(),
             r.details.clone(),
             r.ip.clone().unwrap_or_default(),
+            r.summary.clone(),
         ];
         w.write_record(cells.iter().map(|c| defuse_formula(c).into_owned()))?;
     }
@@ -92,6 +93,7 @@ mod tests {
             at: "2026-11-29 10:00 UTC".into(),
             actor: Actor::Peeringdb,
             actor_name: None,
+            summary: "Login refused (PeeringDB): no PeeringDB network of theirs is a customer".into(),
             event: AuditEvent::LoginRefused,
             user_id: Some(3),
             username: Some(username.into()),
@@ -106,7 +108,7 @@ mod tests {
     fn csv_export_quotes_json_and_defuses_formulas() {
         let text = audit_rows_csv(&[item("=HYPERLINK(\"x\")")]).unwrap();
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("id,at,event,actor,actor_name,user_id,username,customer_id,customer,details,ip"));
+        assert_eq!(lines.next(), Some("id,at,event,actor,actor_name,user_id,username,customer_id,customer,details,ip,summary"));
         let row = lines.next().unwrap();
         assert!(row.contains(r#""'=HYPERLINK(""x"")""#), "{row}");
         assert!(row.contains(r#""{""reason"":""no_customer"",""asns"":[1,2]}""#), "{row}");

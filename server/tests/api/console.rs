@@ -721,3 +721,27 @@ async fn the_console_charts_logins_per_day_by_method_and_refusals_by_reason_with
         assert!(html.contains("2 with PeeringDB, 1 with a password, 2 refused."), "{page}: {html}");
     }
 }
+
+#[tokio::test]
+async fn audit_rows_read_as_sentences_with_names_while_the_csv_keeps_the_json() {
+    let t = spawn_pdb(&[]).await;
+    let ops_id = local_user(&t.app, "ops", true).await;
+    peerportal::with_db!(&t.app.db, p => sqlx::query("UPDATE users SET name = 'Olga Ops' WHERE id = $1").bind(ops_id).execute(p).await.map(|r| r.rows_affected())).unwrap();
+    t.login_as("alice", true).await;
+    let ops = logged_in(&t.app, "ops").await;
+    let alice = peerportal::store::users::by_username(&t.app.db, "alice.anders").await.unwrap().unwrap();
+    ok_json(&ops, &t.app, "admin/grant", &f(&[("user_id", &alice.id.to_string()), ("customer", "gamma"), ("role", "member")])).await;
+
+    let page = ops.get(t.app.url(&format!("/admin/users/{}", alice.id))).send().await.unwrap().text().await.unwrap();
+    for sentence in ["Logged in with PeeringDB, with MFA", "Access to Alpha Net added as admin, via PeeringDB", "Access to Gamma", "by hand"] {
+        assert!(page.contains(sentence), "{sentence:?} on the user's page: {page}");
+    }
+    let table = page.split("<table class=\"audit\">").nth(1).and_then(|t| t.split("</table>").next()).expect("the audit table");
+    assert!(table.contains("Olga Ops"), "the actor is a person's name: {table}");
+    assert!(!table.contains("user:") && !table.contains("&quot;"), "no actor ids, no JSON: {table}");
+
+    let log = ops.get(t.app.url("/admin/audit")).send().await.unwrap().text().await.unwrap();
+    assert!(log.contains("Access to Alpha Net added as admin, via PeeringDB") && log.contains(">PeeringDB<"), "{log}");
+    let csv = ops.get(t.app.url("/admin/audit.csv")).send().await.unwrap().text().await.unwrap();
+    assert!(csv.contains(r#"{""role"":""admin"""#) || csv.contains(r#""role"":""admin"#), "the CSV keeps the recorded JSON: {csv}");
+}

@@ -617,3 +617,17 @@ async fn a_peeringdb_login_issues_a_new_session_id() {
     assert_eq!(ids.len(), 1);
     assert_ne!(ids[0], first);
 }
+
+#[tokio::test]
+async fn a_refused_login_says_what_to_do_next_and_whom_to_write_to() {
+    let t = spawn_pdb(&[("PEERPORTAL_SUPPORT_EMAIL", "noc@ix.example")]).await;
+    let mut profile = t.sim.profile("alice").unwrap();
+    profile["networks"] = json!([{ "id": 9, "asn": 4200000001u32, "perms": 15 }]);
+    t.sim.set_profile("alice", profile);
+    let refused = t.login_as("alice", true).await;
+    let location = refused.response.headers()["location"].to_str().unwrap().to_string();
+    let page = t.app.get(&location).await.text().await.unwrap();
+    assert!(page.contains("None of your PeeringDB networks — AS4200000001 — is a member of this exchange."), "{page}");
+    assert!(page.contains("ask its administrator at PeeringDB to add you to the network"), "{page}");
+    assert!(page.contains("href=\"mailto:noc@ix.example\""), "{page}");
+}
