@@ -9,8 +9,10 @@ cd "$(dirname "$0")/.."
 port=${E2E_PORT:-3100}
 work=$(mktemp -d)
 server_pid=""
+smtp_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+  [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null && wait "$smtp_pid" 2>/dev/null || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -28,6 +30,17 @@ export PEERPORTAL_DEMO=true
 export PEERPORTAL_REQUIRE_2FA=off
 export E2E_ADMIN_PASSWORD="e2e admin password"
 bin=${PEERPORTAL_BIN:-target/debug/peerportal}
+
+# A real SMTP server (Debian's python3-aiosmtpd) on loopback: the portal's
+# mail goes there, and the stories read the links from what it received.
+smtp_port=${E2E_SMTP_PORT:-2526}
+export E2E_MAIL_DIR="$work/mail"
+/usr/bin/python3 scripts/mailsink.py --dir "$E2E_MAIL_DIR" --port "$smtp_port" >"$work/smtp.log" 2>&1 &
+smtp_pid=$!
+for _ in $(seq 100); do grep -q "listening" "$work/smtp.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "listening" "$work/smtp.log" || { echo "FAIL: the test SMTP server did not start"; cat "$work/smtp.log"; exit 1; }
+export PEERPORTAL_SMTP_URL="smtp://127.0.0.1:$smtp_port?tls=none"
+export PEERPORTAL_MAIL_FROM="Demo IX portal <portal@ix.example>"
 
 PEERPORTAL_ADMIN_PASSWORD="$E2E_ADMIN_PASSWORD" "$bin" admin create --username e2e-admin --email e2e@example.net >/dev/null
 "$bin" serve >"$work/server.log" 2>&1 &

@@ -73,8 +73,18 @@ pub fn App() -> impl IntoView {
     provide_context(second);
     let confirm_2fa = ServerAction::<api::account::ConfirmTwoFactor>::new();
     provide_context(confirm_2fa);
+    // Accepting an invitation signs a new account in, or chooses the customer.
+    let join = ServerAction::<api::account::JoinByInvitation>::new();
+    provide_context(join);
+    let accept = ServerAction::<api::account::AcceptInvitation>::new();
+    provide_context(accept);
     let me = Resource::new_blocking(
-        move || (login.version().get(), choose.version().get(), second.version().get(), confirm_2fa.version().get()),
+        move || {
+            (
+                (login.version().get(), choose.version().get(), second.version().get()),
+                (confirm_2fa.version().get(), join.version().get(), accept.version().get()),
+            )
+        },
         |_| current_user(),
     );
     provide_context(MeResource(me));

@@ -816,4 +816,60 @@ mod tests {
         let c = parse(&[("PEERPORTAL_TRUSTED_PROXIES", "127.0.0.1 10.0.0.0/8"), ("PEERPORTAL_SERVER_TIMING", "true")]).unwrap();
         assert!(c.trusted_proxies.trusts("10.1.2.3".parse().unwrap()) && c.server_timing);
     }
+
+    #[test]
+    fn mail_is_off_without_an_smtp_url_and_its_companions_alone_are_an_error() {
+        let c = parse(&[]).unwrap();
+        assert!(c.mail.is_none() && c.support_email.is_none());
+        assert_eq!(setting_named(parse(&[("PEERPORTAL_MAIL_FROM", "a@b.net")]).unwrap_err()), "PEERPORTAL_MAIL_FROM");
+    }
+
+    #[test]
+    fn smtp_urls_choose_tls_and_port_and_keep_the_password_out_of_sight() {
+        let from = ("PEERPORTAL_MAIL_FROM", "Example IX <portal@ix.example>");
+        let c = parse(&[("PEERPORTAL_SMTP_URL", "smtp://relay%40ix:p%40ss@mail.ix.example"), from]).unwrap();
+        let m = c.mail.as_ref().unwrap();
+        assert_eq!((m.host.as_str(), m.port, m.tls), ("mail.ix.example", 587, SmtpTls::StartTls));
+        assert_eq!(m.username.as_deref(), Some("relay@ix"));
+        assert_eq!(m.password.as_ref().unwrap().expose_secret(), "p@ss");
+        assert_eq!(m.from.name.as_deref(), Some("Example IX"));
+        assert!(!c.summary().contains("p@ss") && !format!("{c:?}").contains("p@ss"), "{}", c.summary());
+        assert!(c.summary().contains("mail=smtp://relay@ix@mail.ix.example:587 (STARTTLS)"), "{}", c.summary());
+
+        let m = parse(&[("PEERPORTAL_SMTP_URL", "smtps://mail.ix.example"), from]).unwrap().mail.unwrap();
+        assert_eq!((m.port, m.tls), (465, SmtpTls::Implicit));
+        let m = parse(&[("PEERPORTAL_SMTP_URL", "smtp://127.0.0.1?tls=none"), from]).unwrap().mail.unwrap();
+        assert_eq!((m.port, m.tls), (25, SmtpTls::None));
+    }
+
+    #[test]
+    fn bad_mail_settings_stop_startup_naming_the_setting() {
+        let from = ("PEERPORTAL_MAIL_FROM", "portal@ix.example");
+        for (url, name) in [
+            ("http://mail.ix.example", "PEERPORTAL_SMTP_URL"),
+            ("smtps://mail.ix.example?tls=none", "PEERPORTAL_SMTP_URL"),
+            ("smtp://:secret@mail.ix.example", "PEERPORTAL_SMTP_URL"),
+            ("not a url", "PEERPORTAL_SMTP_URL"),
+        ] {
+            assert_eq!(setting_named(parse(&[("PEERPORTAL_SMTP_URL", url), from]).unwrap_err()), name, "{url}");
+        }
+        let no_from = parse(&[("PEERPORTAL_SMTP_URL", "smtp://mail.ix.example")]).unwrap_err();
+        assert_eq!(setting_named(no_from), "PEERPORTAL_MAIL_FROM");
+        let bad_from = parse(&[("PEERPORTAL_SMTP_URL", "smtp://mail.ix.example"), ("PEERPORTAL_MAIL_FROM", "not an address")]).unwrap_err();
+        assert_eq!(setting_named(bad_from), "PEERPORTAL_MAIL_FROM");
+        let both = Config::from_sources(
+            &env(&[("PEERPORTAL_SMTP_URL", "smtp://u:p@mail.ix.example"), from, ("PEERPORTAL_SMTP_PASSWORD_FILE", "/run/pw")]),
+            None,
+            &|_| Ok("filepw".into()),
+        );
+        assert_eq!(setting_named(both.unwrap_err()), "PEERPORTAL_SMTP_PASSWORD_FILE");
+        let file = Config::from_sources(
+            &env(&[("PEERPORTAL_SMTP_URL", "smtp://u@mail.ix.example"), from, ("PEERPORTAL_SMTP_PASSWORD_FILE", "/run/pw")]),
+            None,
+            &|_| Ok("filepw\n".into()),
+        )
+        .unwrap();
+        assert_eq!(file.mail.unwrap().password.unwrap().expose_secret(), "filepw");
+        assert_eq!(setting_named(parse(&[("PEERPORTAL_SUPPORT_EMAIL", "nobody")]).unwrap_err()), "PEERPORTAL_SUPPORT_EMAIL");
+    }
 }

@@ -14,8 +14,9 @@ use crate::AppError;
 
 #[component]
 pub fn InvitationPage() -> impl IntoView {
-    let accept = ServerAction::<AcceptInvitation>::new();
-    let join = ServerAction::<JoinByInvitation>::new();
+    // The app's own: who is signed in is loaded again after either.
+    let accept = expect_context::<ServerAction<AcceptInvitation>>();
+    let join = expect_context::<ServerAction<JoinByInvitation>>();
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let invitation = Resource::new(token, get_invitation);

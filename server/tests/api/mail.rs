@@ -153,3 +153,27 @@ async fn a_login_refused_because_every_network_is_gone_mails_what_was_removed() 
     assert!(mails[1].text.contains("  - Removed: Alpha Net\n  - Removed: Beta Net\n"), "{}", mails[1].text);
     assert!(mails[1].text.contains("ask your organisation's administrator at PeeringDB"), "{}", mails[1].text);
 }
+
+#[tokio::test]
+async fn the_smtp_password_reaches_no_log_page_or_outbox_row() {
+    let sink = MailSink::start();
+    let url = format!("smtp://portal:{}@127.0.0.1:{}?tls=none", "smtp-SECRET-pw", sink.port);
+    let t = spawn_pdb(&[("PEERPORTAL_SMTP_URL", &url), ("PEERPORTAL_MAIL_FROM", "portal@ix.example")]).await;
+    t.login_as("alice", true).await;
+    // The test server offers no AUTH: every try fails, with an error to record.
+    for _ in 0..500 {
+        if outbox(&t).await.first().is_some_and(|r| r.1 >= 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let rows = outbox(&t).await;
+    assert!(rows[0].3.is_some(), "the failed try is recorded: {rows:?}");
+    crate::console::local_user(&t.app, "ops", true).await;
+    let ops = crate::console::logged_in(&t.app, "ops").await;
+    let page = ops.get(t.app.url("/admin/mail")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("smtp://portal@127.0.0.1"), "{page}");
+    for (what, text) in [("logs", t.app.logs.text()), ("mail page", page), ("outbox", format!("{rows:?}"))] {
+        assert!(!text.contains("smtp-SECRET-pw"), "the SMTP password is in the {what}");
+    }
+}
