@@ -61,6 +61,19 @@ pub async fn after_customer_change<'a>(
     Ok(out)
 }
 
+/// Commits a customer's change made in `tx` with its audit row (`change`,
+/// to which what the withdrawal did is added) and the withdrawal's rows.
+pub async fn commit_customer_change(mut tx: Tx, mut change: AuditEntry<'_>, withdrawn: Withdrawn<'_>) -> Result<(), app::AppError> {
+    change.details["access_removed"] = json!(withdrawn.grants_removed);
+    change.details["roles_lowered"] = json!(withdrawn.grants_lowered);
+    change.details["sessions_ended"] = json!(withdrawn.sessions_ended);
+    let mut rows = vec![change];
+    rows.extend(withdrawn.rows);
+    crate::store::audit::write_all(&mut tx, &rows).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// A user's PeeringDB grants that went: their audit rows (to write with
 /// the change) and the customers' names (to report).
 pub struct Removed<'a> {

@@ -155,17 +155,8 @@ impl SelfService for Portal {
                     .into(),
             ));
         }
-        let details = json!({
-            "customer": customer.name,
-            "changes": { "peeringdb_require_mfa": [customer.peeringdb_require_mfa, require] },
-            "access_removed": withdrawn.grants_removed,
-            "sessions_ended": withdrawn.sessions_ended,
-        });
-        let mut rows = vec![entry(me, meta, AuditEvent::CustomerUpdated, None, Some(customer_id), details)];
-        rows.extend(withdrawn.rows);
-        audit::write_all(&mut tx, &rows).await?;
-        tx.commit().await?;
-        Ok(())
+        let details = json!({ "customer": customer.name, "changes": { "peeringdb_require_mfa": [customer.peeringdb_require_mfa, require] } });
+        access::commit_customer_change(tx, entry(me, meta, AuditEvent::CustomerUpdated, None, Some(customer_id), details), withdrawn).await
     }
 
     async fn two_factor(&self, me: &Caller) -> Result<app::console::TwoFactor, AppError> {

@@ -228,18 +228,7 @@ impl Portal {
             "peeringdb_login": [customer.peeringdb_login, login],
             "peeringdb_max_role": [customer.peeringdb_max_role.map(Role::as_str), max_role.map(Role::as_str)],
         });
-        let details = json!({
-            "customer": customer.name,
-            "changes": changes,
-            "access_removed": withdrawn.grants_removed,
-            "roles_lowered": withdrawn.grants_lowered,
-            "sessions_ended": withdrawn.sessions_ended,
-        });
-        let mut rows = vec![entry(me, meta, AuditEvent::CustomerUpdated, None, Some(customer_id), details)];
-        rows.extend(withdrawn.rows);
-        audit::write_all(&mut tx, &rows).await?;
-        tx.commit().await?;
-        Ok(())
+        access::commit_customer_change(tx, entry(me, meta, AuditEvent::CustomerUpdated, None, Some(customer_id), json!({ "customer": customer.name, "changes": changes })), withdrawn).await
     }
 
     pub(crate) async fn invitation_view(&self, token: &str, me: Option<&Caller>) -> Result<InvitationView, AppError> {

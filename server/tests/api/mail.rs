@@ -19,6 +19,18 @@ async fn outbox(t: &PdbApp) -> Vec<(bool, i64, bool, Option<String>)> {
     peerportal::with_db!(&t.app.db, p => sqlx::query_as(sql).fetch_all(p).await).unwrap()
 }
 
+/// The outbox once the worker has tried (and failed) at least once
+/// (bounded: 10 s).
+async fn after_a_failed_try(t: &PdbApp) -> Vec<(bool, i64, bool, Option<String>)> {
+    for _ in 0..500 {
+        if outbox(t).await.first().is_some_and(|r| r.1 >= 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    outbox(t).await
+}
+
 #[tokio::test]
 async fn a_first_peeringdb_login_mails_a_welcome_that_lists_the_access() {
     let sink = MailSink::start();
@@ -97,13 +109,7 @@ async fn mail_waits_in_the_outbox_while_the_smtp_server_is_down_and_goes_out_onc
     sink.down();
     t.login_as("alice", true).await;
     // The worker tries, fails, and keeps the mail with the error.
-    for _ in 0..500 {
-        if outbox(&t).await.first().is_some_and(|r| r.1 >= 1) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let rows = outbox(&t).await;
+    let rows = after_a_failed_try(&t).await;
     assert_eq!(rows.len(), 1);
     let (sent, attempts, bodies, error) = &rows[0];
     assert!(!sent && *attempts >= 1 && *bodies, "{rows:?}");
@@ -161,13 +167,7 @@ async fn the_smtp_password_reaches_no_log_page_or_outbox_row() {
     let t = spawn_pdb(&[("PEERPORTAL_SMTP_URL", &url), ("PEERPORTAL_MAIL_FROM", "portal@ix.example")]).await;
     t.login_as("alice", true).await;
     // The test server offers no AUTH: every try fails, with an error to record.
-    for _ in 0..500 {
-        if outbox(&t).await.first().is_some_and(|r| r.1 >= 1) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    let rows = outbox(&t).await;
+    let rows = after_a_failed_try(&t).await;
     assert!(rows[0].3.is_some(), "the failed try is recorded: {rows:?}");
     crate::console::local_user(&t.app, "ops", true).await;
     let ops = crate::console::logged_in(&t.app, "ops").await;
