@@ -68,7 +68,7 @@ impl Application {
             }
         });
         let resync = tokio::spawn(resync_loop(self.portal.clone()));
-        let mail = tokio::spawn(crate::mail::worker(self.portal.clone()));
+        let mail = tokio::spawn(crate::mail::worker(self.db.clone(), self.portal.mailer.clone()));
         let budget_portal = self.portal.clone();
         let budget = tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));

@@ -17,8 +17,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use crate::config::{MailConfig, SmtpTls};
-use crate::portal::Portal;
-use crate::store::{leases, now, outbox, DbError};
+use crate::store::{leases, now, outbox, Db, DbError};
 
 /// The lease whose holder sends the outbox.
 const LEASE: &str = "mail";
@@ -75,18 +74,18 @@ impl Mailer {
 
 /// Sends what is due, if this replica holds (or takes) the sender's lease;
 /// how many mails went out.
-pub async fn tick(portal: &Portal, mailer: &Mailer, holder: &str) -> Result<usize, DbError> {
+pub async fn tick(db: &Db, mailer: &Mailer, holder: &str) -> Result<usize, DbError> {
     let mut sent = 0;
     loop {
         let at = now();
-        if !outbox::any_due(&portal.db, at).await? || !leases::acquire(&portal.db, LEASE, holder, at, at + LEASE_TTL).await? {
+        if !outbox::any_due(db, at).await? || !leases::acquire(db, LEASE, holder, at, at + LEASE_TTL).await? {
             return Ok(sent);
         }
-        let due = outbox::due(&portal.db, at, BATCH).await?;
+        let due = outbox::due(db, at, BATCH).await?;
         for mail in &due {
             match mailer.send(mail).await {
                 Ok(()) => {
-                    outbox::sent(&portal.db, mail.id).await?;
+                    outbox::sent(db, mail.id).await?;
                     tracing::info!(mail_id = mail.id, kind = %mail.kind, "mail sent");
                     sent += 1;
                 }
@@ -94,30 +93,28 @@ pub async fn tick(portal: &Portal, mailer: &Mailer, holder: &str) -> Result<usiz
                     let attempts = mail.attempts.saturating_add(1);
                     let wait = domain::mail::retry_delay(attempts, e.permanent);
                     let next = now() + time::Duration::try_from(wait).unwrap_or(time::Duration::HOUR);
-                    outbox::failed(&portal.db, mail.id, &e.message, next).await?;
+                    outbox::failed(db, mail.id, &e.message, next).await?;
                     tracing::warn!(mail_id = mail.id, kind = %mail.kind, attempts, retry_in_s = wait.as_secs(), error = %e.message, "mail not sent; kept for a retry");
                 }
             }
         }
         if due.len() < BATCH as usize {
-            outbox::prune(&portal.db, now() - KEEP_SENT).await?;
-            leases::release(&portal.db, LEASE, holder).await?;
+            outbox::prune(db, now() - KEEP_SENT).await?;
+            leases::release(db, LEASE, holder).await?;
             return Ok(sent);
         }
     }
 }
 
 /// The outbox worker of this replica, when mail is configured.
-pub async fn worker(portal: Arc<Portal>) {
-    let Some(mailer) = portal.mailer.clone() else {
-        return;
-    };
+pub async fn worker(db: Db, mailer: Option<Arc<Mailer>>) {
+    let Some(mailer) = mailer else { return };
     let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
     let mut poll = tokio::time::interval(POLL);
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         poll.tick().await;
-        if let Err(e) = tick(&portal, &mailer, &holder).await {
+        if let Err(e) = tick(&db, &mailer, &holder).await {
             tracing::warn!(error = %e, "the outbox could not be read or updated");
         }
     }
