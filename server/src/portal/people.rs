@@ -183,14 +183,19 @@ impl Portal {
             return Err(AppError::Conflict("This exchange sends no mail, so invitations cannot go out: ask the exchange to add the person.".into()));
         };
         let customer = customers::by_id(&self.db, customer_id).await?.ok_or(AppError::NotFound)?;
+        if invitations::has_access(&self.db, customer_id, email.as_str()).await? {
+            return Err(AppError::Conflict(format!("{} has access to {} already.", email.as_str(), customer.name)));
+        }
         let link = LinkToken::new();
         let expires_at = now() + time::Duration::try_from(INVITATION_LIFETIME).unwrap_or(time::Duration::days(7));
         let mut tx = self.db.begin().await?;
+        // Sent again, an invitation replaces the open one: one link works.
+        let replaced = invitations::withdraw_open_for(&mut tx, customer_id, email.as_str()).await?;
         let new = invitations::NewInvitation { token_hash: &link.hash, customer_id, email: email.as_str(), role, invited_by: me.user_id, expires_at };
         let id = invitations::insert(&mut tx, &new).await?;
         let mail = message::invitation(&site, email.as_str(), &me.name, &customer.name, role, &link.token, customer.peeringdb_login && self.peeringdb.is_some());
         outbox::enqueue(&mut tx, &mail).await?;
-        let details = json!({ "customer": customer.name, "email": email.as_str(), "role": role.as_str(), "invitation": id });
+        let details = json!({ "customer": customer.name, "email": email.as_str(), "role": role.as_str(), "invitation": id, "replaced": replaced });
         commit_audited(tx, entry(me, meta, AuditEvent::InvitationSent, None, Some(customer_id), details)).await
     }
 

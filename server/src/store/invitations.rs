@@ -62,6 +62,21 @@ pub async fn withdraw(tx: &mut Tx, id: i64, customer_id: i64) -> Result<Option<S
     Ok(with_tx!(tx, c => sqlx::query_scalar(sql).bind(now()).bind(id).bind(customer_id).fetch_optional(c).await)?)
 }
 
+/// Withdraws the open invitations of `email` to `customer_id` (an
+/// invitation sent again replaces them); how many.
+pub async fn withdraw_open_for(tx: &mut Tx, customer_id: i64, email: &str) -> Result<u64, DbError> {
+    let sql = "UPDATE invitations SET withdrawn_at = $1 WHERE customer_id = $2 AND lower(email) = lower($3) \
+               AND accepted_at IS NULL AND withdrawn_at IS NULL";
+    Ok(execute!(tx, sqlx::query(sql).bind(now()).bind(customer_id).bind(email))?)
+}
+
+/// True when an account with this email (case ignored) has access to the customer.
+pub async fn has_access(db: &Db, customer_id: i64, email: &str) -> Result<bool, DbError> {
+    let sql = "SELECT EXISTS (SELECT 1 FROM affiliations a JOIN users u ON u.id = a.user_id \
+               WHERE a.customer_id = $1 AND lower(u.email) = lower($2))";
+    Ok(with_db!(db, p => sqlx::query_scalar(sql).bind(customer_id).bind(email).fetch_one(p).await)?)
+}
+
 /// An open invitation as the customer's admins see it.
 pub struct Open {
     pub id: i64,

@@ -200,3 +200,25 @@ async fn an_admin_through_peeringdb_cannot_cap_away_their_own_admin_rights() {
     assert!(refused.text().await.unwrap().contains("take it away"));
     assert_eq!(t.app.snapshot_without_audit().await, before);
 }
+
+#[tokio::test]
+async fn inviting_again_replaces_the_open_invitation_and_nobody_is_invited_who_has_access() {
+    let sink = MailSink::start();
+    let (t, cadmin) = exchange(&sink).await;
+    invite(&t.app, &cadmin, "nina@new.example", "member").await;
+    let first = token_of(&t.app, &sink.wait_for(1).await[0]);
+    assert!(invite(&t.app, &cadmin, "Nina@New.example", "admin").await.status().is_success());
+    let second = token_of(&t.app, &sink.wait_for(2).await[1]);
+    let alpha = customer_id(&t.app, "alpha").await;
+    let access = ok_json(&cadmin, &t.app, "customer/access", &f(&[("customer_id", &alpha.to_string())])).await;
+    assert_eq!(access["invitations"].as_array().unwrap().len(), 1, "{access}");
+    assert_eq!(join(&t.app, &browser(&t.app.base), &first, "nina").await.status(), 409, "the first link was replaced");
+    assert!(join(&t.app, &browser(&t.app.base), &second, "nina").await.status().is_success());
+    assert_eq!(roles(&t.app, "nina").await, [("alpha".to_string(), "admin".to_string(), "manual".to_string())]);
+
+    let before = t.app.snapshot_without_audit().await;
+    let again = invite(&t.app, &cadmin, "nina@new.example", "member").await;
+    assert_eq!(again.status(), 409);
+    assert!(again.text().await.unwrap().contains("has access to Alpha Net already"));
+    assert_eq!(t.app.snapshot_without_audit().await, before);
+}
