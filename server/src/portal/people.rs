@@ -90,10 +90,15 @@ impl Portal {
 
     pub(crate) async fn reset(&self, meta: &RequestMeta, token: &str, new: SecretString) -> Result<(), AppError> {
         password::validate_new(&new).map_err(|e| AppError::Validation(capitalise(&format!("{e}."))))?;
+        let expired = || AppError::Conflict("This link has expired or was used already. Please ask for a new one.".into());
+        let token_hash = LinkToken::hash_of(token);
+        // A cheap look first: a made-up link costs no password hash.
+        if resets::open(&self.db, &token_hash).await?.is_none() {
+            return Err(expired());
+        }
         let hash = password::hash(new).await?;
         let mut tx = self.db.begin().await?;
-        let expired = || AppError::Conflict("This link has expired or was used already. Please ask for a new one.".into());
-        let Some(user_id) = resets::spend(&mut tx, &LinkToken::hash_of(token)).await? else {
+        let Some(user_id) = resets::spend(&mut tx, &token_hash).await? else {
             return Err(expired());
         };
         let Some(user) = users::by_id(&self.db, user_id).await?.filter(|u| !u.disabled) else {
