@@ -122,6 +122,30 @@ pub struct Timing {
     /// The start redirect plus the callback (the consent page is the
     /// person's time at PeeringDB and is not counted).
     pub total: Duration,
+    /// Where the callback sent the browser, and the cookies it set (the
+    /// new session): what the complete browser flow loads next.
+    pub landing: String,
+    pub cookies: Vec<String>,
+}
+
+/// One login as a person's browser makes it at the portal: the login page,
+/// the button, (PeeringDB's consent, in the simulator), the callback, and
+/// the page it lands on, with the session it set. The wall time of it all.
+pub async fn browser_login(http: &reqwest::Client, pdb: &PeeringDb, base: &str, user: &str) -> anyhow::Result<Duration> {
+    let t0 = Instant::now();
+    let page = http.get(format!("{base}/login")).send().await?;
+    if page.status() != 200 {
+        bail!("/login answered {}", page.status());
+    }
+    let _ = page.bytes().await?;
+    let t = login(http, pdb, base, base, user).await?;
+    let landing = http.get(format!("{base}{}", t.landing)).header(COOKIE, t.cookies.join("; ")).send().await?;
+    let status = landing.status();
+    let body = landing.text().await?;
+    if status != 200 || !body.contains("</html>") {
+        bail!("the landing page {} answered {status}", t.landing);
+    }
+    Ok(t0.elapsed())
 }
 
 /// A fresh address in 10/8 for each login: a storm is many people, each
@@ -168,12 +192,14 @@ pub async fn login(http: &reqwest::Client, pdb: &PeeringDb, start: &str, finish:
     let t2 = Instant::now();
     let at_peeringdb = r.headers().get("server-timing").and_then(|v| v.to_str().ok()).and_then(peeringdb_wait);
     let to = r.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let session: Vec<String> =
+        r.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned)).collect();
     let status = r.status();
     let _ = r.bytes().await;
     if status != 302 || to.starts_with("/login") {
         bail!("callback for {user} answered {status} to {to:?}");
     }
-    Ok(Timing { callback: t2 - t1, at_peeringdb, total: t2 - t0 })
+    Ok(Timing { callback: t2 - t1, at_peeringdb, total: t2 - t0, landing: to, cookies: session })
 }
 
 /// The `peeringdb` entry's `dur` (milliseconds) of a `Server-Timing` value.

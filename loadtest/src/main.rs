@@ -314,6 +314,11 @@ impl Net {
         let n = self.bases.len();
         login(&self.http, &self.pdb, &self.bases[i % n], &self.bases[(i + 1) % n], &flow::user_name(i % self.users)).await
     }
+
+    /// Login number `i` as a browser makes it, on replica `i` modulo the replicas.
+    async fn browser_login(&self, i: usize) -> anyhow::Result<Duration> {
+        flow::browser_login(&self.http, &self.pdb, &self.bases[i % self.bases.len()], &flow::user_name(i % self.users)).await
+    }
 }
 
 /// One database, its replicas and its PeeringDB.
@@ -378,19 +383,33 @@ impl Scenario {
 
         let cpu_before = self.cpu();
         let net = self.net.clone();
-        let storm = storm(args, move |i| {
+        let logins = storm(args, move |i| {
             let net = net.clone();
             async move { Ok(net.login(i).await?.total) }
         })
         .await?;
         let cpu = self.cpu().saturating_sub(cpu_before);
+
+        // The same, as a person's browser makes it: the login page and the
+        // page the callback lands on as well, every request on one replica.
+        let cpu_before = self.cpu();
+        let net = self.net.clone();
+        let browsers = storm(args, move |i| {
+            let net = net.clone();
+            async move { net.browser_login(i).await }
+        })
+        .await?;
+        let browser_cpu = self.cpu().saturating_sub(cpu_before);
         Ok(LoginFigures {
+            browser_per_second: browsers.per_second(),
+            browser_cpu_per_login: browser_cpu / u32::try_from(browsers.latencies.len().max(1)).unwrap_or(u32::MAX),
+            browser_storm: browsers.latencies,
             label: self.label(),
             first,
             repeat,
-            per_second: storm.per_second(),
-            cpu_per_login: cpu / u32::try_from(storm.latencies.len().max(1)).unwrap_or(u32::MAX),
-            storm: storm.latencies,
+            per_second: logins.per_second(),
+            cpu_per_login: cpu / u32::try_from(logins.latencies.len().max(1)).unwrap_or(u32::MAX),
+            storm: logins.latencies,
             idle_rss_kib: self.idle_rss_kib.clone(),
             peak_rss_kib: self.replicas.iter().map(Replica::peak_rss_kib).collect(),
         })
@@ -531,6 +550,10 @@ struct OwnTimes {
 
 struct LoginFigures {
     label: String,
+    /// The complete browser flow: login page, button, callback, landing page.
+    browser_storm: Latencies,
+    browser_per_second: f64,
+    browser_cpu_per_login: Duration,
     first: OwnTimes,
     repeat: OwnTimes,
     storm: Latencies,
@@ -602,6 +625,16 @@ fn print_report(args: &Args, logins: &[LoginFigures], page: Option<&PageFigures>
             mib(&f.idle_rss_kib),
             mib(&f.peak_rss_kib)
         );
+    }
+    println!(
+        "\n**The complete browser flow**: the same storm, each login as a person's browser makes it at the portal: \
+         `GET /login`, the button's POST, (the consent, in the simulator), the callback, and `GET` of the page it lands on \
+         (the picker or the dashboard) with the new session; every request of a login on one replica:\n"
+    );
+    println!("| database · replicas | logins/s | latency p50 / p99 / max (ms) | portal CPU per complete login (ms) |");
+    println!("|---|---|---|---|");
+    for f in logins {
+        println!("| {} | {:.0} | {} | {} |", f.label, f.browser_per_second, f.browser_storm.cell(), ms(f.browser_cpu_per_login));
     }
     let Some(p) = page else { return };
     println!("\n### Server-rendered `/login`\n");
