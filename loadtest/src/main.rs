@@ -389,6 +389,8 @@ impl Scenario {
         })
         .await?;
         let cpu = self.cpu().saturating_sub(cpu_before);
+        // The high-water mark of the storm alone, before the browser flow's pages.
+        let peak_rss_kib = self.replicas.iter().map(Replica::peak_rss_kib).collect();
 
         // The same, as a person's browser makes it: the login page and the
         // page the callback lands on as well, every request on one replica.
@@ -404,6 +406,7 @@ impl Scenario {
             browser_per_second: browsers.per_second(),
             browser_cpu_per_login: browser_cpu / u32::try_from(browsers.latencies.len().max(1)).unwrap_or(u32::MAX),
             browser_storm: browsers.latencies,
+            browser_peak_rss_kib: self.replicas.iter().map(Replica::peak_rss_kib).collect(),
             label: self.label(),
             first,
             repeat,
@@ -411,7 +414,7 @@ impl Scenario {
             cpu_per_login: cpu / u32::try_from(logins.latencies.len().max(1)).unwrap_or(u32::MAX),
             storm: logins.latencies,
             idle_rss_kib: self.idle_rss_kib.clone(),
-            peak_rss_kib: self.replicas.iter().map(Replica::peak_rss_kib).collect(),
+            peak_rss_kib,
         })
     }
 
@@ -554,6 +557,7 @@ struct LoginFigures {
     browser_storm: Latencies,
     browser_per_second: f64,
     browser_cpu_per_login: Duration,
+    browser_peak_rss_kib: Vec<u64>,
     first: OwnTimes,
     repeat: OwnTimes,
     storm: Latencies,
@@ -631,10 +635,17 @@ fn print_report(args: &Args, logins: &[LoginFigures], page: Option<&PageFigures>
          `GET /login`, the button's POST, (the consent, in the simulator), the callback, and `GET` of the page it lands on \
          (the picker or the dashboard) with the new session; every request of a login on one replica:\n"
     );
-    println!("| database · replicas | logins/s | latency p50 / p99 / max (ms) | portal CPU per complete login (ms) |");
-    println!("|---|---|---|---|");
+    println!("| database · replicas | logins/s | latency p50 / p99 / max (ms) | portal CPU per complete login (ms) | RSS peak (MiB) |");
+    println!("|---|---|---|---|---|");
     for f in logins {
-        println!("| {} | {:.0} | {} | {} |", f.label, f.browser_per_second, f.browser_storm.cell(), ms(f.browser_cpu_per_login));
+        println!(
+            "| {} | {:.0} | {} | {} | {} |",
+            f.label,
+            f.browser_per_second,
+            f.browser_storm.cell(),
+            ms(f.browser_cpu_per_login),
+            mib(&f.browser_peak_rss_kib)
+        );
     }
     let Some(p) = page else { return };
     println!("\n### Server-rendered `/login`\n");
