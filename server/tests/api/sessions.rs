@@ -140,3 +140,16 @@ async fn the_account_page_lists_sessions_and_ends_another_one() {
     assert_eq!(theirs.status(), 404);
     assert!(has_session(&app, &otto).await);
 }
+
+#[tokio::test]
+async fn anonymous_pages_set_no_cookie_and_write_no_session() {
+    let app = crate::helpers::spawn().await;
+    let before = app.snapshot_without_audit().await;
+    for path in ["/login", "/login/forgot", "/reset/nosuch", "/invitation/nosuch", "/healthz"] {
+        let resp = app.get(path).await;
+        assert!(resp.headers().get(reqwest::header::SET_COOKIE).is_none(), "{path} set a cookie");
+        let _ = resp.text().await;
+    }
+    assert_eq!(app.count("sessions").await, 0);
+    assert_eq!(app.snapshot_without_audit().await, before, "an anonymous page writes nothing");
+}
