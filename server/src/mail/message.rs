@@ -103,7 +103,7 @@ pub fn welcome(site: &Site<'_>, user_id: i64, to: &str, name: &str, username: &s
         Block::Para(format!("your login with PeeringDB has made you an account at {} (username {username}).", site.signature)),
     ];
     if !access.added.is_empty() {
-        blocks.push(Block::Para("PeeringDB vouches for your access to:".into()));
+        blocks.push(Block::Para("You have access to:".into()));
         blocks.push(Block::List(access.added.iter().map(|(c, r)| format!("{c}, as {r}")).collect()));
     }
     if !access.lowered.is_empty() {

@@ -466,7 +466,11 @@ impl Portal {
                 });
                 audit::write_all(&mut tx, &rows).await?;
                 if let Some(site) = self.mail_site() {
-                    let changes = access_changes(&plan, &planning, &withheld.lowered);
+                    let mut changes = access_changes(&plan, &planning, &withheld.lowered);
+                    // The customer an invitation made them join is access this login added too.
+                    if let (Some(_), Some((_, role, customer))) = (&joined, &invited) {
+                        changes.added.push((customer.clone(), *role));
+                    }
                     let mail = match &created {
                         Some(username) => Some(message::welcome(&site, user_id, &verified.email, &name, username, &changes)),
                         None => message::access_changed(&site, user_id, &verified.email, &name, &changes, false),

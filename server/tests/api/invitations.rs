@@ -163,6 +163,9 @@ async fn an_invited_person_accepts_with_peeringdb_though_none_of_their_networks_
     let me = ok_json(&alice, &t.app, "me", &[]).await;
     assert_eq!(me["current_customer"], customer_id(&t.app, "alpha").await);
     assert!(me["flash"].as_str().unwrap().contains("You joined Alpha Net as member."), "{me}");
+    let welcome = sink.wait_for(2).await.remove(1);
+    assert_eq!((welcome.subject.as_str(), welcome.rcpt_tos.as_slice()), ("Welcome to Example IX portal", ["alice@alpha.example".to_string()].as_slice()));
+    assert!(welcome.text.contains("You have access to:\n\n  - Alpha Net, as member\n"), "the welcome names the invited customer: {}", welcome.text);
 }
 
 #[tokio::test]
