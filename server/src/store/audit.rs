@@ -156,8 +156,14 @@ impl AuditQuery {
         };
         let mut q = AuditQuery { conditions: Vec::new(), args: Vec::new(), nothing: false };
         if !f.user.trim().is_empty() {
-            match super::users::by_username(db, f.user.trim()).await? {
-                Some(u) => q.push("a.user_id = ?", Arg::Int(u.id)),
+            let id = match super::users::by_username(db, f.user.trim()).await? {
+                Some(u) => Some(u.id),
+                // A deleted account keeps its rows: found by the name its
+                // `user.deleted` row recorded.
+                None => deleted_user_id(db, f.user.trim()).await?,
+            };
+            match id {
+                Some(id) => q.push("a.user_id = ?", Arg::Int(id)),
                 None => q.nothing = true,
             }
         }
@@ -225,6 +231,20 @@ impl AuditQuery {
         let sql = format!("SELECT COUNT(*) FROM audit_log a {}", self.where_clause());
         Ok(with_db!(db, p => bind_args!(sqlx::query_scalar(&sql), &self.args).fetch_one(p).await)?)
     }
+}
+
+/// The id a deleted account had, from the newest `user.deleted` row
+/// naming `username`.
+async fn deleted_user_id(db: &Db, username: &str) -> Result<Option<i64>, DbError> {
+    let sql = match db {
+        Db::Sqlite { .. } => {
+            "SELECT user_id FROM audit_log WHERE event = 'user.deleted' AND json_extract(details, '$.username') = lower($1) ORDER BY id DESC LIMIT 1"
+        }
+        Db::Postgres(_) => {
+            "SELECT user_id FROM audit_log WHERE event = 'user.deleted' AND details::jsonb->>'username' = lower($1) ORDER BY id DESC LIMIT 1"
+        }
+    };
+    Ok(with_db!(db, p => sqlx::query_scalar::<_, Option<i64>>(sql).bind(username).fetch_optional(p).await)?.flatten())
 }
 
 /// Turns rows into items and fills in who user actors are, with one query

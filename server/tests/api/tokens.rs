@@ -141,6 +141,12 @@ async fn deleting_a_user_removes_every_grant_and_session_and_revokes_their_token
     let (_, details) = events.last().unwrap();
     assert!(details.contains("\"username\":\"alice.anders\"") && details.contains(&format!("\"access_removed\":{grants}")), "{details}");
 
+    // The audit log still finds alice's rows by her old username.
+    let form = f(&[("user", "Alice.Anders"), ("customer", ""), ("event", ""), ("from", ""), ("to", ""), ("page", "0")]);
+    let found = ok_json(&ops, &t.app, "admin/audit", &form).await;
+    let found: Vec<&str> = found["items"].as_array().unwrap().iter().map(|i| i["event"].as_str().unwrap()).collect();
+    assert!(found.contains(&"user.deleted") && found.contains(&"login.success") && found.contains(&"grant.removed"), "{found:?}");
+
     let me = ok_json(&ops, &t.app, "me", &[]).await["user_id"].as_i64().unwrap();
     let resp = call(&ops, &t.app, "admin/delete_user", &f(&[("user_id", &me.to_string()), ("confirm", "on")])).await;
     assert_eq!(resp.status(), 409, "nobody deletes their own account");
