@@ -171,7 +171,7 @@ impl Portal {
         username: &str,
         check: impl std::future::Future<Output = Result<bool, AppError>>,
     ) -> Result<Checked, AppError> {
-        let address = meta.ip.as_deref().and_then(|ip| ip.parse().ok()).map(domain::net::throttle_address);
+        let address = throttle_address(meta);
         let pair = throttle::pair_key(username, address.as_deref().unwrap_or("unknown"));
         let user = throttle::username_key(username);
         let address = address.map(|a| throttle::address_key(&a));
@@ -203,6 +203,26 @@ impl Portal {
         throttle::settle(&self.db, &pair, &back).await?;
         Ok(Checked::Right)
     }
+}
+
+/// The caller's address as the throttles count it (`domain::net`), when known.
+pub(crate) fn throttle_address(meta: &RequestMeta) -> Option<String> {
+    meta.ip.as_deref().and_then(|ip| ip.parse().ok()).map(domain::net::throttle_address)
+}
+
+/// 256 random bits, URL-safe: a browser binding, a login's `state`, the
+/// secret of a single-use link.
+pub(crate) fn random_token() -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+}
+
+/// What is stored for a token: its SHA-256, so a database leak gives no
+/// usable binding or link.
+pub(crate) fn token_hash(token: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(token.as_bytes()))
 }
 
 /// What a throttled password check found.

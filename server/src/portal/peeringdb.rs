@@ -8,8 +8,6 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use app::backend::SignIn;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use domain::grants::GrantPlan;
 use domain::peeringdb::login::{self as decision, AccountChange, Decision, Verified};
 use domain::peeringdb::oidc::{self as oidc_rules, Assurance};
@@ -17,10 +15,9 @@ use domain::peeringdb::{validate_callback, CallbackQuery, Exchange, Pending, Pro
 use domain::{Actor, AuditEvent, LoginError, LoginMethod, Source};
 use secrecy::SecretString;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use url::Url;
 
-use super::{access, Portal};
+use super::{access, random_token, token_hash, Portal};
 use crate::keys::refresh_context;
 use crate::peeringdb::oidc::Identity;
 use crate::peeringdb::{PeeringDbClient, PeeringDbError, TokenHint, Tokens};
@@ -78,11 +75,7 @@ fn internal(e: impl std::fmt::Display) -> Outcome {
 /// Storage key of a pending login: a hash, so a database leak gives no
 /// usable browser binding.
 fn pending_id(binding: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(binding.as_bytes()))
-}
-
-fn random_token() -> String {
-    URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    token_hash(binding)
 }
 
 /// What a successful provisioning did.

@@ -4,14 +4,11 @@
 use app::backend::{Caller, RequestMeta, SignIn};
 use app::console::{CustomerAccess, InvitationItem, InvitationView};
 use app::AppError;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use domain::invitation::{AcceptRefusal, InviteRefusal};
 use domain::mail::{INVITATION_LIFETIME, RESETS_PER_ACCOUNT, RESETS_PER_ADDRESS, RESET_LIFETIME, RESET_WINDOW};
 use domain::{Actor, AuditEvent, CreatedVia, LoginMethod, Role, Source};
 use secrecy::SecretString;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 use super::console::{capitalise, commit_audited, entry};
 use super::{access, Portal};
@@ -28,13 +25,13 @@ pub(crate) struct LinkToken {
 
 impl LinkToken {
     pub fn new() -> LinkToken {
-        let token = URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>());
+        let token = super::random_token();
         let hash = LinkToken::hash_of(&token);
         LinkToken { token, hash }
     }
 
     pub fn hash_of(token: &str) -> String {
-        URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
+        super::token_hash(token)
     }
 }
 
@@ -51,7 +48,7 @@ impl Portal {
             return Err(AppError::Conflict("This exchange sends no mail: please ask its support team to reset your password.".into()));
         };
         // Per address first: it is the same whether or not an account exists.
-        let address = meta.ip.as_deref().and_then(|ip| ip.parse().ok()).map(domain::net::throttle_address).unwrap_or_else(|| "unknown".into());
+        let address = super::throttle_address(meta).unwrap_or_else(|| "unknown".into());
         let key = format!("reset:ip:{address}");
         if throttle::take(&self.db, &[key.as_str()], RESET_WINDOW).await?[0].attempts > RESETS_PER_ADDRESS {
             return Err(AppError::Throttled { minutes: 60 });
