@@ -227,6 +227,9 @@ fn parse_row(record: &csv::StringRecord, allow_reserved: bool) -> Result<ValidCu
 /// Every customer of a CSV text, or every problem in it: an import is all
 /// or nothing.
 pub fn parse_customers(text: &str, allow_reserved: bool) -> Result<Vec<ValidCustomer>, Vec<RowError>> {
+    // A browser posts a textarea with CRLF line ends, and the csv crate then
+    // counts one line too few: the line numbers are those of the LF text.
+    let text = if text.contains('\r') { std::borrow::Cow::Owned(text.replace("\r\n", "\n")) } else { std::borrow::Cow::Borrowed(text) };
     let mut reader = csv::ReaderBuilder::new().has_headers(true).flexible(true).from_reader(text.as_bytes());
     let mut errors = Vec::new();
     match reader.headers() {
@@ -289,6 +292,14 @@ mod tests {
     fn several_asns_are_space_separated() {
         let c = parse_customers(&format!("{HEAD}Multi,multi,64500 AS64501 64500,full,active,true\n"), true).unwrap();
         assert_eq!(c[0].asn_numbers(), vec![64500, 64501]);
+    }
+
+    #[test]
+    fn a_pasted_csv_with_crlf_line_ends_reports_the_same_line_numbers() {
+        let text = format!("{HEAD}Good,good,13335,full,active,true\nBad,bad,0,full,active,true\nOdd,odd,15169,gold,active,true\n");
+        let lines = |t: &str| parse_customers(t, false).unwrap_err().iter().map(|e| e.line).collect::<Vec<_>>();
+        assert_eq!(lines(&text), vec![3, 4]);
+        assert_eq!(lines(&text.replace('\n', "\r\n")), vec![3, 4]);
     }
 
     #[test]
