@@ -513,9 +513,14 @@ impl Ctx {
         e
     }
 
-    /// Sends the person somewhere: a 302 for a plain form post, a
-    /// client-side navigation when the call came from the hydrated page.
+    /// Sends the person somewhere after a form post (a 302).
     pub fn redirect(&self, to: &str) {
         leptos_axum::redirect(to);
+    }
+
+    /// Sends the person to `to` (a path without a query), where the page
+    /// confirms that the server function at `function` succeeded.
+    pub fn redirect_done(&self, to: &str, function: &str) {
+        leptos_axum::redirect(&format!("{to}?{}={}", crate::FORM_OK, crate::encode_query_component(function)));
     }
 }

@@ -45,6 +45,14 @@ pub struct CustomerItem {
     pub users: i64,
 }
 
+/// The CSV import form, posted to the import page itself, which shows its
+/// preview (the server reads the form and hands it to the page).
+#[derive(Clone, Debug, Default)]
+pub struct PostedImport {
+    pub csv: String,
+    pub allow_reserved: bool,
+}
+
 /// What the import preview found: the rows it would write, or every bad row.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportPreview {

@@ -26,7 +26,11 @@ use leptos_router::{
     path, SsrMode,
 };
 
-use crate::api::auth::{current_user, get_site_info, ChooseCustomer, Login};
+use crate::api::auth::{current_user, get_site_info};
+
+/// The query parameter naming the server function whose plain form post
+/// just succeeded (added by the server's form layer, read by the pages).
+pub const FORM_OK: &str = "__ok";
 
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -40,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -50,8 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The signed-in person, loaded before the page renders so that the server's
-/// HTML and the hydrated page agree.
+/// The signed-in person, read once per page.
 #[derive(Clone, Copy)]
 pub struct MeResource(pub Resource<Result<Option<Me>, AppError>>);
 
@@ -63,46 +66,22 @@ pub struct SiteResource(pub Resource<Result<SiteInfo, AppError>>);
 pub fn App() -> impl IntoView {
     provide_meta_context();
 
-    let login = ServerAction::<Login>::new();
-    provide_context(login);
-    let choose = ServerAction::<ChooseCustomer>::new();
-    provide_context(choose);
-    // Who is signed in changes with a login's second step, and whether they
-    // must still set up two-factor with its confirmation.
-    let second = ServerAction::<api::auth::SecondFactor>::new();
-    provide_context(second);
-    let confirm_2fa = ServerAction::<api::account::ConfirmTwoFactor>::new();
-    provide_context(confirm_2fa);
-    // Accepting an invitation signs a new account in, or chooses the customer.
-    let join = ServerAction::<api::account::JoinByInvitation>::new();
-    provide_context(join);
-    let accept = ServerAction::<api::account::AcceptInvitation>::new();
-    provide_context(accept);
-    let me = Resource::new_blocking(
-        move || {
-            (
-                (login.version().get(), choose.version().get(), second.version().get()),
-                (confirm_2fa.version().get(), join.version().get(), accept.version().get()),
-            )
-        },
-        |_| current_user(),
-    );
+    // The pages render on the server only: each request reads who is signed
+    // in once, before the page (and its header) renders.
+    let me = Resource::new_blocking(|| (), |_| current_user());
     provide_context(MeResource(me));
     let site = Resource::new_blocking(|| (), |_| get_site_info());
     provide_context(SiteResource(site));
-
-    // Tests wait for this marker: a page whose WASM failed still renders
-    // fine on the server, so only a browser that ran the effect proves hydration.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/peerportal.css"/>
         <Title formatter=|t: String| if t.is_empty() { "PeerPortal".to_string() } else { format!("{t} · PeerPortal") }/>
         <Router>
-            <div id="app" data-hydrated=move || hydrated.get().then_some("true")>
+            <div id="app">
+                <HydrationMarker/>
                 <components::layout::Header/>
                 <main id="main">
+                    <components::layout::Flash/>
                     <Routes fallback=pages::not_found::NotFound>
                         // Async: the whole page waits for its data, so it is complete without JavaScript.
                         <Route path=path!("/login") view=pages::login::LoginPage ssr=SsrMode::Async/>
@@ -130,4 +109,17 @@ pub fn App() -> impl IntoView {
             </div>
         </Router>
     }
+}
+
+/// Marks `#app` once the bundle has run. Tests wait for it: a page whose
+/// WASM failed still renders fine on the server, so only a browser that ran
+/// an island's effect proves the islands are live.
+#[island]
+fn HydrationMarker() -> impl IntoView {
+    Effect::new(move |_| {
+        if let Some(app) = document().get_element_by_id("app") {
+            // Cannot fail for a valid attribute name.
+            let _ = app.set_attribute("data-hydrated", "true");
+        }
+    });
 }

@@ -49,7 +49,7 @@ export function watchConsole(page: Page): string[] {
   page.on("console", (m) => {
     if (m.type() === "error") errors.push(`${m.text()} @ ${m.location().url}`);
   });
-  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("pageerror", (e) => errors.push(`${String(e)} @ ${page.url()}`));
   return errors;
 }
 

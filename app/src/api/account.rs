@@ -151,9 +151,8 @@ pub async fn get_two_factor() -> Result<crate::console::TwoFactor, AppError> {
 pub async fn start_two_factor() -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
     ctx.backend.start_two_factor(ctx.setting_up_two_factor()?).await.map_err(|e| ctx.fail(e))?;
-    // From the hydrated page the state is fetched again instead: a
-    // navigation as well would fetch it twice, and the recovery codes
-    // are handed out once.
+    // A plain form post comes back to the page, which shows the new state
+    // (the recovery codes once); a JSON caller gets the answer alone.
     if ctx.plain_form {
         ctx.redirect("/account/2fa");
     }
@@ -167,9 +166,8 @@ pub async fn confirm_two_factor(code: String) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;
     let codes = ctx.backend.confirm_two_factor(ctx.setting_up_two_factor()?, &ctx.meta, &code).await.map_err(|e| ctx.fail(e))?;
     ctx.session.stash_recovery_codes(codes).await?;
-    // From the hydrated page the state is fetched again instead: a
-    // navigation as well would fetch it twice, and the recovery codes
-    // are handed out once.
+    // A plain form post comes back to the page, which shows the new state
+    // (the recovery codes once); a JSON caller gets the answer alone.
     if ctx.plain_form {
         ctx.redirect("/account/2fa");
     }
@@ -182,9 +180,8 @@ pub async fn disable_two_factor(password: String, code: String) -> Result<(), Ap
     let ctx = crate::backend::Ctx::get().await?;
     let password = secrecy::SecretString::from(password);
     ctx.backend.disable_two_factor(ctx.caller()?, &ctx.meta, password, &code).await.map_err(|e| ctx.fail(e))?;
-    // From the hydrated page the state is fetched again instead: a
-    // navigation as well would fetch it twice, and the recovery codes
-    // are handed out once.
+    // A plain form post comes back to the page, which shows the new state
+    // (the recovery codes once); a JSON caller gets the answer alone.
     if ctx.plain_form {
         ctx.redirect("/account/2fa");
     }

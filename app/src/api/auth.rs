@@ -22,9 +22,8 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     Ok(Some(caller.me(chosen, flash)))
 }
 
-/// Username/password login. Works as a plain form post (JavaScript off:
-/// the answer is a 302, errors travel as `/login?error=code`) and from the
-/// hydrated `ActionForm` (no page reload).
+/// Username/password login: a plain form post, answered with a 302 (errors
+/// travel as `/login?error=code`); a JSON caller gets the error itself.
 #[server(prefix = "/api", endpoint = "login", input = PostUrl)]
 pub async fn login(username: String, password: String, next: Option<String>) -> Result<(), AppError> {
     let ctx = crate::backend::Ctx::get().await?;

@@ -57,7 +57,12 @@ pub async fn save_customer(
         peeringdb_locked: crate::console::checkbox(&peeringdb_locked),
         allow_reserved: crate::console::checkbox(&allow_reserved),
     };
+    let new = id.is_none();
     let id = ctx.backend.save_customer(&admin, &ctx.meta, form).await.map_err(|e| ctx.fail(e))?;
+    // A new customer gets its own address.
+    if new {
+        ctx.redirect_done(&format!("/admin/customers/{id}"), <SaveCustomer as leptos::server_fn::ServerFn>::PATH);
+    }
     Ok(id)
 }
 
@@ -78,7 +83,15 @@ pub async fn delete_customer(id: i64, confirm: Option<String>) -> Result<(), App
 pub async fn import_customers(csv: String, allow_reserved: Option<String>, commit: Option<String>) -> Result<ImportPreview, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
     let (allow, commit) = (crate::console::checkbox(&allow_reserved), crate::console::checkbox(&commit));
-    ctx.backend.import_customers(&ctx.superadmin()?, &ctx.meta, &csv, allow, commit).await.map_err(|e| ctx.fail(e))
+    let preview = ctx.backend.import_customers(&ctx.superadmin()?, &ctx.meta, &csv, allow, commit).await.map_err(|e| ctx.fail(e))?;
+    // The Import button is a plain form post: it comes back to the import
+    // page, which says what was written.
+    if preview.committed && ctx.plain_form {
+        let new = preview.rows.iter().filter(|r| r.new).count();
+        ctx.session.set_flash(format!("Imported: {new} created, {} updated.", preview.rows.len() - new)).await?;
+        ctx.redirect("/admin/customers/import");
+    }
+    Ok(preview)
 }
 
 #[server(prefix = "/api", endpoint = "admin/users", input = PostUrl)]
@@ -98,7 +111,10 @@ pub async fn create_user(username: String, name: String, email: String, password
     let ctx = crate::backend::Ctx::get().await?;
     let form = crate::console::NewUserForm { username, name, email, superadmin: crate::console::checkbox(&superadmin) };
     let password = secrecy::SecretString::from(password);
-    ctx.backend.create_user(&ctx.superadmin()?, &ctx.meta, form, password).await.map_err(|e| ctx.fail(e))
+    let id = ctx.backend.create_user(&ctx.superadmin()?, &ctx.meta, form, password).await.map_err(|e| ctx.fail(e))?;
+    // Access is given on the new user's own page.
+    ctx.redirect_done(&format!("/admin/users/{id}"), <CreateUser as leptos::server_fn::ServerFn>::PATH);
+    Ok(id)
 }
 
 #[server(prefix = "/api", endpoint = "admin/grant", input = PostUrl)]
@@ -154,7 +170,10 @@ pub async fn reset_two_factor(user_id: i64, confirm: Option<String>) -> Result<(
 #[server(prefix = "/api", endpoint = "admin/resync_user", input = PostUrl)]
 pub async fn resync_user(user_id: i64) -> Result<String, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
-    ctx.backend.resync_user(&ctx.superadmin()?, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))
+    let said = ctx.backend.resync_user(&ctx.superadmin()?, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))?;
+    // What the re-sync did, shown on the page the form post returns to.
+    ctx.session.set_flash(said.clone()).await?;
+    Ok(said)
 }
 
 #[server(prefix = "/api", endpoint = "admin/audit", input = PostUrl)]

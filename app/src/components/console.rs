@@ -52,17 +52,17 @@ pub fn Pager(base: String, page: u32, pages: u32, total: i64) -> impl IntoView {
 }
 
 /// The search box of a list page: a GET form, so the query lives in the
-/// URL (bookmarkable, and it works without JavaScript).
+/// URL (bookmarkable, and it needs no JavaScript).
 #[component]
 pub fn SearchForm(action: &'static str, label: &'static str, value: Signal<String>, #[prop(optional)] placeholder: &'static str) -> impl IntoView {
     view! {
-        <leptos_router::components::Form action=action attr:class="search" attr:role="search">
+        <form method="get" action=action class="search" role="search">
             <label for="q">{label}</label>
             <span class="search-row">
-                <input id="q" name="q" type="search" prop:value=value placeholder=placeholder/>
+                <input id="q" name="q" type="search" value=value placeholder=placeholder/>
                 <button type="submit">"Search"</button>
             </span>
-        </leptos_router::components::Form>
+        </form>
     }
 }
 
@@ -76,9 +76,23 @@ pub fn list_base(path: &str, q: &str) -> String {
 }
 
 /// The outcome of a form: a short confirmation or the error, read aloud.
-pub fn outcome<T>(result: Option<Result<T, AppError>>, ok: &'static str) -> Option<AnyView> {
+///
+/// The forms are plain posts (the pages are not hydrated): the server
+/// function answers with a redirect back to the page, carrying its error
+/// (`__err`, read by `ServerAction`) or, when it succeeded, its own path in
+/// `__ok` (added by the server's form layer).
+pub fn outcome<S>(action: ServerAction<S>, ok: &'static str) -> Option<AnyView>
+where
+    S: leptos::server_fn::ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    let result = action.value().with(|v| v.as_ref().map(|r| r.as_ref().map(|_| ()).map_err(Clone::clone))).or_else(|| {
+        let query = leptos_router::hooks::use_query_map();
+        let succeeded = query.read_untracked().get_str(crate::FORM_OK).is_some_and(|path| path == S::PATH);
+        succeeded.then_some(Ok(()))
+    });
     result.map(|r| match r {
-        Ok(_) => view! { <div class="alert ok" role="status">{ok}</div> }.into_any(),
+        Ok(()) => view! { <div class="alert ok" role="status">{ok}</div> }.into_any(),
         Err(e) => view! { <div class="alert error" role="alert">{e.to_string()}</div> }.into_any(),
     })
 }

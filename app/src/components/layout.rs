@@ -41,3 +41,17 @@ pub fn Header() -> impl IntoView {
         </header>
     }
 }
+
+/// A one-time notice the server left in the session (what a PeeringDB login
+/// or a re-sync did), shown on whichever page comes next.
+#[component]
+pub fn Flash() -> impl IntoView {
+    let me = expect_context::<MeResource>().0;
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                me.await.ok().flatten().and_then(|me| me.flash).map(|f| view! { <div class="alert ok" role="status" id="flash">{f}</div> })
+            })}
+        </Suspense>
+    }
+}

@@ -8,8 +8,8 @@ fn on_two_factor_page() -> bool {
 }
 
 /// Renders `view` for the signed-in person; anonymous visitors go to
-/// `/login` (the server already redirects plain requests; this covers
-/// client-side navigation).
+/// `/login`, and a person who must still set up two-factor to its page (a
+/// redirect the server answers before the page).
 #[component]
 pub fn SignedIn<V, F>(view: F) -> impl IntoView
 where
@@ -21,8 +21,6 @@ where
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    // The server sends them there on a page load; this
-                    // covers a navigation in the browser.
                     Ok(Some(me)) if me.must_set_up_2fa && !on_two_factor_page() => view! { <Redirect path="/account/2fa"/> }.into_any(),
                     Ok(Some(me)) => view(me).into_any(),
                     Ok(None) => view! { <Redirect path="/login"/> }.into_any(),

@@ -18,7 +18,7 @@ pub fn AccountPage() -> impl IntoView {
     let password = ServerAction::<ChangePassword>::new();
     let everywhere = ServerAction::<LogoutEverywhere>::new();
     let end = ServerAction::<EndSession>::new();
-    let account = Resource::new(move || (toggle.version().get(), password.version().get(), end.version().get()), |_| my_account());
+    let account = Resource::new(|| (), |_| my_account());
     let actions = Actions { toggle, password, everywhere, end };
     view! {
         <Title text="Your account"/>
@@ -38,10 +38,10 @@ struct Actions {
 fn account_view(account: Resource<Result<Account, AppError>>, actions: Actions) -> impl IntoView {
     let Actions { toggle, password, everywhere, end } = actions;
     view! {
-        {move || outcome(toggle.value().get(), "Saved.")}
-        {move || outcome(password.value().get(), "Password changed. Your other sessions were ended.")}
-        {move || outcome(everywhere.value().get(), "Logged out everywhere.")}
-        {move || outcome(end.value().get(), "That session was ended.")}
+        {move || outcome(toggle, "Saved.")}
+        {move || outcome(password, "Password changed. Your other sessions were ended.")}
+        {move || outcome(everywhere, "Logged out everywhere.")}
+        {move || outcome(end, "That session was ended.")}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match account.await {

@@ -2,7 +2,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::account::{get_customer_access, Invite, RequireMfa, RevokeAccess, SetCustomerPeeringdb, WithdrawInvitation};
-use crate::api::auth::{ChooseCustomer, Login};
 use crate::components::console::{load_error, outcome};
 use crate::components::signed_in::SignedIn;
 use crate::console::CustomerAccess;
@@ -21,11 +20,8 @@ type Access = Resource<Result<Option<CustomerAccess>, AppError>>;
 pub fn Dashboard() -> impl IntoView {
     // Made here, outside `SignedIn`: what is made inside a `Suspense` is made
     // again every time Leptos walks the page on the server, and each new
-    // resource asks the server again. The list follows the person's choice
-    // of customer (the same versions key `MeResource`) and their revocations.
+    // resource asks the server again.
     let me = expect_context::<MeResource>().0;
-    let login = expect_context::<ServerAction<Login>>();
-    let choose = expect_context::<ServerAction<ChooseCustomer>>();
     let revoke = ServerAction::<RevokeAccess>::new();
     let require = ServerAction::<RequireMfa>::new();
     let invite = ServerAction::<Invite>::new();
@@ -33,7 +29,7 @@ pub fn Dashboard() -> impl IntoView {
     let peeringdb = ServerAction::<SetCustomerPeeringdb>::new();
     let actions = Actions { revoke, require, invite, withdraw, peeringdb };
     let access: Access = Resource::new(
-        move || (login.version().get(), choose.version().get(), actions.versions()),
+        || (),
         move |_| async move {
             match me.await.ok().flatten().as_ref().and_then(administered) {
                 Some(customer_id) => get_customer_access(customer_id).await.map(Some),
@@ -57,13 +53,6 @@ struct Actions {
     peeringdb: ServerAction<SetCustomerPeeringdb>,
 }
 
-impl Actions {
-    /// Changes whenever any of them has run: the list is loaded again.
-    fn versions(self) -> [usize; 5] {
-        [self.revoke.version().get(), self.require.version().get(), self.invite.version().get(), self.withdraw.version().get(), self.peeringdb.version().get()]
-    }
-}
-
 fn dashboard_for(me: Me, access: Access, actions: Actions) -> impl IntoView {
     let rows = me
         .memberships
@@ -82,7 +71,6 @@ fn dashboard_for(me: Me, access: Access, actions: Actions) -> impl IntoView {
     let has_customers = !me.memberships.is_empty();
     let current = me.current().cloned();
     view! {
-        {me.flash.clone().map(|f| view! { <div class="alert ok" role="status">{f}</div> })}
         {current.map(|c| view! {
             <section class="card" aria-labelledby="current">
                 <h2 id="current">{c.name.clone()}</h2>
@@ -128,11 +116,11 @@ fn who_has_access(customer_id: i64, my_id: i64, access: Access, actions: Actions
     view! {
         <section class="card" aria-labelledby="access-title">
             <h2 id="access-title">"Who has access"</h2>
-            {move || outcome(revoke.value().get(), "Access revoked.")}
-            {move || outcome(require.value().get(), "Saved.")}
-            {move || outcome(invite.value().get(), "Invitation sent.")}
-            {move || outcome(withdraw.value().get(), "Invitation withdrawn.")}
-            {move || outcome(peeringdb.value().get(), "Saved.")}
+            {move || outcome(revoke, "Access revoked.")}
+            {move || outcome(require, "Saved.")}
+            {move || outcome(invite, "Invitation sent.")}
+            {move || outcome(withdraw, "Invitation withdrawn.")}
+            {move || outcome(peeringdb, "Saved.")}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match access.await {

@@ -15,8 +15,8 @@ use crate::AppError;
 #[component]
 pub fn InvitationPage() -> impl IntoView {
     // The app's own: who is signed in is loaded again after either.
-    let accept = expect_context::<ServerAction<AcceptInvitation>>();
-    let join = expect_context::<ServerAction<JoinByInvitation>>();
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let join = ServerAction::<JoinByInvitation>::new();
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let invitation = Resource::new(token, get_invitation);
@@ -24,8 +24,8 @@ pub fn InvitationPage() -> impl IntoView {
         <Title text="Invitation"/>
         <section class="card login" aria-labelledby="invitation-title">
             <h1 id="invitation-title">"Invitation"</h1>
-            {move || outcome(accept.value().get(), "Accepted.")}
-            {move || outcome(join.value().get(), "Welcome!")}
+            {move || outcome(accept, "Accepted.")}
+            {move || outcome(join, "Welcome!")}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match invitation.await {

@@ -7,16 +7,16 @@ use crate::{login_error_next_step, login_error_text, safe_next};
 use crate::SiteResource;
 
 /// `/login`: the password form and, where the IXP enabled it, the
-/// "Login with PeeringDB" link. Both work with JavaScript off.
+/// "Login with PeeringDB" button. Both are plain forms.
 #[component]
 pub fn LoginPage() -> impl IntoView {
-    let action = expect_context::<ServerAction<Login>>();
+    let action = ServerAction::<Login>::new();
     let site = expect_context::<SiteResource>().0;
     let query = use_query_map();
 
     let next = move || query.read().get("next").filter(|n| safe_next(n).is_some()).unwrap_or_default();
-    // The refusal and what to do about it. A hydrated submit reports
-    // through the action; a plain form post comes back as `?error=code`.
+    // The refusal and what to do about it: a form post comes back as
+    // `?error=code` (the action's value covers any other refusal).
     let error = move || match action.value().get() {
         Some(Err(e)) => Some((e.to_string(), e.login_error().next_step())),
         Some(Ok(())) => None,
@@ -70,9 +70,7 @@ pub fn LoginPage() -> impl IntoView {
                 // An attribute, not a property: it must be in the server's
                 // HTML for a form posted without JavaScript.
                 <input type="hidden" name="next" value=next/>
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
-                </button>
+                <button type="submit" class="button primary">"Log in"</button>
             </ActionForm>
             <Suspense>
                 {move || Suspend::new(async move {

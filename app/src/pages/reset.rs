@@ -22,7 +22,7 @@ pub fn ForgotPage() -> impl IntoView {
         <Title text="Forgot your password?"/>
         <section class="card login" aria-labelledby="forgot-title">
             <h1 id="forgot-title">"Forgot your password?"</h1>
-            {move || outcome(action.value().get(), SENT)}
+            {move || outcome(action, SENT)}
             {move || sent_plain().then(|| view! { <div class="alert ok" role="status">{SENT}</div> })}
             <Suspense>
                 {move || Suspend::new(async move {
@@ -64,7 +64,7 @@ pub fn ResetPage() -> impl IntoView {
         <Title text="Set a new password"/>
         <section class="card login" aria-labelledby="reset-title">
             <h1 id="reset-title">"Set a new password"</h1>
-            {move || outcome(action.value().get(), "Your password is set.")}
+            {move || outcome(action, "Your password is set.")}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match link.await {

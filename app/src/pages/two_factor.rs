@@ -23,9 +23,9 @@ struct Actions {
 #[component]
 pub fn TwoFactorPage() -> impl IntoView {
     let start = ServerAction::<StartTwoFactor>::new();
-    let confirm = expect_context::<ServerAction<ConfirmTwoFactor>>();
+    let confirm = ServerAction::<ConfirmTwoFactor>::new();
     let disable = ServerAction::<DisableTwoFactor>::new();
-    let state = Resource::new(move || (start.version().get(), confirm.version().get(), disable.version().get()), |_| get_two_factor());
+    let state = Resource::new(|| (), |_| get_two_factor());
     let actions = Actions { start, confirm, disable };
     view! {
         <Title text="Two-factor authentication"/>
@@ -38,9 +38,9 @@ fn two_factor_view(state: Resource<Result<TwoFactor, AppError>>, actions: Action
     view! {
         <section class="card" aria-labelledby="tfa-title">
             <h1 id="tfa-title">"Two-factor authentication"</h1>
-            {move || outcome(start.value().get(), "Scan the code below with your authenticator app.")}
-            {move || outcome(confirm.value().get(), "Two-factor authentication is on.")}
-            {move || outcome(disable.value().get(), "Two-factor authentication is off.")}
+            {move || outcome(start, "Scan the code below with your authenticator app.")}
+            {move || outcome(confirm, "Two-factor authentication is on.")}
+            {move || outcome(disable, "Two-factor authentication is off.")}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match state.await {
@@ -126,7 +126,7 @@ fn EnrolmentSteps(e: Enrolment, confirm: ServerAction<ConfirmTwoFactor>) -> impl
 /// `/login/2fa`: the password was right; the code comes next.
 #[component]
 pub fn SecondFactorPage() -> impl IntoView {
-    let action = expect_context::<ServerAction<SecondFactor>>();
+    let action = ServerAction::<SecondFactor>::new();
     let query = use_query_map();
     let error = move || match action.value().get() {
         Some(Err(e)) => Some(e.to_string()),
@@ -141,7 +141,7 @@ pub fn SecondFactorPage() -> impl IntoView {
             <ActionForm action=action attr:class="stack" attr:id="second-factor">
                 <label for="code">"The code from your authenticator app, or a recovery code"</label>
                 <input id="code" name="code" type="text" autocomplete="one-time-code" required=true autofocus=true/>
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>"Log in"</button>
+                <button type="submit" class="button primary">"Log in"</button>
             </ActionForm>
             <p class="muted">"Lost your phone and your recovery codes? The exchange's support team can reset your two-factor authentication."</p>
         </section>

@@ -5,7 +5,9 @@
 mod assets;
 mod audit_csv;
 mod caller;
+mod form_outcome;
 mod headers;
+mod import;
 mod peeringdb;
 
 use std::sync::{Arc, OnceLock};
@@ -78,8 +80,20 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
     let csp = headers::content_security_policy(&form_action);
     let policy = Arc::new(headers::Policy::new(&csp, https));
     let csp = app::backend::ContentSecurityPolicy(csp.into());
+    let page_context = {
+        let (backend, csp) = (backend.clone(), csp.clone());
+        move || {
+            provide_context(backend.clone());
+            provide_context(csp.clone());
+        }
+    };
+    let import_preview = {
+        let (context, options) = (page_context.clone(), leptos_options.clone());
+        move |req: Request| import::preview(req, context.clone(), options.clone())
+    };
     let router = router
         .nest_service(&format!("/{}", leptos_options.site_pkg_dir), assets::bundle(&leptos_options))
+        .route(IMPORT_PAGE, post(import_preview))
         .route("/healthz", get(healthz))
         .route("/logout", post(logout))
         .route("/admin/audit.csv", get(audit_csv::export))
@@ -88,26 +102,15 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
         .leptos_routes_with_context(
             &state,
             routes(),
-            {
-                let (backend, csp) = (backend.clone(), csp.clone());
-                move || {
-                    provide_context(backend.clone());
-                    provide_context(csp.clone());
-                }
-            },
+            page_context.clone(),
             {
                 let options = leptos_options.clone();
                 move || app::shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || {
-                provide_context(backend.clone());
-                provide_context(csp.clone());
-            },
-            app::shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, app::shell))
         .with_state(state)
+        .layer(middleware::from_fn(form_outcome::layer))
         .layer(middleware::from_fn_with_state(portal.clone(), caller::resolve))
         .layer(middleware::from_fn_with_state(same_site, refuse_cross_site))
         .layer(middleware::from_fn_with_state(trusted, client_address))
@@ -191,15 +194,17 @@ async fn client_address(State(trusted): State<Arc<domain::net::TrustedProxies>>,
 /// function's form is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The server function that takes a pasted CSV file.
+/// The server function that takes a pasted CSV file, and the page that
+/// previews it.
 const IMPORT_PATH: &str = "/api/admin/import_customers";
+const IMPORT_PAGE: &str = "/admin/customers/import";
 
 /// Bounds every request body before anything reads it: 64 KiB, or
 /// `PEERPORTAL_IMPORT_MAX_BYTES` for the CSV import. A declared length over
 /// the limit is answered 413 at once; a body that only turns out longer
 /// stops being read at the limit.
 async fn limit_body(State(import_max): State<usize>, req: Request, next: Next) -> Response {
-    let limit = if req.uri().path() == IMPORT_PATH { import_max } else { MAX_BODY_BYTES };
+    let limit = if [IMPORT_PATH, IMPORT_PAGE].contains(&req.uri().path()) { import_max } else { MAX_BODY_BYTES };
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large(req.uri().path(), limit);

@@ -745,3 +745,88 @@ async fn audit_rows_read_as_sentences_with_names_while_the_csv_keeps_the_json() 
     let csv = ops.get(t.app.url("/admin/audit.csv")).send().await.unwrap().text().await.unwrap();
     assert!(csv.contains(r#"{""role"":""admin"""#) || csv.contains(r#""role"":""admin"#), "the CSV keeps the recorded JSON: {csv}");
 }
+
+/// Posts a form as a browser without the bundle's help would: a plain form
+/// post from `page`, answered with a redirect.
+async fn plain_post(client: &reqwest::Client, app: &TestApp, path: &str, page: &str, form: &[(&str, String)]) -> reqwest::Response {
+    client
+        .post(app.url(path))
+        .header(ACCEPT, "text/html")
+        .header(reqwest::header::REFERER, app.url(page))
+        .form(form)
+        .send()
+        .await
+        .expect("form post")
+}
+
+fn location(resp: &reqwest::Response) -> String {
+    resp.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_plain_form_post_comes_back_saying_it_succeeded_or_why_not() {
+    let w = world().await;
+    let ops = logged_in(&w.app, "ops").await;
+    let page = format!("/admin/customers/{}", w.alpha);
+    let form = f(&[("id", &w.alpha.to_string()), ("name", "Alpha Net"), ("shortname", "alpha"), ("asns", "64500"), ("kind", "full"), ("status", "active"), ("allow_reserved", "on")]);
+
+    // Success: back to the page, which confirms it once.
+    let resp = plain_post(&ops, &w.app, "/api/admin/save_customer", &page, &form).await;
+    assert!(resp.status().is_redirection(), "{}", resp.status());
+    let back = location(&resp);
+    assert!(back.ends_with(&format!("{page}?__ok=%2Fapi%2Fadmin%2Fsave_customer")), "{back}");
+    let html = ops.get(&back).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(">Saved.</div>"), "the page confirms the change");
+    assert!(!ops.get(w.app.url(&page)).send().await.unwrap().text().await.unwrap().contains("Saved."), "only once");
+
+    // A refusal from that confirmed page: the error, and no stale confirmation.
+    let before = w.app.snapshot_without_audit().await;
+    let taken = f(&[("id", &w.alpha.to_string()), ("name", "Alpha Net"), ("shortname", "beta"), ("asns", "64500"), ("kind", "full"), ("status", "active"), ("allow_reserved", "on")]);
+    let resp = plain_post(&ops, &w.app, "/api/admin/save_customer", &format!("{page}?__ok=%2Fapi%2Fadmin%2Fsave_customer"), &taken).await;
+    let back = location(&resp);
+    assert!(back.contains("__err=") && !back.contains("__ok"), "{back}");
+    let html = ops.get(&back).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains(r#"role="alert""#) && !html.contains("Saved."), "the page says why, and nothing else");
+    assert_eq!(w.app.snapshot_without_audit().await, before, "a refused post writes nothing");
+
+    // A new customer gets its own page, which confirms it.
+    let new = f(&[("name", "Gamma Two"), ("shortname", "gamma2"), ("asns", "13335"), ("kind", "full"), ("status", "active")]);
+    let resp = plain_post(&ops, &w.app, "/api/admin/save_customer", "/admin/customers/new", &new).await;
+    let id = customer_id(&w.app, "gamma2").await;
+    assert_eq!(location(&resp), format!("/admin/customers/{id}?__ok=/api/admin/save_customer"));
+}
+
+#[tokio::test]
+async fn the_import_page_answers_a_posted_csv_with_its_preview_and_writes_nothing_until_import() {
+    let w = world().await;
+    let ops = logged_in(&w.app, "ops").await;
+    let member = logged_in(&w.app, "member").await;
+    let before = w.app.snapshot_without_audit().await;
+    let bad = "name,shortname,asns,type,status,peeringdb_login\nGood,good,13335,full,active,true\nBad,bad,0,full,active,true\n";
+    let resp = plain_post(&ops, &w.app, "/admin/customers/import", "/admin/customers/import", &f(&[("csv", bad)])).await;
+    assert_eq!(resp.status(), 200);
+    let html = resp.text().await.unwrap();
+    assert!(html.contains("Nothing was imported") && html.contains("Line 3:"), "the bad row is named");
+    assert!(html.contains("Bad,bad,0,full,active,true"), "the pasted CSV is kept in the form");
+
+    let good = "name,shortname,asns,type,status,peeringdb_login\nGood,good,13335,full,active,true\n";
+    let html = plain_post(&ops, &w.app, "/admin/customers/import", "/admin/customers/import", &f(&[("csv", good)])).await.text().await.unwrap();
+    assert!(html.contains("1 to create, 0 to update") && html.contains("Import 1 customer"), "the preview offers the import");
+    assert_eq!(w.app.snapshot_without_audit().await, before, "a preview writes nothing");
+
+    // Someone else's post, or a member's, writes nothing either.
+    let html = plain_post(&member, &w.app, "/admin/customers/import", "/admin/customers/import", &f(&[("csv", good)])).await.text().await.unwrap();
+    assert!(html.contains("for the exchange's administrators") && !html.contains("to create"));
+    let outsider = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let resp = outsider.post(w.app.url("/admin/customers/import")).form(&f(&[("csv", good)])).send().await.unwrap();
+    assert_eq!(resp.status(), 403, "a cross-site post is refused");
+    assert_eq!(w.app.snapshot_without_audit().await, before);
+
+    // Import: a plain post to the server function, back to the page, which says what it wrote.
+    let resp = plain_post(&ops, &w.app, "/api/admin/import_customers", "/admin/customers/import", &f(&[("csv", good), ("commit", "on")])).await;
+    let back = location(&resp);
+    assert!(back.starts_with("/admin/customers/import"), "{back}");
+    let html = ops.get(w.app.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Imported: 1 created, 0 updated."), "the import says what it wrote");
+    assert!(customer_id(&w.app, "good").await > 0);
+}

@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::console::{admin_customer, admin_customers, DeleteCustomer, ImportCustomers, SaveCustomer};
+use crate::api::console::{admin_customer, admin_customers, import_customers, DeleteCustomer, ImportCustomers, SaveCustomer};
 use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
-use crate::console::{CustomerItem, ImportPreview, Page};
+use crate::console::{CustomerItem, ImportPreview, Page, PostedImport};
 use crate::{format_asns, AppError, CustomerKind, CustomerStatus, Role};
 
 // Each page makes its resources and actions itself, outside `AdminPage`:
@@ -81,19 +81,10 @@ pub fn CustomerPage() -> impl IntoView {
     let params = use_params_map();
     let save = ServerAction::<SaveCustomer>::new();
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok());
-    let customer = Resource::new(move || (id(), save.version().get()), |(id, _)| async move {
+    let customer = Resource::new(id, |id| async move {
         match id {
             Some(id) => admin_customer(id).await.map(Some),
             None => Ok(None),
-        }
-    });
-    // A new customer gets its own address once created.
-    let navigate = leptos_router::hooks::use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(new_id)) = save.value().get() {
-            if id() != Some(new_id) {
-                navigate(&format!("/admin/customers/{new_id}"), Default::default());
-            }
         }
     });
     view! {
@@ -142,7 +133,7 @@ fn CustomerForm(customer: Option<CustomerItem>, save: ServerAction<SaveCustomer>
     view! {
         <section class="card" aria-labelledby="customer-title">
             <h1 id="customer-title">{if existing { c.name.clone() } else { "New customer".to_string() }}</h1>
-            {move || outcome(save.value().get(), "Saved.")}
+            {move || outcome(save, "Saved.")}
             <ActionForm action=save attr:class="stack" attr:id="customer-form">
                 {existing.then(|| view! { <input type="hidden" name="id" value=c.id.to_string()/> })}
                 <label for="name">"Name"</label>
@@ -168,7 +159,7 @@ fn CustomerForm(customer: Option<CustomerItem>, save: ServerAction<SaveCustomer>
                 <small id="mfa-help" class="muted">"Only PeeringDB logins made with an authenticator app or a security key get access to this customer. People whose last login had none lose their PeeringDB access here at once; manual grants stay."</small>
                 <label class="check"><input type="checkbox" name="peeringdb_locked" value="on" checked=c.peeringdb_locked aria-describedby="locked-help"/>" Only the exchange changes these PeeringDB settings"</label>
                 <small id="locked-help" class="muted">"Otherwise the customer's admins can switch login with PeeringDB off or on and cap its role on their dashboard."</small>
-                <button type="submit" class="button primary" disabled=move || save.pending().get()>{if existing { "Save changes" } else { "Create customer" }}</button>
+                <button type="submit" class="button primary">{if existing { "Save changes" } else { "Create customer" }}</button>
             </ActionForm>
         </section>
         {existing.then(|| view! { <DeleteCustomerCard id=c.id users=c.users/> })}
@@ -182,7 +173,7 @@ fn DeleteCustomerCard(id: i64, users: i64) -> impl IntoView {
         <section class="card danger" aria-labelledby="delete-title">
             <h2 id="delete-title">"Delete this customer"</h2>
             <p>{format!("Deleting removes its ASNs and the access of {users} person(s). It cannot be undone; setting the status to \"left\" keeps the history.")}</p>
-            {move || outcome(delete.value().get(), "Deleted.")}
+            {move || outcome(delete, "Deleted.")}
             <ActionForm action=delete attr:class="stack">
                 <input type="hidden" name="id" value=id.to_string()/>
                 <label class="check"><input type="checkbox" name="confirm" value="on" required=true/>" Yes, delete it"</label>
@@ -193,36 +184,52 @@ fn DeleteCustomerCard(id: i64, users: i64) -> impl IntoView {
 }
 
 /// `/admin/customers/import`: paste CSV, preview every row, then import.
+///
+/// The preview is the page itself, answering the form's POST (the server
+/// routes a POST here with the form as a [`PostedImport`]): it works the same
+/// with and without JavaScript, and puts no CSV code in the bundle. The
+/// Import button posts to the server function, which comes back here with
+/// what it wrote.
 #[component]
 pub fn ImportPage() -> impl IntoView {
+    // Made here, outside the console's `Suspense` (see the dashboard).
+    let preview = use_context::<PostedImport>()
+        .map(|p| Resource::new(|| (), move |_| import_customers(p.csv.clone(), p.allow_reserved.then(|| "on".to_string()), None)));
     view! {
         <Title text="Import customers"/>
-        <AdminPage tab="/admin/customers" view=|_| view! { <Importer/> }/>
+        <AdminPage tab="/admin/customers" view=move |_| view! { <Importer preview/> }/>
     }
 }
 
 #[component]
-fn Importer() -> impl IntoView {
+fn Importer(preview: Option<Resource<Result<ImportPreview, AppError>>>) -> impl IntoView {
+    // A refused import comes back with its error.
     let import = ServerAction::<ImportCustomers>::new();
-    let csv = RwSignal::new(String::new());
-    let allow = RwSignal::new(false);
+    let PostedImport { csv, allow_reserved } = use_context::<PostedImport>().unwrap_or_default();
     view! {
         <section class="card" aria-labelledby="import-title">
             <h1 id="import-title">"Import customers"</h1>
             <p class="muted">"Columns: name,shortname,asns,type,status,peeringdb_login. Existing shortnames are updated. Nothing is written until the preview shows no bad row and you press Import."</p>
-            <ActionForm action=import attr:class="stack" attr:id="import-form">
+            <form method="post" action="/admin/customers/import" class="stack" id="import-form">
                 <label for="csv">"CSV"</label>
-                <textarea id="csv" name="csv" rows="10" required=true spellcheck="false"
-                    prop:value=move || csv.get() on:input=move |ev| csv.set(event_target_value(&ev))></textarea>
-                <label class="check"><input type="checkbox" name="allow_reserved" value="on"
-                    prop:checked=move || allow.get() on:change=move |ev| allow.set(event_target_checked(&ev))/>" Allow reserved ASNs"</label>
+                <textarea id="csv" name="csv" rows="10" required=true spellcheck="false">{csv.clone()}</textarea>
+                <label class="check"><input type="checkbox" name="allow_reserved" value="on" checked=allow_reserved/>" Allow reserved ASNs"</label>
                 <button type="submit" class="button">"Preview"</button>
-            </ActionForm>
-            {move || match import.value().get() {
-                None => None,
-                Some(Err(e)) => Some(load_error(e)),
-                Some(Ok(p)) => Some(view! { <Preview preview=p csv=csv.get_untracked() allow=allow.get_untracked() import/> }.into_any()),
-            }}
+            </form>
+            {move || import.value().get().and_then(Result::err).map(load_error)}
+            {preview.map(|preview| view! {
+                <Suspense>
+                    {move || {
+                        let csv = csv.clone();
+                        Suspend::new(async move {
+                            match preview.await {
+                                Err(e) => load_error(e),
+                                Ok(p) => view! { <Preview preview=p csv allow=allow_reserved import/> }.into_any(),
+                            }
+                        })
+                    }}
+                </Suspense>
+            })}
         </section>
     }
 }
@@ -252,19 +259,13 @@ fn Preview(preview: ImportPreview, csv: String, allow: bool, import: ServerActio
         })
         .collect_view();
     view! {
-        {if preview.committed {
-            view! { <div class="alert ok" role="status">{format!("Imported: {new} created, {updated} updated.")}</div> }.into_any()
-        } else {
-            view! {
-                <div class="alert ok" role="status">{format!("Every row is valid: {new} to create, {updated} to update.")}</div>
-                <ActionForm action=import attr:id="import-commit">
-                    <input type="hidden" name="csv" value=csv/>
-                    {allow.then(|| view! { <input type="hidden" name="allow_reserved" value="on"/> })}
-                    <input type="hidden" name="commit" value="on"/>
-                    <button type="submit" class="button primary">{match new + updated { 1 => "Import 1 customer".to_string(), n => format!("Import {n} customers") }}</button>
-                </ActionForm>
-            }.into_any()
-        }}
+        <div class="alert ok" role="status">{format!("Every row is valid: {new} to create, {updated} to update.")}</div>
+        <ActionForm action=import attr:id="import-commit">
+            <input type="hidden" name="csv" value=csv/>
+            {allow.then(|| view! { <input type="hidden" name="allow_reserved" value="on"/> })}
+            <input type="hidden" name="commit" value="on"/>
+            <button type="submit" class="button primary">{match new + updated { 1 => "Import 1 customer".to_string(), n => format!("Import {n} customers") }}</button>
+        </ActionForm>
         <div class="table-wrap">
             <table>
                 <thead><tr><th scope="col">"Action"</th><th scope="col">"Shortname"</th><th scope="col">"Name"</th><th scope="col">"ASNs"</th>

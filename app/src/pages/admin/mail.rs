@@ -12,7 +12,7 @@ use crate::AppError;
 pub fn MailPage() -> impl IntoView {
     // Made here, outside `AdminPage`: see the note in `customers.rs`.
     let retry = ServerAction::<RetryMail>::new();
-    let status = Resource::new(move || retry.version().get(), |_| mail_status());
+    let status = Resource::new(|| (), |_| mail_status());
     view! {
         <Title text="Mail"/>
         <AdminPage tab="/admin/mail" view=move |_| mail_view(status, retry)/>
@@ -23,7 +23,7 @@ fn mail_view(status: Resource<Result<MailStatus, AppError>>, retry: ServerAction
     view! {
         <section class="card" aria-labelledby="mail-title">
             <h1 id="mail-title">"Mail"</h1>
-            {move || outcome(retry.value().get(), "The queued mails are being tried now.")}
+            {move || outcome(retry, "The queued mails are being tried now.")}
             <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match status.await {

@@ -85,17 +85,11 @@ pub fn NewUserPage() -> impl IntoView {
 #[component]
 fn NewUser() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
-    let navigate = leptos_router::hooks::use_navigate();
-    Effect::new(move |_| {
-        if let Some(Ok(id)) = create.value().get() {
-            navigate(&format!("/admin/users/{id}"), Default::default());
-        }
-    });
     view! {
         <section class="card" aria-labelledby="new-user-title">
             <h1 id="new-user-title">"New local user"</h1>
             <p class="muted">"For people who cannot use PeeringDB. Give them access to customers on the next page."</p>
-            {move || outcome(create.value().get(), "Created.")}
+            {move || outcome(create, "Created.")}
             <ActionForm action=create attr:class="stack" attr:id="new-user-form">
                 <label for="username">"Username"</label>
                 <input id="username" name="username" type="text" required=true autocomplete="off"/>
@@ -106,7 +100,7 @@ fn NewUser() -> impl IntoView {
                 <label for="password">"Initial password (at least 10 characters)"</label>
                 <input id="password" name="password" type="password" required=true minlength="10" autocomplete="new-password"/>
                 <label class="check"><input type="checkbox" name="superadmin" value="on"/>" Superadmin (full access to this console)"</label>
-                <button type="submit" class="button primary" disabled=move || create.pending().get()>"Create user"</button>
+                <button type="submit" class="button primary">"Create user"</button>
             </ActionForm>
         </section>
     }
@@ -135,12 +129,8 @@ pub fn UserPage() -> impl IntoView {
         resync: ServerAction::new(),
         reset_2fa: ServerAction::new(),
     };
-    let UserActions { grant, revoke, disable, unlink, resync, reset_2fa } = actions;
     let id = move || params.read().get("id").and_then(|id| id.parse::<i64>().ok()).unwrap_or(0);
-    let changes = move || {
-        (grant.version().get(), revoke.version().get(), disable.version().get(), unlink.version().get(), resync.version().get(), reset_2fa.version().get())
-    };
-    let detail = Resource::new(move || (id(), changes()), |(id, _)| admin_user(id));
+    let detail = Resource::new(id, admin_user);
     view! {
         <Title text="User"/>
         <AdminPage tab="/admin/users" view=move |me| user_view(me.user_id, detail, actions)/>
@@ -154,11 +144,11 @@ fn user_view(my_id: i64, detail: Resource<Result<UserDetail, AppError>>, actions
             Ok(text) => view! { <div class="alert ok" role="status">{text}</div> }.into_any(),
             Err(e) => load_error(e),
         })}
-        {move || outcome(grant.value().get(), "Access granted.")}
-        {move || outcome(revoke.value().get(), "Access revoked.")}
-        {move || outcome(disable.value().get(), "Saved.")}
-        {move || outcome(unlink.value().get(), "PeeringDB identity unlinked.")}
-        {move || outcome(reset_2fa.value().get(), "Two-factor authentication removed; their sessions ended.")}
+        {move || outcome(grant, "Access granted.")}
+        {move || outcome(revoke, "Access revoked.")}
+        {move || outcome(disable, "Saved.")}
+        {move || outcome(unlink, "PeeringDB identity unlinked.")}
+        {move || outcome(reset_2fa, "Two-factor authentication removed; their sessions ended.")}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match detail.await {
@@ -292,7 +282,7 @@ fn DeleteUserCard(id: i64, linked: bool) -> impl IntoView {
         <section class="card danger" aria-labelledby="delete-user-title">
             <h2 id="delete-user-title">"Delete this user"</h2>
             <p>{format!("Deleting removes every grant (manual and PeeringDB) and ends every session.{token} It cannot be undone; disabling keeps the account. The audit log keeps its history.")}</p>
-            {move || outcome(delete.value().get(), "Deleted.")}
+            {move || outcome(delete, "Deleted.")}
             <ActionForm action=delete attr:class="stack">
                 <input type="hidden" name="user_id" value=id.to_string()/>
                 <label class="check"><input type="checkbox" name="confirm" value="on" required=true/>" Yes, delete this user"</label>

@@ -1,0 +1,37 @@
+//! The CSV import page answers its own form's POST: the page, rendered with
+//! the posted form, is the preview (`app`'s `ImportPage`). So the preview
+//! works the same with and without JavaScript and the bundle carries no
+//! import code; the Import button is a server function like every other.
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use leptos::prelude::*;
+
+use app::console::PostedImport;
+
+/// Renders the import page for a posted form. The body is already bounded
+/// by `limit_body` (`PEERPORTAL_IMPORT_MAX_BYTES` on this path).
+pub async fn preview(req: Request, context: impl Fn() + Clone + Send + Sync + 'static, options: LeptosOptions) -> Response {
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return (StatusCode::BAD_REQUEST, "The form could not be read.").into_response();
+    };
+    let mut posted = PostedImport::default();
+    for (key, value) in url::form_urlencoded::parse(&bytes) {
+        match key.as_ref() {
+            "csv" => posted.csv = value.into_owned(),
+            "allow_reserved" => posted.allow_reserved = value == "on",
+            _ => {}
+        }
+    }
+    let render = leptos_axum::render_app_async_with_context(
+        move || {
+            context();
+            provide_context(posted.clone());
+        },
+        move || app::shell(options.clone()),
+    );
+    render(Request::from_parts(parts, Body::empty())).await
+}
