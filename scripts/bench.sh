@@ -63,10 +63,11 @@ affiliations (one in five manual).
 
 ## PeeringDB logins, \`/login\`, memory, first load
 
-Budgets: own time per callback p50 ≤ 1 ms and p99 ≤ 5 ms (SQLite, 10 000
-customers, a person in 60 networks); ≥ 500 complete logins/s on 2 cores;
-portal CPU ≤ 0.5 ms per login; SSR \`/login\` ≥ 5 000 req/s; RSS ≤ 30 MB
-idle and under a login storm; first load of \`/login\` ≤ 150 KB brotli.
+Budgets (docs/design.md): own time per repeat callback p50 ≤ 1 ms and
+p99 ≤ 3 ms (SQLite, 10 000 customers, a person in 60 networks), p50 ≤ 3 ms
+on PostgreSQL; ≥ 500 complete logins/s on 2 cores; portal CPU ≤ 0.5 ms per
+complete login; SSR \`/login\` ≥ 10 000 req/s; RSS ≤ 30 MB idle and under a
+login storm; first load of \`/login\` ≤ 100 KB brotli.
 
 \`loadtest/\` (\`peerportal-load\`) drives the release binary from outside.
 
