@@ -63,6 +63,14 @@ pub struct ImportPreview {
     pub committed: bool,
 }
 
+impl ImportPreview {
+    /// (customers created, customers updated) by these rows.
+    pub fn counts(&self) -> (usize, usize) {
+        let new = self.rows.iter().filter(|r| r.new).count();
+        (new, self.rows.len() - new)
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ImportRow {
     pub shortname: String,

@@ -87,8 +87,8 @@ pub async fn import_customers(csv: String, allow_reserved: Option<String>, commi
     // The Import button is a plain form post: it comes back to the import
     // page, which says what was written.
     if preview.committed && ctx.plain_form {
-        let new = preview.rows.iter().filter(|r| r.new).count();
-        ctx.session.set_flash(format!("Imported: {new} created, {} updated.", preview.rows.len() - new)).await?;
+        let (new, updated) = preview.counts();
+        ctx.session.set_flash(format!("Imported: {new} created, {updated} updated.")).await?;
         ctx.redirect("/admin/customers/import");
     }
     Ok(preview)
@@ -171,8 +171,11 @@ pub async fn reset_two_factor(user_id: i64, confirm: Option<String>) -> Result<(
 pub async fn resync_user(user_id: i64) -> Result<String, AppError> {
     let ctx = crate::backend::Ctx::get().await?;
     let said = ctx.backend.resync_user(&ctx.superadmin()?, &ctx.meta, user_id).await.map_err(|e| ctx.fail(e))?;
-    // What the re-sync did, shown on the page the form post returns to.
-    ctx.session.set_flash(said.clone()).await?;
+    // What the re-sync did, shown on the page the form post returns to
+    // (a JSON caller gets it as the answer).
+    if ctx.plain_form {
+        ctx.session.set_flash(said.clone()).await?;
+    }
     Ok(said)
 }
 

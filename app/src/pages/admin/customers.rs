@@ -246,7 +246,7 @@ fn Preview(preview: ImportPreview, csv: String, allow: bool, import: ServerActio
         }
         .into_any();
     }
-    let (new, updated) = (preview.rows.iter().filter(|r| r.new).count(), preview.rows.iter().filter(|r| !r.new).count());
+    let (new, updated) = preview.counts();
     let rows = preview
         .rows
         .into_iter()

@@ -140,10 +140,8 @@ pub fn UserPage() -> impl IntoView {
 fn user_view(my_id: i64, detail: Resource<Result<UserDetail, AppError>>, actions: UserActions) -> impl IntoView {
     let UserActions { grant, revoke, disable, unlink, resync, reset_2fa } = actions;
     view! {
-        {move || resync.value().get().map(|r| match r {
-            Ok(text) => view! { <div class="alert ok" role="status">{text}</div> }.into_any(),
-            Err(e) => load_error(e),
-        })}
+        // What it did comes as the page's one-time notice; a refusal here.
+        {move || resync.value().get().and_then(Result::err).map(load_error)}
         {move || outcome(grant, "Access granted.")}
         {move || outcome(revoke, "Access revoked.")}
         {move || outcome(disable, "Saved.")}
