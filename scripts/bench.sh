@@ -11,12 +11,20 @@ began=$(date +%s)
 
 echo "== load driver =="
 cargo build --release -p peerportal-load
+echo "== PeeringDB stand-in: Django + django-oauth-toolkit from PyPI (pinned) =="
+venv=target/bench/django-venv
+if [ ! -e "$venv/.installed" ] || [ loadtest/django/requirements.txt -nt "$venv/.installed" ]; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r loadtest/django/requirements.txt
+  touch "$venv/.installed"
+fi
 echo "== grant planning (criterion) =="
 cargo bench -p domain --bench grant_planning -- --noplot 2>&1 | tee "$out/grant-planning.log"
 echo "== console lists =="
 cargo bench -p peerportal --bench console_lists | tee "$out/console-lists.md"
 echo "== logins, SSR, bundle: SQLite and PostgreSQL, one and two replicas =="
-bash scripts/with-postgres.sh target/release/peerportal-load | tee "$out/load.md"
+PEERPORTAL_LOAD_DJANGO="$venv/bin/python" bash scripts/with-postgres.sh target/release/peerportal-load | tee "$out/load.md"
 node scripts/bundle.mjs check | tee "$out/bundle.txt"
 took=$(( $(date +%s) - began ))
 

@@ -92,7 +92,7 @@ pub fn customers_csv(customers: usize) -> String {
 
 /// Person `u` is in `networks` networks spread over the customer list,
 /// admin of every other one.
-fn profile(u: usize, networks: usize, customers: usize) -> serde_json::Value {
+pub fn profile(u: usize, networks: usize, customers: usize) -> serde_json::Value {
     let nets: Vec<serde_json::Value> = (0..networks)
         .map(|j| {
             let c = (u * 37 + j * 163) % customers;
@@ -128,24 +128,67 @@ pub struct Timing {
     pub cookies: Vec<String>,
 }
 
-/// One login as a person's browser makes it at the portal: the login page,
-/// the button, (PeeringDB's consent, in the simulator), the callback, and
-/// the page it lands on, with the session it set. The wall time of it all.
-pub async fn browser_login(http: &reqwest::Client, pdb: &PeeringDb, base: &str, user: &str) -> anyhow::Result<Duration> {
+/// Where the browser meets PeeringDB: the simulator (approved in
+/// process) or the Django stand-in (its login and consent pages).
+#[derive(Clone)]
+pub enum Upstream {
+    Simulator(Arc<PeeringDb>),
+    Django(Arc<crate::django::Django>),
+}
+
+impl Upstream {
+    /// PeeringDB's part of a login by person `u`: from its authorization
+    /// URL to the portal's callback URL with the code.
+    async fn consent(&self, authorize: &url::Url, u: usize) -> anyhow::Result<String> {
+        match self {
+            Upstream::Simulator(pdb) => {
+                let q: HashMap<String, String> = authorize.query_pairs().into_owned().collect();
+                let redirect_uri = q.get("redirect_uri").context("no redirect_uri")?;
+                let (challenge, nonce) = (q.get("code_challenge").map(String::as_str), q.get("nonce").map(String::as_str));
+                let code = pdb.sim.approve(&user_name(u), redirect_uri, challenge, q.get("scope").map_or("", String::as_str), nonce);
+                let mut callback = url::Url::parse(redirect_uri)?;
+                callback.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").context("no state")?);
+                Ok(callback.into())
+            }
+            Upstream::Django(django) => django.consent(authorize, u).await,
+        }
+    }
+}
+
+/// One login as a person's browser makes it: the portal's login page, the
+/// button, PeeringDB's part, the callback, and the page it lands on, with
+/// the session it set; every portal request on `base`. `total` is the wall
+/// time of it all.
+pub async fn browser_login(http: &reqwest::Client, upstream: &Upstream, base: &str, u: usize) -> anyhow::Result<Timing> {
     let t0 = Instant::now();
+    open_login_page(http, base).await?;
+    let started = press_the_button(http, base).await?;
+    let callback = upstream.consent(&started.authorize, u).await?;
+    let mut t = come_back(http, &callback, &started.cookies, &user_name(u)).await?;
+    open_landing(http, base, &t).await?;
+    t.total = t0.elapsed();
+    Ok(t)
+}
+
+/// `GET /login`, as a person without a session sees it.
+pub async fn open_login_page(http: &reqwest::Client, base: &str) -> anyhow::Result<()> {
     let page = http.get(format!("{base}/login")).send().await?;
     if page.status() != 200 {
         bail!("/login answered {}", page.status());
     }
     let _ = page.bytes().await?;
-    let t = login(http, pdb, base, base, user).await?;
+    Ok(())
+}
+
+/// The page the callback sent the browser to, with the session it set.
+pub async fn open_landing(http: &reqwest::Client, base: &str, t: &Timing) -> anyhow::Result<()> {
     let landing = http.get(format!("{base}{}", t.landing)).header(COOKIE, t.cookies.join("; ")).send().await?;
     let status = landing.status();
     let body = landing.text().await?;
     if status != 200 || !body.contains("</html>") {
         bail!("the landing page {} answered {status}", t.landing);
     }
-    Ok(t0.elapsed())
+    Ok(())
 }
 
 /// A fresh address in 10/8 for each login: a storm is many people, each
@@ -161,10 +204,29 @@ fn next_address() -> String {
 /// simulator, come back to `finish` (base URL) as the load balancer might.
 pub async fn login(http: &reqwest::Client, pdb: &PeeringDb, start: &str, finish: &str, user: &str) -> anyhow::Result<Timing> {
     let t0 = Instant::now();
-    // The button on /login: a form POST from the portal's own page, through
-    // the trusted proxy from the person's address.
+    let started = press_the_button(http, start).await?;
+    let q: HashMap<String, String> = started.authorize.query_pairs().into_owned().collect();
+    let redirect_uri = q.get("redirect_uri").context("no redirect_uri")?;
+    let code = pdb.sim.approve(user, redirect_uri, q.get("code_challenge").map(String::as_str), q.get("scope").map_or("", String::as_str), q.get("nonce").map(String::as_str));
+    let mut callback = url::Url::parse(&format!("{finish}/auth/peeringdb/callback"))?;
+    callback.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").context("no state")?);
+    let mut t = come_back(http, callback.as_str(), &started.cookies, user).await?;
+    t.total = t0.elapsed();
+    Ok(t)
+}
+
+/// What the "Login with PeeringDB" button answered: where PeeringDB's
+/// authorization page is, and the cookies that bind the login to this browser.
+pub struct Started {
+    pub authorize: url::Url,
+    pub cookies: Vec<String>,
+}
+
+/// The button on /login: a form POST from the portal's own page, through
+/// the trusted proxy from the person's address.
+pub async fn press_the_button(http: &reqwest::Client, base: &str) -> anyhow::Result<Started> {
     let r = http
-        .post(format!("{start}/auth/peeringdb/login"))
+        .post(format!("{base}/auth/peeringdb/login"))
         .header("sec-fetch-site", "same-origin")
         .header("x-forwarded-for", next_address())
         .form(&[("next", "")])
@@ -173,33 +235,32 @@ pub async fn login(http: &reqwest::Client, pdb: &PeeringDb, start: &str, finish:
     if r.status() != 302 {
         bail!("/auth/peeringdb/login answered {}", r.status());
     }
-    let cookies: Vec<String> = r
-        .headers()
-        .get_all(SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
-        .collect();
+    let cookies = set_cookies(r.headers());
     let authorize = url::Url::parse(r.headers().get(LOCATION).context("no Location")?.to_str()?)?;
     let _ = r.bytes().await;
-    let q: HashMap<String, String> = authorize.query_pairs().into_owned().collect();
-    let redirect_uri = q.get("redirect_uri").context("no redirect_uri")?;
-    let code = pdb.sim.approve(user, redirect_uri, q.get("code_challenge").map(String::as_str), q.get("scope").map_or("", String::as_str), q.get("nonce").map(String::as_str));
-    let mut callback = url::Url::parse(&format!("{finish}/auth/peeringdb/callback"))?;
-    callback.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").context("no state")?);
+    Ok(Started { authorize, cookies })
+}
 
+/// The browser back at the portal with PeeringDB's answer (`callback`, the
+/// full URL): the callback alone is timed; `total` is left to the caller.
+pub async fn come_back(http: &reqwest::Client, callback: &str, cookies: &[String], user: &str) -> anyhow::Result<Timing> {
     let t1 = Instant::now();
     let r = http.get(callback).header(COOKIE, cookies.join("; ")).send().await?;
     let t2 = Instant::now();
     let at_peeringdb = r.headers().get("server-timing").and_then(|v| v.to_str().ok()).and_then(peeringdb_wait);
     let to = r.headers().get(LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
-    let session: Vec<String> =
-        r.headers().get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned)).collect();
+    let session = set_cookies(r.headers());
     let status = r.status();
     let _ = r.bytes().await;
     if status != 302 || to.starts_with("/login") {
         bail!("callback for {user} answered {status} to {to:?}");
     }
-    Ok(Timing { callback: t2 - t1, at_peeringdb, total: t2 - t0, landing: to, cookies: session })
+    Ok(Timing { callback: t2 - t1, at_peeringdb, total: t2 - t1, landing: to, cookies: session })
+}
+
+/// The `name=value` of every cookie a response sets.
+pub fn set_cookies(headers: &reqwest::header::HeaderMap) -> Vec<String> {
+    headers.get_all(SET_COOKIE).iter().filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned)).collect()
 }
 
 /// The `peeringdb` entry's `dur` (milliseconds) of a `Server-Timing` value.

@@ -8,11 +8,12 @@
 //! to `/login` downloads. Loopback only; every phase is bounded in time and
 //! in requests. Prints Markdown for BENCHMARKS.md.
 
+mod django;
 mod flow;
 mod portal;
 mod stats;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +22,7 @@ use anyhow::{bail, Context};
 use clap::Parser;
 use reqwest::header::{ACCEPT_ENCODING, CONTENT_ENCODING};
 
-use flow::{login, PeeringDb};
+use flow::{login, PeeringDb, Upstream};
 use portal::{free_port, Database, Launcher, Replica};
 use stats::{ms, Latencies};
 
@@ -70,6 +71,17 @@ struct Args {
     /// Networks of each of those people.
     #[arg(long, default_value_t = 5)]
     resync_networks: usize,
+    /// The Python of a virtualenv with `loadtest/django/requirements.txt`:
+    /// the complete browser flow is also measured against that Django +
+    /// django-oauth-toolkit stand-in, beside the simulator.
+    #[arg(long, env = "PEERPORTAL_LOAD_DJANGO")]
+    django: Option<PathBuf>,
+    /// People of that comparison (each logs in once before it is timed).
+    #[arg(long, default_value_t = 50)]
+    compare_people: usize,
+    /// Length of each of its timed phases.
+    #[arg(long, default_value_t = 20)]
+    compare_seconds: u64,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -78,6 +90,7 @@ enum Only {
     Page,
     Resync,
     Burst,
+    Compare,
 }
 
 #[tokio::main]
@@ -123,11 +136,146 @@ async fn main() -> anyhow::Result<()> {
     if let Some(s) = sweep {
         print_sweep(&args, &s);
     }
+    if matches!(args.only, None | Some(Only::Compare)) {
+        match &args.django {
+            Some(python) => print_comparison(&args, &compare(&args, python).await?),
+            None => eprintln!("no --django (PEERPORTAL_LOAD_DJANGO): no run against django-oauth-toolkit"),
+        }
+    }
     if matches!(args.only, None | Some(Only::Burst)) {
         eprintln!("== SQLite · {BURST} wrong passwords at once from one address");
         print_burst(&burst(&args).await?);
     }
     Ok(())
+}
+
+/// The complete browser flow at one number of clients at once.
+struct Phase {
+    what: &'static str,
+    clients: usize,
+    per_second: f64,
+    total: Latencies,
+    callback: Latencies,
+    /// PeeringDB's token and profile calls during the callback, as the
+    /// portal timed them (`Server-Timing`).
+    at_peeringdb: Latencies,
+    own: Latencies,
+    portal_cpu: Duration,
+    /// The Django process's CPU; the simulator runs inside the driver.
+    upstream_cpu: Option<Duration>,
+}
+
+/// Complete browser logins against the simulator and against the Django
+/// stand-in, one after the other on the same machine, each with its own
+/// portal (SQLite, one replica, the customer list of the other scenarios):
+/// everyone's first login, then one client, then four.
+async fn compare(args: &Args, python: &Path) -> anyhow::Result<Vec<(&'static str, Vec<Phase>)>> {
+    let people = args.compare_people;
+    let mut results = Vec::new();
+    let upstreams = [(None, "simulator"), (Some(false), "Django (runserver as shipped)"), (Some(true), "Django (runserver with TCP_NODELAY)")];
+    for (django, label) in upstreams {
+        let port = free_port()?;
+        let public = format!("http://127.0.0.1:{port}");
+        let redirect = format!("{public}/auth/peeringdb/callback");
+        eprintln!("== SQLite · complete logins against the {label}");
+        let (upstream, upstream_pid) = match django {
+            Some(nodelay) => {
+                let d = Arc::new(django::Django::start(python, nodelay, &redirect, people, args.networks, args.customers).await?);
+                let pid = d.pid();
+                (Upstream::Django(d), Some(pid))
+            }
+            None => (Upstream::Simulator(Arc::new(flow::peeringdb(&redirect, people, args.networks, args.customers).await?)), None),
+        };
+        let base_of_upstream = match &upstream {
+            Upstream::Simulator(p) => p.base.clone(),
+            Upstream::Django(d) => d.base.clone(),
+        };
+        let db = Database::sqlite()?;
+        let keys = tempfile::tempdir()?;
+        let launcher = Launcher {
+            binary: args.portal.clone(),
+            site_root: args.site_root.clone(),
+            database_url: db.url().to_string(),
+            secret_key_file: keys.path().join("secret.key"),
+            public: public.clone(),
+            sim_base: base_of_upstream,
+        };
+        let csv = tempfile::NamedTempFile::new()?;
+        std::fs::write(csv.path(), flow::customers_csv(args.customers))?;
+        launcher.import_customers(csv.path())?;
+        let replica = launcher.start(port).await?;
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).tcp_nodelay(true).build()?;
+        let mut phases = Vec::new();
+        let plan = [("first login of each person", 1, people, 600), ("repeat logins", 1, 100_000, args.compare_seconds), ("repeat logins", 4, 100_000, args.compare_seconds)];
+        for (what, clients, max, seconds) in plan {
+            let upstream_cpu = |pid: Option<u32>| pid.and_then(portal::cpu_and_rss).map(|(cpu, _)| cpu);
+            let (portal_before, upstream_before) = (replica.cpu(), upstream_cpu(upstream_pid));
+            let (http, upstream, base) = (http.clone(), upstream.clone(), public.clone());
+            let ran = storm(Bounds { clients, seconds, max }, move |i| {
+                let (http, upstream, base) = (http.clone(), upstream.clone(), base.clone());
+                async move { flow::browser_login(&http, &upstream, &base, i % people).await }
+            })
+            .await
+            .with_context(|| format!("{label}: {what}, {clients} at once"))?;
+            let n = u32::try_from(ran.done.len().max(1)).unwrap_or(u32::MAX);
+            let portal_cpu = replica.cpu().saturating_sub(portal_before) / n;
+            let upstream_cpu = upstream_cpu(upstream_pid).zip(upstream_before).map(|(after, before)| after.saturating_sub(before) / n);
+            let per_second = ran.per_second();
+            let at: Vec<Duration> = ran.done.iter().map(|t| t.at_peeringdb.context("the callback sent no Server-Timing")).collect::<Result<_, _>>()?;
+            phases.push(Phase {
+                what,
+                clients,
+                per_second,
+                total: Latencies::new(ran.done.iter().map(|t| t.total).collect()),
+                callback: Latencies::new(ran.done.iter().map(|t| t.callback).collect()),
+                own: Latencies::new(ran.done.iter().zip(&at).map(|(t, at)| t.callback.saturating_sub(*at)).collect()),
+                at_peeringdb: Latencies::new(at),
+                portal_cpu,
+                upstream_cpu,
+            });
+        }
+        results.push((label, phases));
+    }
+    Ok(results)
+}
+
+fn print_comparison(args: &Args, results: &[(&'static str, Vec<Phase>)]) {
+    println!("\n### Complete logins against django-oauth-toolkit\n");
+    println!(
+        "The complete browser flow of the storms above, against two PeeringDBs in turn, each with a fresh portal \
+         (SQLite, one replica, {} customers; {} people in {} networks each): the simulator, and a stand-in built on \
+         Django {} and django-oauth-toolkit {} (the library PeeringDB's OAuth server runs on, `loadtest/django/`), \
+         served by Django's own `runserver`. Against the stand-in the browser also signs in at PeeringDB and allows \
+         on its consent page (real forms with CSRF tokens, a fresh PeeringDB session each time). Milliseconds, \
+         p50 / p99 / max; CPU from /proc per complete login:\n",
+        args.customers,
+        args.compare_people,
+        args.networks,
+        django::pinned("Django"),
+        django::pinned("django-oauth-toolkit")
+    );
+    println!(
+        "| PeeringDB | logins | at once | logins/s | complete login | callback | of which PeeringDB's token + profile calls | \
+         the portal's own time per callback | portal CPU per login | PeeringDB's CPU per login |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
+    for (label, phases) in results {
+        for p in phases {
+            println!(
+                "| {label} | {} ({}) | {} | {:.1} | {} | {} | {} | {} | {} | {} |",
+                p.what,
+                p.total.len(),
+                p.clients,
+                p.per_second,
+                p.total.cell(),
+                p.callback.cell(),
+                p.at_peeringdb.cell(),
+                p.own.cell(),
+                ms(p.portal_cpu),
+                p.upstream_cpu.map_or_else(|| "in the driver".to_string(), ms)
+            );
+        }
+    }
 }
 
 /// Wrong-password logins sent at once by one client.
@@ -301,7 +449,7 @@ fn print_sweep(args: &Args, s: &SweepFigures) {
 /// What every simulated browser shares: the replicas behind the "load
 /// balancer", PeeringDB, and one HTTP client with its connection pool.
 struct Net {
-    pdb: PeeringDb,
+    pdb: Arc<PeeringDb>,
     bases: Vec<String>,
     http: reqwest::Client,
     users: usize,
@@ -317,7 +465,8 @@ impl Net {
 
     /// Login number `i` as a browser makes it, on replica `i` modulo the replicas.
     async fn browser_login(&self, i: usize) -> anyhow::Result<Duration> {
-        flow::browser_login(&self.http, &self.pdb, &self.bases[i % self.bases.len()], &flow::user_name(i % self.users)).await
+        let base = &self.bases[i % self.bases.len()];
+        Ok(flow::browser_login(&self.http, &Upstream::Simulator(self.pdb.clone()), base, i % self.users).await?.total)
     }
 }
 
@@ -361,7 +510,7 @@ impl Scenario {
             .pool_max_idle_per_host(args.concurrency * 2)
             .build()?;
         let bases = replicas.iter().map(|r| r.base.clone()).collect();
-        let net = Arc::new(Net { pdb, bases, http, users: args.users });
+        let net = Arc::new(Net { pdb: Arc::new(pdb), bases, http, users: args.users });
         Ok(Scenario { db, launcher, _keys: keys, replicas, idle_rss_kib, net })
     }
 
@@ -404,15 +553,15 @@ impl Scenario {
         let browser_cpu = self.cpu().saturating_sub(cpu_before);
         Ok(LoginFigures {
             browser_per_second: browsers.per_second(),
-            browser_cpu_per_login: browser_cpu / u32::try_from(browsers.latencies.len().max(1)).unwrap_or(u32::MAX),
-            browser_storm: browsers.latencies,
+            browser_cpu_per_login: browser_cpu / u32::try_from(browsers.done.len().max(1)).unwrap_or(u32::MAX),
+            browser_storm: browsers.latencies(),
             browser_peak_rss_kib: self.replicas.iter().map(Replica::peak_rss_kib).collect(),
             label: self.label(),
             first,
             repeat,
             per_second: logins.per_second(),
-            cpu_per_login: cpu / u32::try_from(logins.latencies.len().max(1)).unwrap_or(u32::MAX),
-            storm: logins.latencies,
+            cpu_per_login: cpu / u32::try_from(logins.done.len().max(1)).unwrap_or(u32::MAX),
+            storm: logins.latencies(),
             idle_rss_kib: self.idle_rss_kib.clone(),
             peak_rss_kib,
         })
@@ -454,84 +603,117 @@ impl Scenario {
             assets.push(Asset { path, raw: sizes[0].unwrap_or(0), gzip: sizes[1], br: sizes[2] });
         }
 
-        let cpu_before = self.cpu();
         let rss_before = self.replicas[0].rss_kib();
-        let page = format!("{base}/login");
+        let login = self.serve(args, format!("{base}/login"), None).await?;
+        let rss_after = self.replicas[0].rss_kib();
+        // The page a login lands on, for one person signed in: their
+        // customers to pick from (or the one customer's dashboard).
+        let signed_in = self.net.login(0).await?;
+        let landing = self.serve(args, format!("{base}{}", signed_in.landing), Some(signed_in.cookies.join("; "))).await?;
+        Ok(PageFigures { login, landing, landing_path: signed_in.landing, rss_before_kib: rss_before, rss_after_kib: rss_after, assets })
+    }
+
+    /// `url` asked for by `args.concurrency` clients at once, with `cookie`.
+    async fn serve(&self, args: &Args, url: String, cookie: Option<String>) -> anyhow::Result<Served> {
+        let http = self.net.http.clone();
+        let cpu_before = self.cpu();
         let storm = storm(args, move |_| {
-            let (http, page) = (http.clone(), page.clone());
+            let (http, url, cookie) = (http.clone(), url.clone(), cookie.clone());
             async move {
                 let t = Instant::now();
-                let r = http.get(&page).send().await?;
+                let mut req = http.get(&url);
+                if let Some(cookie) = cookie {
+                    req = req.header(reqwest::header::COOKIE, cookie);
+                }
+                let r = req.send().await?;
                 let status = r.status();
                 let body = r.bytes().await?;
                 if status != 200 || body.is_empty() {
-                    bail!("/login answered {status}");
+                    bail!("{url} answered {status}");
                 }
                 Ok(t.elapsed())
             }
         })
         .await?;
         let cpu = self.cpu().saturating_sub(cpu_before);
-        Ok(PageFigures {
+        Ok(Served {
             per_second: storm.per_second(),
-            cpu_per_request: cpu / u32::try_from(storm.latencies.len().max(1)).unwrap_or(u32::MAX),
-            latencies: storm.latencies,
-            rss_before_kib: rss_before,
-            rss_after_kib: self.replicas[0].rss_kib(),
-            assets,
+            cpu_per_request: cpu / u32::try_from(storm.done.len().max(1)).unwrap_or(u32::MAX),
+            latencies: storm.latencies(),
         })
     }
 }
 
-struct Storm {
-    latencies: Latencies,
-    elapsed: Duration,
+/// What a storm ran into: how many at once, for how long, how many at most.
+#[derive(Clone, Copy)]
+struct Bounds {
+    clients: usize,
+    seconds: u64,
+    max: usize,
 }
 
-impl Storm {
-    fn per_second(&self) -> f64 {
-        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+impl From<&Args> for Bounds {
+    fn from(args: &Args) -> Bounds {
+        Bounds { clients: args.concurrency, seconds: args.seconds, max: args.max_requests }
     }
 }
 
-/// `concurrency` workers call `one(i)` with i = 0, 1, 2, … until the time
-/// or the request budget runs out; the first error stops everything.
-async fn storm<F, Fut>(args: &Args, one: F) -> anyhow::Result<Storm>
+struct Storm<T> {
+    done: Vec<T>,
+    elapsed: Duration,
+}
+
+impl<T> Storm<T> {
+    fn per_second(&self) -> f64 {
+        self.done.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+impl Storm<Duration> {
+    fn latencies(self) -> Latencies {
+        Latencies::new(self.done)
+    }
+}
+
+/// `clients` workers call `one(i)` with i = 0, 1, 2, … until the time or
+/// the request budget runs out; the first error stops everything.
+async fn storm<F, Fut, T>(bounds: impl Into<Bounds>, one: F) -> anyhow::Result<Storm<T>>
 where
     F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = anyhow::Result<Duration>> + Send,
+    Fut: std::future::Future<Output = anyhow::Result<T>> + Send,
+    T: Send + 'static,
 {
+    let Bounds { clients, seconds, max } = bounds.into();
     let next = Arc::new(AtomicUsize::new(0));
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(args.seconds);
-    let max = args.max_requests;
+    let deadline = started + Duration::from_secs(seconds);
     let mut workers = Vec::new();
-    for _ in 0..args.concurrency {
+    for _ in 0..clients {
         let (next, stop, one) = (next.clone(), stop.clone(), one.clone());
         workers.push(tokio::spawn(async move {
-            let mut times = Vec::new();
+            let mut done = Vec::new();
             while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
                 let i = next.fetch_add(1, Ordering::Relaxed);
                 if i >= max {
                     break;
                 }
                 match one(i).await {
-                    Ok(t) => times.push(t),
+                    Ok(t) => done.push(t),
                     Err(e) => {
                         stop.store(true, Ordering::Relaxed);
                         return Err(e);
                     }
                 }
             }
-            Ok(times)
+            Ok(done)
         }));
     }
     let mut all = Vec::new();
     let mut first_error = None;
     for w in workers {
         match w.await? {
-            Ok(times) => all.extend(times),
+            Ok(done) => all.extend(done),
             Err(e) => first_error = first_error.or(Some(e)),
         }
     }
@@ -539,7 +721,7 @@ where
     if let Some(e) = first_error {
         return Err(e.context("during the storm"));
     }
-    Ok(Storm { latencies: Latencies::new(all), elapsed })
+    Ok(Storm { done: all, elapsed })
 }
 
 struct OwnTimes {
@@ -574,10 +756,19 @@ struct Asset {
     br: Option<usize>,
 }
 
-struct PageFigures {
+/// One page asked for under load.
+struct Served {
     per_second: f64,
     cpu_per_request: Duration,
     latencies: Latencies,
+}
+
+struct PageFigures {
+    /// `/login` for a visitor without a session.
+    login: Served,
+    /// Where a login lands, signed in.
+    landing: Served,
+    landing_path: String,
     rss_before_kib: u64,
     rss_after_kib: u64,
     assets: Vec<Asset>,
@@ -657,12 +848,21 @@ fn print_report(args: &Args, logins: &[LoginFigures], page: Option<&PageFigures>
     println!("|---|---|---|---|");
     println!(
         "| {:.0} | {} | {} | {} / {} |",
-        p.per_second,
-        p.latencies.cell(),
-        ms(p.cpu_per_request),
+        p.login.per_second,
+        p.login.latencies.cell(),
+        ms(p.login.cpu_per_request),
         mib(&[p.rss_before_kib]),
         mib(&[p.rss_after_kib])
     );
+    println!(
+        "\nThe page a login lands on (`{}`: the customers a person in {} networks picks from), the same way, \
+         signed in as that person:\n",
+        p.landing_path.split('?').next().unwrap_or(""),
+        args.networks
+    );
+    println!("| requests/s | latency p50 / p99 / max (ms) | portal CPU per request (ms) |");
+    println!("|---|---|---|");
+    println!("| {:.0} | {} | {} |", p.landing.per_second, p.landing.latencies.cell(), ms(p.landing.cpu_per_request));
     println!("\n### First load of `/login`\n");
     println!("Every asset the page links to, as the portal serves it (bytes on the wire for each `Accept-Encoding`):\n");
     println!("| asset | raw | gzip | brotli |");
