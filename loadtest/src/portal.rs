@@ -117,9 +117,9 @@ impl Launcher {
             // unless the person profiling asks for more.
             .env("RUST_LOG", std::env::var("PEERPORTAL_LOAD_LOG").unwrap_or_else(|_| "warn".into()));
         // Allocator tuning is an operator's choice; pass it on to compare.
-        for key in ["MALLOC_ARENA_MAX", "MALLOC_MMAP_THRESHOLD_"] {
-            if let Some(v) = std::env::var_os(key) {
-                cmd.env(key, v);
+        for (key, value) in std::env::vars_os() {
+            if key.to_str().is_some_and(|k| k.starts_with("MIMALLOC_")) {
+                cmd.env(key, value);
             }
         }
         cmd

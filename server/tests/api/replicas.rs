@@ -40,6 +40,11 @@ fn free_port() -> u16 {
 
 /// Starts one replica; `public` is the address the load balancer would have.
 async fn replica(db_url: &str, public: &str, port: u16, sim_base: &str) -> Replica {
+    replica_with(db_url, public, port, sim_base, &[]).await
+}
+
+/// A replica with more environment (`extra`).
+async fn replica_with(db_url: &str, public: &str, port: u16, sim_base: &str, extra: &[(&str, &str)]) -> Replica {
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_peerportal"))
         .arg("serve")
         .env_clear()
@@ -53,6 +58,7 @@ async fn replica(db_url: &str, public: &str, port: u16, sim_base: &str) -> Repli
         .env("PEERINGDB_OAUTH_URL", sim_base)
         .env("RUST_LOG", "warn")
         .env("PEERPORTAL_REQUIRE_2FA", "off")
+        .envs(extra.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -117,6 +123,29 @@ fn via(mut url: url::Url, replica: &Replica) -> String {
     let port = replica.base.rsplit(':').next().unwrap().parse().unwrap();
     url.set_port(Some(port)).unwrap();
     url.to_string()
+}
+
+/// What `/proc/<pid>/status` says of the process's transparent huge pages.
+fn thp_enabled(replica: &Replica) -> String {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", replica.child.id())).unwrap();
+    status.lines().find_map(|l| l.strip_prefix("THP_enabled:")).map(|v| v.trim().to_string()).expect("THP_enabled in /proc/<pid>/status")
+}
+
+/// Huge pages made the allocator's memory count 2 MiB at a time (the RSS
+/// budget of docs/design.md): the binary turns them off for itself before
+/// its first allocation, unless the operator set mimalloc's own option.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_binary_turns_transparent_huge_pages_off_unless_the_operator_chose() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_url = fresh_database_url(&dir).await;
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let default = replica(&db_url, &public, port, "http://127.0.0.1:9").await;
+    assert_eq!(thp_enabled(&default), "0");
+    drop(default);
+    let chosen = replica_with(&db_url, &public, port, "http://127.0.0.1:9", &[("MIMALLOC_ALLOW_THP", "1")]).await;
+    assert_eq!(thp_enabled(&chosen), "1", "MIMALLOC_ALLOW_THP=1 is the operator's choice");
 }
 
 #[tokio::test]
