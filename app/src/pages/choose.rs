@@ -1,4 +1,5 @@
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use crate::components::signed_in::SignedIn;
 
@@ -18,6 +19,10 @@ pub fn ChoosePage() -> impl IntoView {
 
 #[component]
 fn Picker(me: Me) -> impl IntoView {
+    // Read for the refusal a plain post comes back with (`__err`); the rows
+    // are plain forms: an `ActionForm` would make two signals per row for a
+    // submit handler that never runs outside an island (half the page's
+    // rendering time for sixty rows).
     let choose = ServerAction::<ChooseCustomer>::new();
     let current = me.current_customer;
     let rows = me
@@ -28,14 +33,14 @@ fn Picker(me: Me) -> impl IntoView {
             let is_current = current == Some(m.customer_id);
             view! {
                 <li class="pick" data-filter=haystack>
-                    <ActionForm action=choose attr:class="pick-form">
+                    <form method="post" action=ChooseCustomer::url() class="pick-form">
                         <input type="hidden" name="customer_id" value=m.customer_id.to_string()/>
                         <button type="submit" class="pick-button" aria-current=is_current.then_some("true")>
                             <span class="pick-name">{m.name.clone()}</span>
                             <span class="pick-asns">{format_asns(&m.asns)}</span>
                             <span class=format!("badge role-{}", m.role.as_str())>{m.role.as_str()}</span>
                         </button>
-                    </ActionForm>
+                    </form>
                 </li>
             }
         })
