@@ -23,6 +23,13 @@ echo "== grant planning (criterion) =="
 cargo bench -p domain --bench grant_planning -- --noplot 2>&1 | tee "$out/grant-planning.log"
 echo "== console lists =="
 cargo bench -p peerportal --bench console_lists | tee "$out/console-lists.md"
+# The release binary the linker just wrote sits in the page cache in large
+# folios, which map whole: the same 70 MB file then counts up to several MiB
+# more RSS than when read back from disk, and more the more of it runs.
+# Dropping the clean page cache first (root only; skipped otherwise) makes
+# the RSS figures those of a binary started from disk, as in production.
+sync
+if echo 1 2>/dev/null > /proc/sys/vm/drop_caches; then page_cache="dropped before the load driver"; else page_cache="not dropped (not root)"; fi
 echo "== logins, SSR, bundle: SQLite and PostgreSQL, one and two replicas =="
 PEERPORTAL_LOAD_DJANGO="$venv/bin/python" bash scripts/with-postgres.sh target/release/peerportal-load | tee "$out/load.md"
 node scripts/bundle.mjs check | tee "$out/bundle.txt"
@@ -50,7 +57,7 @@ Budgets are those of \`docs/design.md\`.
   the WASM bundle with \`wasm-release\` (opt-level z, LTO) and wasm-opt.
 - SQLite in WAL mode, \`synchronous=NORMAL\`; PostgreSQL a throwaway cluster
   with \`fsync=off\` (scripts/with-postgres.sh). Loopback HTTP only; the load
-  driver runs on the same cores as the portal.
+  driver runs on the same cores as the portal. Page cache: $page_cache.
 
 Reproduce: \`make bench\` (all of it), or one part:
 \`cargo bench -p domain --bench grant_planning\`,
