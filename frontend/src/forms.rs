@@ -5,8 +5,10 @@
 //! afresh, with empty fields. Just before a post leaves, this saves the
 //! form's typed fields in the tab's `sessionStorage`; when the next page is
 //! the same page without the server's success marker (`app::FORM_OK`), it
-//! puts them back. Passwords and hidden fields are never saved, and the
-//! entry is removed as soon as the next page has read it.
+//! puts them back, unless the person has already started typing into the
+//! form again (the WASM can load after a quick hand). Passwords, one-time
+//! codes and hidden fields are never saved, and the entry is removed as
+//! soon as the next page has read it.
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::closure::Closure;
@@ -63,6 +65,10 @@ enum Field {
 }
 
 fn field(el: &Element) -> Option<(String, Field)> {
+    // A second factor's code or recovery code: a secret, and good once.
+    if el.get_attribute("autocomplete").is_some_and(|a| a == "one-time-code") {
+        return None;
+    }
     if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
         let value = match input.type_().as_str() {
             "text" | "email" | "search" | "number" | "url" | "tel" | "date" => Field::Text(input.value()),
@@ -104,6 +110,9 @@ fn restore(document: &Document, saved: &Saved) {
     else {
         return;
     };
+    if !untouched(&form) {
+        return;
+    }
     let elements = form.elements();
     for el in (0..elements.length()).filter_map(|i| elements.item(i)) {
         let Some((name, _)) = field(&el) else { continue };
@@ -120,4 +129,19 @@ fn restore(document: &Document, saved: &Saved) {
             select.set_value(value);
         }
     }
+}
+
+/// Whether every field of `form` still holds what the page was rendered
+/// with: what the person typed since the page came back is theirs to keep.
+fn untouched(form: &HtmlFormElement) -> bool {
+    let elements = form.elements();
+    (0..elements.length()).filter_map(|i| elements.item(i)).all(|el| {
+        if let Some(input) = el.dyn_ref::<HtmlInputElement>() {
+            input.value() == input.default_value() && input.checked() == input.default_checked()
+        } else if let Some(area) = el.dyn_ref::<HtmlTextAreaElement>() {
+            area.default_value().is_ok_and(|d| d == area.value())
+        } else {
+            true
+        }
+    })
 }

@@ -141,15 +141,7 @@ impl Upstream {
     /// URL to the portal's callback URL with the code.
     async fn consent(&self, authorize: &url::Url, u: usize) -> anyhow::Result<String> {
         match self {
-            Upstream::Simulator(pdb) => {
-                let q: HashMap<String, String> = authorize.query_pairs().into_owned().collect();
-                let redirect_uri = q.get("redirect_uri").context("no redirect_uri")?;
-                let (challenge, nonce) = (q.get("code_challenge").map(String::as_str), q.get("nonce").map(String::as_str));
-                let code = pdb.sim.approve(&user_name(u), redirect_uri, challenge, q.get("scope").map_or("", String::as_str), nonce);
-                let mut callback = url::Url::parse(redirect_uri)?;
-                callback.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").context("no state")?);
-                Ok(callback.into())
-            }
+            Upstream::Simulator(pdb) => Ok(approve_at_simulator(pdb, authorize, &user_name(u))?.into()),
             Upstream::Django(django) => django.consent(authorize, u).await,
         }
     }
@@ -205,14 +197,24 @@ fn next_address() -> String {
 pub async fn login(http: &reqwest::Client, pdb: &PeeringDb, start: &str, finish: &str, user: &str) -> anyhow::Result<Timing> {
     let t0 = Instant::now();
     let started = press_the_button(http, start).await?;
-    let q: HashMap<String, String> = started.authorize.query_pairs().into_owned().collect();
-    let redirect_uri = q.get("redirect_uri").context("no redirect_uri")?;
-    let code = pdb.sim.approve(user, redirect_uri, q.get("code_challenge").map(String::as_str), q.get("scope").map_or("", String::as_str), q.get("nonce").map(String::as_str));
+    let approved = approve_at_simulator(pdb, &started.authorize, user)?;
     let mut callback = url::Url::parse(&format!("{finish}/auth/peeringdb/callback"))?;
-    callback.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").context("no state")?);
+    callback.set_query(approved.query());
     let mut t = come_back(http, callback.as_str(), &started.cookies, user).await?;
     t.total = t0.elapsed();
     Ok(t)
+}
+
+/// The simulator's consent for `user` to the authorization request
+/// `authorize`: the redirect URI it names, with the code and the state.
+fn approve_at_simulator(pdb: &PeeringDb, authorize: &url::Url, user: &str) -> anyhow::Result<url::Url> {
+    let q: HashMap<String, String> = authorize.query_pairs().into_owned().collect();
+    let redirect_uri = q.get("redirect_uri").context("no redirect_uri")?;
+    let (challenge, nonce) = (q.get("code_challenge").map(String::as_str), q.get("nonce").map(String::as_str));
+    let code = pdb.sim.approve(user, redirect_uri, challenge, q.get("scope").map_or("", String::as_str), nonce);
+    let mut callback = url::Url::parse(redirect_uri)?;
+    callback.query_pairs_mut().append_pair("code", &code).append_pair("state", q.get("state").context("no state")?);
+    Ok(callback)
 }
 
 /// What the "Login with PeeringDB" button answered: where PeeringDB's

@@ -186,23 +186,13 @@ async fn compare(args: &Args, python: &Path) -> anyhow::Result<Vec<(&'static str
             }
             None => (Upstream::Simulator(Arc::new(flow::peeringdb(&redirect, people, args.networks, args.customers).await?)), None),
         };
-        let base_of_upstream = match &upstream {
+        let peeringdb = match &upstream {
             Upstream::Simulator(p) => p.base.clone(),
             Upstream::Django(d) => d.base.clone(),
         };
         let db = Database::sqlite()?;
         let keys = tempfile::tempdir()?;
-        let launcher = Launcher {
-            binary: args.portal.clone(),
-            site_root: args.site_root.clone(),
-            database_url: db.url().to_string(),
-            secret_key_file: keys.path().join("secret.key"),
-            public: public.clone(),
-            sim_base: base_of_upstream,
-        };
-        let csv = tempfile::NamedTempFile::new()?;
-        std::fs::write(csv.path(), flow::customers_csv(args.customers))?;
-        launcher.import_customers(csv.path())?;
+        let (launcher, _) = launcher_with_customers(args, &db, keys.path(), public.clone(), peeringdb)?;
         let replica = launcher.start(port).await?;
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).tcp_nodelay(true).build()?;
         let mut phases = Vec::new();
@@ -446,6 +436,24 @@ fn print_sweep(args: &Args, s: &SweepFigures) {
     );
 }
 
+/// How to start `args.portal` on `db` with PeeringDB at `peeringdb`, the
+/// secret key file in `keys`, after importing the customer list (what the
+/// import said comes back too).
+fn launcher_with_customers(args: &Args, db: &Database, keys: &Path, public: String, peeringdb: String) -> anyhow::Result<(Launcher, String)> {
+    let launcher = Launcher {
+        binary: args.portal.clone(),
+        site_root: args.site_root.clone(),
+        database_url: db.url().to_string(),
+        secret_key_file: keys.join("secret.key"),
+        public,
+        peeringdb,
+    };
+    let csv = tempfile::NamedTempFile::new()?;
+    std::fs::write(csv.path(), flow::customers_csv(args.customers))?;
+    let imported = launcher.import_customers(csv.path())?;
+    Ok((launcher, imported))
+}
+
 /// What every simulated browser shares: the replicas behind the "load
 /// balancer", PeeringDB, and one HTTP client with its connection pool.
 struct Net {
@@ -487,17 +495,8 @@ impl Scenario {
         let public = format!("http://127.0.0.1:{}", ports[0]);
         let pdb = flow::peeringdb(&format!("{public}/auth/peeringdb/callback"), args.users, args.networks, args.customers).await?;
         let keys = tempfile::tempdir()?;
-        let launcher = Launcher {
-            binary: args.portal.clone(),
-            site_root: args.site_root.clone(),
-            database_url: db.url().to_string(),
-            secret_key_file: keys.path().join("secret.key"),
-            public,
-            sim_base: pdb.base.clone(),
-        };
-        let csv = tempfile::NamedTempFile::new()?;
-        std::fs::write(csv.path(), flow::customers_csv(args.customers))?;
-        eprintln!("   {}", launcher.import_customers(csv.path())?);
+        let (launcher, imported) = launcher_with_customers(args, &db, keys.path(), public, pdb.base.clone())?;
+        eprintln!("   {imported}");
         let mut replicas = Vec::new();
         for port in ports {
             replicas.push(launcher.start(port).await?);

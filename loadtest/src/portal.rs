@@ -90,7 +90,8 @@ pub struct Launcher {
     pub secret_key_file: PathBuf,
     /// The address the load balancer would have: replica A's.
     pub public: String,
-    pub sim_base: String,
+    /// PeeringDB's base URL: the simulator's or the Django stand-in's.
+    pub peeringdb: String,
 }
 
 impl Launcher {
@@ -112,7 +113,7 @@ impl Launcher {
             .env("PEERPORTAL_TRUSTED_PROXIES", "127.0.0.1")
             .env("PEERINGDB_OAUTH_CLIENT_ID", CLIENT_ID)
             .env("PEERINGDB_OAUTH_CLIENT_SECRET", CLIENT_SECRET)
-            .env("PEERINGDB_OAUTH_URL", &self.sim_base)
+            .env("PEERINGDB_OAUTH_URL", &self.peeringdb)
             // What a production exchange would log (request lines off),
             // unless the person profiling asks for more.
             .env("RUST_LOG", std::env::var("PEERPORTAL_LOAD_LOG").unwrap_or_else(|_| "warn".into()));
