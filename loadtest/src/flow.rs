@@ -137,6 +137,23 @@ pub enum Upstream {
 }
 
 impl Upstream {
+    /// PeeringDB's base URL, as the portal is configured with it.
+    pub fn base(&self) -> &str {
+        match self {
+            Upstream::Simulator(pdb) => &pdb.base,
+            Upstream::Django(django) => &django.base,
+        }
+    }
+
+    /// The process to read PeeringDB's CPU from; the simulator runs in
+    /// the driver's own.
+    pub fn pid(&self) -> Option<u32> {
+        match self {
+            Upstream::Simulator(_) => None,
+            Upstream::Django(django) => Some(django.pid()),
+        }
+    }
+
     /// PeeringDB's part of a login by person `u`: from its authorization
     /// URL to the portal's callback URL with the code.
     async fn consent(&self, authorize: &url::Url, u: usize) -> anyhow::Result<String> {

@@ -178,21 +178,14 @@ async fn compare(args: &Args, python: &Path) -> anyhow::Result<Vec<(&'static str
         let public = format!("http://127.0.0.1:{port}");
         let redirect = format!("{public}/auth/peeringdb/callback");
         eprintln!("== SQLite · complete logins against the {label}");
-        let (upstream, upstream_pid) = match django {
-            Some(nodelay) => {
-                let d = Arc::new(django::Django::start(python, nodelay, &redirect, people, args.networks, args.customers).await?);
-                let pid = d.pid();
-                (Upstream::Django(d), Some(pid))
-            }
-            None => (Upstream::Simulator(Arc::new(flow::peeringdb(&redirect, people, args.networks, args.customers).await?)), None),
+        let upstream = match django {
+            Some(nodelay) => Upstream::Django(Arc::new(django::Django::start(python, nodelay, &redirect, people, args.networks, args.customers).await?)),
+            None => Upstream::Simulator(Arc::new(flow::peeringdb(&redirect, people, args.networks, args.customers).await?)),
         };
-        let peeringdb = match &upstream {
-            Upstream::Simulator(p) => p.base.clone(),
-            Upstream::Django(d) => d.base.clone(),
-        };
+        let upstream_pid = upstream.pid();
         let db = Database::sqlite()?;
         let keys = tempfile::tempdir()?;
-        let (launcher, _) = launcher_with_customers(args, &db, keys.path(), public.clone(), peeringdb)?;
+        let (launcher, _) = launcher_with_customers(args, &db, keys.path(), public.clone(), upstream.base().to_string())?;
         let replica = launcher.start(port).await?;
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).tcp_nodelay(true).build()?;
         let mut phases = Vec::new();

@@ -21,8 +21,8 @@ pub fn ChoosePage() -> impl IntoView {
 fn Picker(me: Me) -> impl IntoView {
     // Read for the refusal a plain post comes back with (`__err`); the rows
     // are plain forms: an `ActionForm` would make two signals per row for a
-    // submit handler that never runs outside an island (half the page's
-    // rendering time for sixty rows).
+    // submit handler that never runs outside an island (a tenth of the
+    // page's CPU for sixty rows).
     let choose = ServerAction::<ChooseCustomer>::new();
     let current = me.current_customer;
     let rows = me
