@@ -5,6 +5,7 @@
 //! timeouts from the configuration, bodies capped at 1 MiB; every failure
 //! PeeringDB can give is its own error.
 
+mod jwk;
 pub mod oidc;
 
 use oauth2::basic::{

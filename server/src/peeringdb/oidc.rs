@@ -1,9 +1,9 @@
 //! PeeringDB's ID tokens (OpenID Connect Core §3.1.3.7) with the
 //! `openidconnect` crate: the discovery document and key set, cached
 //! until they fail or a token names a key they do not hold, and the
-//! verification of one login's token. The decisions with names (claims
-//! required, authorized party, clock leeway, subject, second factor) are
-//! in `domain::peeringdb::oidc`.
+//! verification of one login's token (its RS256 signature by ring, in
+//! `jwk`). The decisions with names (claims required, authorized party,
+//! clock leeway, subject, second factor) are in `domain::peeringdb::oidc`.
 
 use std::str::FromStr;
 use std::sync::{Arc, RwLock};
@@ -11,13 +11,37 @@ use std::sync::{Arc, RwLock};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use domain::peeringdb::oidc::{self as rules, IdTokenRefusal, LEEWAY_SECONDS};
-use openidconnect::core::{CoreIdToken, CoreIdTokenVerifier, CoreJwsSigningAlgorithm, CoreProviderMetadata};
-use openidconnect::{ClaimsVerificationError, ClientId, DiscoveryError, IssuerUrl, Nonce, SignatureVerificationError};
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType, CoreIdToken, CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    ClaimsVerificationError, ClientId, DiscoveryError, EmptyAdditionalProviderMetadata, IdTokenVerifier, IssuerUrl, Nonce,
+    ProviderMetadata, SignatureVerificationError,
+};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::jwk::SigningKey;
 use super::{HookError, PeeringDbError};
+
+/// The crate's provider metadata, with the key set read into
+/// [`SigningKey`]s (RS256 checked by ring).
+type ProviderMetadataWithKeys = ProviderMetadata<
+    EmptyAdditionalProviderMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    SigningKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
 
 /// What a verified ID token says about the login.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -42,7 +66,7 @@ pub enum OidcError {
 /// The discovery document's verifier: the key set with the issuer and
 /// this client, built once per fetch.
 struct Provider {
-    verifier: CoreIdTokenVerifier<'static>,
+    verifier: IdTokenVerifier<'static, SigningKey>,
 }
 
 pub struct Oidc {
@@ -80,7 +104,7 @@ impl Oidc {
                 return Ok(p);
             }
         }
-        let metadata = CoreProviderMetadata::discover_async(self.issuer.clone(), http).await.map_err(discovery_error);
+        let metadata = ProviderMetadataWithKeys::discover_async(self.issuer.clone(), http).await.map_err(discovery_error);
         let metadata = match metadata {
             Ok(m) => m,
             Err(e) => {
@@ -90,7 +114,7 @@ impl Oidc {
             }
         };
         tracing::info!(keys = metadata.jwks().keys().len(), "fetched PeeringDB's OpenID configuration and key set");
-        let verifier = CoreIdTokenVerifier::new_public_client(self.client_id.clone(), self.issuer.clone(), metadata.jwks().clone())
+        let verifier = IdTokenVerifier::new_public_client(self.client_id.clone(), self.issuer.clone(), metadata.jwks().clone())
             // RS256 only: `none` and HS256 (signed with our own client
             // secret, which PeeringDB also advertises) are refused.
             .set_allowed_algs([CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256])
