@@ -19,6 +19,7 @@ use url::Url;
 pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERPORTAL_CONFIG",
     "PEERPORTAL_LISTEN",
+    "PEERPORTAL_METRICS_LISTEN",
     "PEERPORTAL_PUBLIC_URL",
     "PEERPORTAL_DATABASE_URL",
     "PEERPORTAL_DEMO",
@@ -178,6 +179,8 @@ pub struct PeeringDbConfig {
 #[derive(Debug)]
 pub struct Config {
     pub listen: SocketAddr,
+    /// Where `/metrics` is served; `None` (the default) serves it nowhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub public_url: Url,
     pub database_url: DatabaseUrl,
     pub demo: bool,
@@ -260,6 +263,21 @@ impl Config {
                 .parse()
                 .map_err(|_| invalid("PEERPORTAL_LISTEN", format!("{v:?} is not an address:port such as 127.0.0.1:3000")))?,
             None => SocketAddr::from(([127, 0, 0, 1], 3000)),
+        };
+
+        // Its own listener: Prometheus's address is the operator's to
+        // firewall, and the public one never answers `/metrics`.
+        let metrics_listen = match get("PEERPORTAL_METRICS_LISTEN") {
+            None => None,
+            Some(v) => {
+                let addr: SocketAddr = v
+                    .parse()
+                    .map_err(|_| invalid("PEERPORTAL_METRICS_LISTEN", format!("{v:?} is not an address:port such as 127.0.0.1:9464")))?;
+                if addr.port() != 0 && addr.port() == listen.port() && (addr.ip() == listen.ip() || addr.ip().is_unspecified() || listen.ip().is_unspecified()) {
+                    return Err(invalid("PEERPORTAL_METRICS_LISTEN", format!("{addr} is PEERPORTAL_LISTEN's own address: metrics need a port of their own")));
+                }
+                Some(addr)
+            }
         };
 
         let public_url = match get("PEERPORTAL_PUBLIC_URL") {
@@ -420,6 +438,7 @@ impl Config {
         let database_url = DatabaseUrl(database_url);
         Ok(Config {
             listen,
+            metrics_listen,
             public_url,
             database_url,
             demo,
@@ -444,8 +463,9 @@ impl Config {
     /// A log line describing the configuration, without any secret.
     pub fn summary(&self) -> String {
         format!(
-            "listen={} public_url={} database={} demo={} peeringdb_login={} role_policy={} require_mfa={} require_2fa={} link_by_email={} session_max_age={} session_idle={} trusted_proxies=[{}] mail={}",
+            "listen={} metrics={} public_url={} database={} demo={} peeringdb_login={} role_policy={} require_mfa={} require_2fa={} link_by_email={} session_max_age={} session_idle={} trusted_proxies=[{}] mail={}",
             self.listen,
+            self.metrics_listen.map_or("off".to_string(), |a| a.to_string()),
             self.public_url,
             self.database_url,
             self.demo,
@@ -641,6 +661,8 @@ mod tests {
     fn malformed_values_name_their_setting() {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("PEERPORTAL_LISTEN", "not an address")], "PEERPORTAL_LISTEN"),
+            (&[("PEERPORTAL_METRICS_LISTEN", "9464")], "PEERPORTAL_METRICS_LISTEN"),
+            (&[("PEERPORTAL_LISTEN", "127.0.0.1:4000"), ("PEERPORTAL_METRICS_LISTEN", "0.0.0.0:4000")], "PEERPORTAL_METRICS_LISTEN"),
             (&[("PEERPORTAL_PUBLIC_URL", "portal.example.net")], "PEERPORTAL_PUBLIC_URL"),
             (&[("PEERPORTAL_PUBLIC_URL", "http://portal.example.net")], "PEERPORTAL_PUBLIC_URL"),
             (&[("PEERPORTAL_DATABASE_URL", "mysql://x")], "PEERPORTAL_DATABASE_URL"),

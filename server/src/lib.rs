@@ -9,6 +9,7 @@ pub mod charts;
 pub mod config;
 pub mod keys;
 pub mod mail;
+pub mod metrics;
 pub mod password;
 pub mod peeringdb;
 pub mod portal;

@@ -77,6 +77,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("{}", config.summary());
             let app = Application::build(config).await?;
             tracing::info!("listening on http://{}", app.local_addr()?);
+            if let Some(addr) = app.metrics_addr() {
+                tracing::info!("metrics on http://{addr}/metrics");
+            }
             app.run_until_stopped(shutdown_signal()).await?;
         }
         Command::Migrate => {

@@ -12,6 +12,8 @@ use crate::store::{sessions, Db};
 
 pub struct Application {
     listener: tokio::net::TcpListener,
+    /// `/metrics`, when `PEERPORTAL_METRICS_LISTEN` is set.
+    metrics_listener: Option<tokio::net::TcpListener>,
     router: Router,
     db: Db,
     portal: Arc<Portal>,
@@ -32,6 +34,14 @@ impl Application {
     /// Like [`Application::build`] on a listener bound by the caller (tests
     /// bind port 0 first, to know the public URL before building).
     pub async fn build_on(config: Config, listener: tokio::net::TcpListener) -> anyhow::Result<Application> {
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("PEERPORTAL_METRICS_LISTEN: cannot listen on {addr}: {e}"))?,
+            ),
+            None => None,
+        };
         let db = Db::connect(config.database_url.expose()).await?;
         db.migrate().await?;
         if config.demo {
@@ -40,11 +50,16 @@ impl Application {
         }
         let portal = Arc::new(Portal::new(db.clone(), config)?);
         let router = crate::web::router(portal.clone())?;
-        Ok(Application { listener, router, db, portal })
+        Ok(Application { listener, metrics_listener, router, db, portal })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// Where `/metrics` is served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     pub fn db(&self) -> &Db {
@@ -68,6 +83,14 @@ impl Application {
             }
         });
         let resync = tokio::spawn(resync_loop(self.portal.clone()));
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = crate::web::metrics_router(self.portal.clone());
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            })
+        });
         let mail = tokio::spawn(crate::mail::worker(self.db.clone(), self.portal.mailer.clone()));
         let budget_portal = self.portal.clone();
         let budget = tokio::spawn(async move {
@@ -91,6 +114,9 @@ impl Application {
             .await;
         purger.abort();
         resync.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         mail.abort();
         budget.abort();
         let _ = self.portal.flush_login_requests().await;

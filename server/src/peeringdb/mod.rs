@@ -26,7 +26,11 @@ use domain::LoginError;
 
 use self::oidc::{Identity, Oidc, OidcError};
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use crate::config::PeeringDbConfig;
+use crate::metrics::Metrics;
 
 const MAX_BODY: usize = 1024 * 1024;
 
@@ -136,6 +140,7 @@ pub struct PeeringDbClient {
     client_secret: SecretString,
     /// `<PEERINGDB_OAUTH_URL>/oauth2`, compared to `iss` (RFC 9207).
     pub issuer: String,
+    metrics: Arc<Metrics>,
 }
 
 /// Reads a body, refusing more than [`MAX_BODY`] bytes.
@@ -171,7 +176,7 @@ fn status_error(resp: &reqwest::Response) -> Option<PeeringDbError> {
 }
 
 impl PeeringDbClient {
-    pub fn new(config: &PeeringDbConfig) -> Result<PeeringDbClient, String> {
+    pub fn new(config: &PeeringDbConfig, metrics: Arc<Metrics>) -> Result<PeeringDbClient, String> {
         let base = config.base_url.as_str().trim_end_matches('/');
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -190,7 +195,7 @@ impl PeeringDbClient {
         let profile_url = Url::parse(&format!("{base}/profile/v1")).map_err(|e| e.to_string())?;
         let revoke_url = Url::parse(&format!("{base}/oauth2/revoke_token/")).map_err(|e| e.to_string())?;
         let issuer = format!("{base}/oauth2");
-        let oidc = if config.oidc { Some(Oidc::new(&issuer, &config.client_id)?) } else { None };
+        let oidc = if config.oidc { Some(Oidc::new(&issuer, &config.client_id, metrics.clone())?) } else { None };
         Ok(PeeringDbClient {
             http,
             oauth,
@@ -200,7 +205,16 @@ impl PeeringDbClient {
             client_id: config.client_id.clone(),
             client_secret: config.client_secret.clone(),
             issuer,
+            metrics,
         })
+    }
+
+    /// Runs one request to PeeringDB's `endpoint`, counted and timed.
+    async fn timed<T>(&self, endpoint: &'static str, request: impl std::future::Future<Output = Result<T, PeeringDbError>>) -> Result<T, PeeringDbError> {
+        let asked = Instant::now();
+        let answer = request.await;
+        self.metrics.peeringdb_request(endpoint, asked.elapsed(), answer.as_ref().err().map(PeeringDbError::reason));
+        answer
     }
 
     /// Whether logins ask for an ID token and must have a valid one.
@@ -246,13 +260,8 @@ impl PeeringDbClient {
     /// Exchanges a login's code for tokens.
     pub async fn exchange(&self, code: String, verifier: String) -> Result<Tokens, PeeringDbError> {
         let send = self.hook();
-        let result = self
-            .oauth
-            .exchange_code(AuthorizationCode::new(code))
-            .set_pkce_verifier(PkceCodeVerifier::new(verifier))
-            .request_async(&send)
-            .await;
-        tokens(result)
+        let request = self.oauth.exchange_code(AuthorizationCode::new(code)).set_pkce_verifier(PkceCodeVerifier::new(verifier));
+        self.timed("token", async { tokens(request.request_async(&send).await) }).await
     }
 
     /// The refresh grant. PeeringDB rotates refresh tokens: once this
@@ -260,12 +269,15 @@ impl PeeringDbClient {
     pub async fn refresh(&self, refresh: &SecretString) -> Result<Tokens, PeeringDbError> {
         let send = self.hook();
         let token = RefreshToken::new(refresh.expose_secret().to_string());
-        let result = self.oauth.exchange_refresh_token(&token).request_async(&send).await;
-        tokens(result)
+        self.timed("refresh", async { tokens(self.oauth.exchange_refresh_token(&token).request_async(&send).await) }).await
     }
 
     /// Revokes a token at PeeringDB (RFC 7009, client_secret_post).
     pub async fn revoke(&self, token: &SecretString, hint: TokenHint) -> Result<(), PeeringDbError> {
+        self.timed("revoke", self.revoke_untimed(token, hint)).await
+    }
+
+    async fn revoke_untimed(&self, token: &SecretString, hint: TokenHint) -> Result<(), PeeringDbError> {
         let form = [
             ("token", token.expose_secret()),
             ("token_type_hint", hint.as_str()),
@@ -306,6 +318,10 @@ impl PeeringDbClient {
     }
 
     pub async fn profile(&self, token: &SecretString) -> Result<Profile, PeeringDbError> {
+        self.timed("profile", self.profile_untimed(token)).await
+    }
+
+    async fn profile_untimed(&self, token: &SecretString) -> Result<Profile, PeeringDbError> {
         let resp = self
             .http
             .get(self.profile_url.clone())

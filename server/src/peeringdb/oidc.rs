@@ -76,15 +76,17 @@ pub struct Oidc {
     /// One fetch at a time: logins that find the cache empty or stale at
     /// once wait for the same fetch instead of each making their own.
     fetching: tokio::sync::Mutex<()>,
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl Oidc {
-    pub fn new(issuer: &str, client_id: &str) -> Result<Oidc, String> {
+    pub fn new(issuer: &str, client_id: &str, metrics: Arc<crate::metrics::Metrics>) -> Result<Oidc, String> {
         Ok(Oidc {
             issuer: IssuerUrl::new(issuer.to_string()).map_err(|e| e.to_string())?,
             client_id: ClientId::new(client_id.to_string()),
             cached: RwLock::new(None),
             fetching: tokio::sync::Mutex::new(()),
+            metrics,
         })
     }
 
@@ -104,7 +106,10 @@ impl Oidc {
                 return Ok(p);
             }
         }
+        let asked = std::time::Instant::now();
         let metadata = ProviderMetadataWithKeys::discover_async(self.issuer.clone(), http).await.map_err(discovery_error);
+        // The discovery document and the key set, two requests timed as one.
+        self.metrics.peeringdb_request("discovery", asked.elapsed(), metadata.as_ref().err().map(PeeringDbError::reason));
         let metadata = match metadata {
             Ok(m) => m,
             Err(e) => {

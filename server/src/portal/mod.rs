@@ -43,6 +43,8 @@ pub struct Portal {
     pub(crate) background: std::sync::Mutex<tokio::task::JoinSet<()>>,
     /// Requests logins made to PeeringDB, not yet in the shared budget.
     pub(crate) login_requests: std::sync::atomic::AtomicI64,
+    /// What `/metrics` reports.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The one way a database failure reaches a person: logged with its cause,
@@ -69,8 +71,9 @@ impl Portal {
     /// The portal on `db` as the configuration says: the PeeringDB client
     /// when enabled, the key file read (or created).
     pub fn new(db: Db, config: Config) -> anyhow::Result<Portal> {
+        let metrics = Arc::new(crate::metrics::Metrics::new());
         let peeringdb = match &config.peeringdb {
-            Some(p) => Some(Arc::new(PeeringDbClient::new(p).map_err(|e| anyhow::anyhow!("PEERINGDB_OAUTH_URL: {e}"))?)),
+            Some(p) => Some(Arc::new(PeeringDbClient::new(p, metrics.clone()).map_err(|e| anyhow::anyhow!("PEERINGDB_OAUTH_URL: {e}"))?)),
             None => None,
         };
         let mailer = match &config.mail {
@@ -78,7 +81,7 @@ impl Portal {
             None => None,
         };
         let keys = Keys::new(Keyring::load_or_create(&config.secret_key_file)?);
-        Ok(Portal { db, config: Arc::new(config), peeringdb, mailer, keys, background: Default::default(), login_requests: Default::default() })
+        Ok(Portal { db, config: Arc::new(config), peeringdb, mailer, keys, background: Default::default(), login_requests: Default::default(), metrics })
     }
 
     /// Who the mails come from; `None` when mail is off (then no mail is
@@ -148,12 +151,21 @@ impl Portal {
             [only] => Some(only.customer_id),
             _ => None,
         };
+        self.metrics.login(LoginMethod::Password, true);
         tracing::info!(user_id, "password login");
         Ok(SignIn { user_id, sole_customer })
     }
 
     pub(crate) async fn refuse_password(&self, meta: &RequestMeta, username: &str, user_id: Option<i64>, reason: &str) -> Result<(), AppError> {
+        self.count_refused_password(reason);
         audit_refused_password(&self.db, meta, username, user_id, reason).await
+    }
+
+    /// A refused password login in `/metrics`, audited or not (only the
+    /// first attempt over a throttle's limit is).
+    pub(crate) fn count_refused_password(&self, reason: &str) {
+        self.metrics.login(LoginMethod::Password, false);
+        self.metrics.refusal(LoginMethod::Password, reason);
     }
 
     /// Checks a password under the throttle (`domain::throttle`): the
@@ -284,7 +296,9 @@ impl Backend for Portal {
         let user = match (self.check_password(meta, username, stored, password).await?, user) {
             (Checked::Throttled { minutes, first }, user) => {
                 if first {
-                    audit_refused_password(&self.db, meta, username, user.map(|u| u.id), "throttled").await?;
+                    self.refuse_password(meta, username, user.map(|u| u.id), "throttled").await?;
+                } else {
+                    self.count_refused_password("throttled");
                 }
                 return Err(AppError::Throttled { minutes });
             }

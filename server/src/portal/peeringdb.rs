@@ -64,6 +64,13 @@ impl Outcome {
     fn refused(code: LoginError) -> Outcome {
         Outcome::Refused { location: format!("/login?error={code}") }
     }
+
+    fn location(&self) -> &str {
+        match self {
+            Outcome::SignedIn { next, .. } => next,
+            Outcome::Refused { location } => location,
+        }
+    }
 }
 
 /// A failure inside the portal: logged, and the person told to try again.
@@ -157,6 +164,17 @@ impl Portal {
     /// The callback's work, from the browser's binding cookie and the query.
     #[tracing::instrument(skip_all)]
     pub async fn finish_peeringdb_login(&self, binding: Option<&str>, query: CallbackQuery, ip: Option<&str>) -> Finished {
+        let finished = self.finish_uncounted(binding, query, ip).await;
+        let signed_in = matches!(finished.outcome, Outcome::SignedIn { .. });
+        self.metrics.login(LoginMethod::Peeringdb, signed_in);
+        if matches!(&finished.outcome, Outcome::Refused { location } if *location == Outcome::refused(LoginError::Internal).location()) {
+            // Not audited (it is ours, and the log has its cause), but counted.
+            self.metrics.refusal(LoginMethod::Peeringdb, LoginError::Internal.as_str());
+        }
+        finished
+    }
+
+    async fn finish_uncounted(&self, binding: Option<&str>, query: CallbackQuery, ip: Option<&str>) -> Finished {
         let Some(client) = self.peeringdb.as_ref() else {
             return Finished { outcome: Outcome::Refused { location: "/login".into() }, waited_for_peeringdb: None };
         };
@@ -204,6 +222,7 @@ impl Portal {
             // Anyone can send this request: it is counted in the log, not
             // written into the audit log.
             tracing::info!("PeeringDB callback without the binding cookie: refused");
+            self.metrics.refusal(LoginMethod::Peeringdb, "no_binding");
             return Err(Outcome::refused(LoginError::PdbState));
         };
         let pending = pending::take(&self.db, &pending_id(binding)).await.map_err(internal)?;
@@ -323,6 +342,7 @@ impl Portal {
     /// A refused login's one audit row (its own transaction: nothing else
     /// of a refused login is written).
     async fn audit_refusal(&self, ip: Option<&str>, user_id: Option<i64>, reason: &str, extra: serde_json::Value) {
+        self.metrics.refusal(LoginMethod::Peeringdb, reason);
         let mut details = json!({ "via": LoginMethod::Peeringdb, "reason": reason });
         if let (Some(d), serde_json::Value::Object(extra)) = (details.as_object_mut(), extra) {
             d.extend(extra);

@@ -281,6 +281,22 @@ impl Portal {
     /// of links stale past the grace. PeeringDB errors skip a user; 429s
     /// are waited out (as `Retry-After` asks) up to `give_up_after`.
     pub async fn sweep(&self, opts: &SweepOptions) -> Result<SweepReport, SyncError> {
+        let report = self.sweep_uncounted(opts).await?;
+        if !opts.dry_run {
+            self.metrics.resync_sweep(&[
+                ("synced", report.synced as u64),
+                ("changed", report.changed as u64),
+                ("stale", report.stale as u64),
+                ("nothing_to_do", report.nothing_to_do as u64),
+                ("error", report.errors as u64),
+                ("grace_expired", report.grace_expired as u64),
+                ("deferred", report.deferred as u64),
+            ]);
+        }
+        Ok(report)
+    }
+
+    async fn sweep_uncounted(&self, opts: &SweepOptions) -> Result<SweepReport, SyncError> {
         let mut report = SweepReport::default();
         let users = match opts.only {
             Some(id) => match links::due_one(&self.db, id).await? {

@@ -132,6 +132,8 @@ impl Portal {
             (Checked::Throttled { minutes, first }, _) => {
                 if first {
                     self.refuse_password(meta, &user.username, Some(user_id), "throttled").await?;
+                } else {
+                    self.count_refused_password("throttled");
                 }
                 Err(AppError::Throttled { minutes })
             }

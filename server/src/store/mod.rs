@@ -162,6 +162,17 @@ impl DbError {
     }
 }
 
+/// How long starting a write transaction took, its wait for the pool's
+/// connection included: where requests queue when the database is the
+/// bottleneck (`peerportal_db_transaction_begin_duration_seconds`).
+/// Process-wide, as the pools are.
+pub static BEGIN_WAITS: std::sync::LazyLock<prometheus_client::metrics::histogram::Histogram> =
+    std::sync::LazyLock::new(crate::metrics::local_buckets);
+
+fn idle(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
 /// How long a writer waits for its turn before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -252,10 +263,24 @@ impl Db {
     /// own commits. Other processes on the same file (a second replica, the
     /// CLI) still meet the busy timeout.
     pub async fn begin(&self) -> Result<Tx, DbError> {
-        Ok(match self {
+        let asked = std::time::Instant::now();
+        let tx = match self {
             Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(p) => Tx::Postgres(p.begin().await?),
-        })
+        };
+        BEGIN_WAITS.observe(asked.elapsed().as_secs_f64());
+        Ok(tx)
+    }
+
+    /// Each pool's connections: `(pool, open, idle, max)`.
+    pub fn pool_state(&self) -> Vec<(&'static str, u32, u32, u32)> {
+        match self {
+            Db::Sqlite { read, write } => vec![
+                ("sqlite_read", read.size(), idle(read.num_idle()), read.options().get_max_connections()),
+                ("sqlite_write", write.size(), idle(write.num_idle()), write.options().get_max_connections()),
+            ],
+            Db::Postgres(p) => vec![("postgres", p.size(), idle(p.num_idle()), p.options().get_max_connections())],
+        }
     }
 
     pub async fn ping(&self) -> Result<(), DbError> {

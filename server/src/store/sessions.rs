@@ -169,6 +169,11 @@ pub async fn end_where_no_access(tx: &mut Tx, user_ids: &[i64]) -> Result<u64, D
     Ok(execute!(tx, sqlx::query(sql).bind(super::json_list(user_ids)))?)
 }
 
+/// Sessions not yet expired, of every replica.
+pub async fn live_count(db: &Db) -> Result<i64, DbError> {
+    Ok(with_db!(db, p => sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sessions WHERE expires_at > $1").bind(now()).fetch_one(p).await)?)
+}
+
 /// Deletes expired sessions and pending logins; run periodically.
 pub async fn purge_expired(db: &Db) -> Result<u64, DbError> {
     let at = now();

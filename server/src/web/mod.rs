@@ -119,6 +119,7 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(session_layer)
         .layer(middleware::from_fn_with_state(policy, headers::security_headers))
+        .layer(middleware::from_fn_with_state(portal.metrics.clone(), count_request))
         .layer(
             // Path only: query strings carry OAuth codes and state.
             TraceLayer::new_for_http().make_span_with(|req: &Request<Body>| {
@@ -126,6 +127,32 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
             }),
         );
     Ok(router)
+}
+
+/// Counts and times every answer by the route's template: a path of its
+/// own would put every customer's id in a series.
+async fn count_request(State(metrics): State<Arc<crate::metrics::Metrics>>, req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let route = req.extensions().get::<axum::extract::MatchedPath>().map_or_else(|| "(fallback)".to_string(), |p| p.as_str().to_string());
+    let method = req.method().clone();
+    let response = next.run(req).await;
+    metrics.http_request(&route, method.as_str(), response.status().as_u16(), started.elapsed());
+    response
+}
+
+/// What `PEERPORTAL_METRICS_LISTEN` serves: `/metrics` and nothing else.
+pub fn metrics_router(portal: Arc<Portal>) -> Router {
+    Router::new().route("/metrics", get(metrics)).with_state(portal)
+}
+
+async fn metrics(State(portal): State<Arc<Portal>>) -> Response {
+    match portal.metrics.render(&portal.db).await {
+        Ok(text) => ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics: the database did not answer");
+            (StatusCode::SERVICE_UNAVAILABLE, "the database did not answer\n").into_response()
+        }
+    }
 }
 
 /// Demo mode serves the PeeringDB simulator itself, under `/peeringdb-sim`,

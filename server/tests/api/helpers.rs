@@ -22,6 +22,8 @@ pub struct TestApp {
     /// The portal the server runs (its in-process state, e.g. the logins'
     /// PeeringDB request count).
     pub served: Option<std::sync::Arc<peerportal::portal::Portal>>,
+    /// `http://<addr>/metrics` when `PEERPORTAL_METRICS_LISTEN` was set.
+    pub metrics_url: Option<String>,
 }
 
 /// Which database the suite runs on: SQLite in a temp dir by default, or a
@@ -109,8 +111,9 @@ pub async fn spawn_with(extra: &[(&str, &str)]) -> TestApp {
     let app = Application::build_on(config, listener).await.expect("build app");
     let db = app.db().clone();
     let served = Some(app.portal().clone());
+    let metrics_url = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { client: browser(&base), base, db, logs, _log_guard: Some(log_guard), _dir: dir, env, served }
+    TestApp { client: browser(&base), base, db, logs, _log_guard: Some(log_guard), _dir: dir, env, served, metrics_url }
 }
 
 /// A client that keeps cookies, does not follow redirects (tests look at

@@ -9,6 +9,7 @@ mod console;
 mod hardening;
 mod mail;
 mod mailsink;
+mod metrics;
 mod oidc;
 mod health;
 mod invitations;

@@ -290,6 +290,7 @@ async fn a_user_who_lost_every_network_is_refused_deprovisioned_and_logged_out()
             _dir: tempfile::tempdir().unwrap(),
             env: app.env.clone(),
             served: None,
+            metrics_url: None,
         },
         sim: sim.clone(),
     };
