@@ -19,6 +19,7 @@ use url::Url;
 pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERPORTAL_CONFIG",
     "PEERPORTAL_LISTEN",
+    "PEERPORTAL_LOG_FORMAT",
     "PEERPORTAL_METRICS_LISTEN",
     "PEERPORTAL_PUBLIC_URL",
     "PEERPORTAL_DATABASE_URL",
@@ -181,6 +182,7 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where `/metrics` is served; `None` (the default) serves it nowhere.
     pub metrics_listen: Option<SocketAddr>,
+    pub log_format: LogFormat,
     pub public_url: Url,
     pub database_url: DatabaseUrl,
     pub demo: bool,
@@ -278,6 +280,12 @@ impl Config {
                 }
                 Some(addr)
             }
+        };
+
+        let log_format = match get("PEERPORTAL_LOG_FORMAT").as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(v) => return Err(invalid("PEERPORTAL_LOG_FORMAT", format!("{v:?} is not one of text, json"))),
         };
 
         let public_url = match get("PEERPORTAL_PUBLIC_URL") {
@@ -439,6 +447,7 @@ impl Config {
         Ok(Config {
             listen,
             metrics_listen,
+            log_format,
             public_url,
             database_url,
             demo,
@@ -488,6 +497,14 @@ impl PeeringDbConfig {
     pub fn secret(&self) -> &str {
         self.client_secret.expose_secret()
     }
+}
+
+/// How log lines are written: text, or one JSON object per line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// A database URL, which may carry a password: printed with it hidden.
@@ -662,6 +679,7 @@ mod tests {
         let cases: &[(&[(&str, &str)], &str)] = &[
             (&[("PEERPORTAL_LISTEN", "not an address")], "PEERPORTAL_LISTEN"),
             (&[("PEERPORTAL_METRICS_LISTEN", "9464")], "PEERPORTAL_METRICS_LISTEN"),
+            (&[("PEERPORTAL_LOG_FORMAT", "xml")], "PEERPORTAL_LOG_FORMAT"),
             (&[("PEERPORTAL_LISTEN", "127.0.0.1:4000"), ("PEERPORTAL_METRICS_LISTEN", "0.0.0.0:4000")], "PEERPORTAL_METRICS_LISTEN"),
             (&[("PEERPORTAL_PUBLIC_URL", "portal.example.net")], "PEERPORTAL_PUBLIC_URL"),
             (&[("PEERPORTAL_PUBLIC_URL", "http://portal.example.net")], "PEERPORTAL_PUBLIC_URL"),

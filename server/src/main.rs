@@ -19,10 +19,7 @@ fn main() -> std::process::ExitCode {
     .enable_all()
     .build();
     let result = runtime.map_err(anyhow::Error::from).and_then(|rt| {
-        rt.block_on(async {
-            peerportal::telemetry::init();
-            run(cli).await
-        })
+        rt.block_on(run(cli))
     });
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -68,7 +65,10 @@ extern "C" fn no_transparent_huge_pages() {
 static NO_TRANSPARENT_HUGE_PAGES: extern "C" fn() = no_transparent_huge_pages;
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Settings first: the log format is one of them. A bad setting is
+    // the one line `main` prints.
     let (config, warnings) = Config::from_env()?;
+    peerportal::telemetry::init(config.log_format);
     for w in warnings {
         tracing::warn!("{w}");
     }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod binary;
 mod cli;
 mod console;
 mod hardening;
