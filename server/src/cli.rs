@@ -54,6 +54,13 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Write a consistent copy of the SQLite database to FILE while the
+    /// portal serves (the key file is not in it: keep a copy of that too).
+    Backup { file: std::path::PathBuf },
+    /// Replace the SQLite database with the backup FILE. Refused while any
+    /// process has the database open, and for a file that is not a sound
+    /// PeerPortal database.
+    Restore { file: std::path::PathBuf },
     /// Manage the key file that seals secrets at rest (PEERPORTAL_SECRET_KEY_FILE).
     Keys {
         #[command(subcommand)]

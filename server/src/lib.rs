@@ -4,6 +4,7 @@
 //! `docs/design.md` draws the whole shape.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+pub mod backup;
 pub mod cli;
 pub mod charts;
 pub mod config;

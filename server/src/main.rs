@@ -86,6 +86,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Db::connect(config.database_url.expose()).await?.migrate().await?;
             println!("database is up to date");
         }
+        // Before any connection of ours: a restore needs the database to
+        // itself.
+        Command::Backup { file } => {
+            let url = config.database_url.expose().to_string();
+            let target = file.clone();
+            let bytes = tokio::task::spawn_blocking(move || peerportal::backup::backup(&url, &target)).await??;
+            println!("backed up to {} ({bytes} bytes); keep {} with it", file.display(), config.secret_key_file.display());
+        }
+        Command::Restore { file } => {
+            let url = config.database_url.expose().to_string();
+            let source = file.clone();
+            let known = peerportal::store::sqlite_schema_version();
+            tokio::task::spawn_blocking(move || peerportal::backup::restore(&url, &source, known)).await??;
+            println!("restored {}; the portal migrates it at its next start", file.display());
+        }
         other => {
             let db = Db::connect(config.database_url.expose()).await?;
             db.migrate().await?;
@@ -115,7 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         println!("{} could not be opened with any key (users {:?}): left as they are", r.unreadable.len(), r.unreadable);
                     }
                 }
-                Command::Serve | Command::Migrate => {}
+                Command::Serve | Command::Migrate | Command::Backup { .. } | Command::Restore { .. } => {}
             }
             portal.finish_background(std::time::Duration::from_secs(10)).await;
             db.close().await;

@@ -207,6 +207,12 @@ fn spawn_sqlite_checkpoints(pool: SqlitePool) {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
+/// The newest SQLite migration this binary carries: a backup made by a
+/// newer binary cannot be restored by this one.
+pub fn sqlite_schema_version() -> i64 {
+    SQLITE_MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 impl Db {
     pub async fn connect(url: &str) -> Result<Db, DbError> {
         if url.starts_with("sqlite:") {

@@ -49,3 +49,21 @@ fn a_bad_log_format_stops_the_binary_with_one_line_naming_it() {
     assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
     assert!(stderr.contains("PEERPORTAL_LOG_FORMAT"), "{stderr}");
 }
+
+#[test]
+fn backup_and_restore_run_as_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrate = peerportal(&dir, &["migrate"], &[]);
+    assert!(migrate.status.success(), "{}", String::from_utf8_lossy(&migrate.stderr));
+    let file = dir.path().join("nightly.db");
+    let backup = peerportal(&dir, &["backup", file.to_str().unwrap()], &[]);
+    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+    assert!(String::from_utf8_lossy(&backup.stdout).contains("backed up to"));
+    let restore = peerportal(&dir, &["restore", file.to_str().unwrap()], &[]);
+    assert!(restore.status.success(), "{}", String::from_utf8_lossy(&restore.stderr));
+    let again = peerportal(&dir, &["backup", file.to_str().unwrap()], &[]);
+    assert!(!again.status.success());
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("never overwrites"), "{stderr}");
+}

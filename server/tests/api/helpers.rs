@@ -130,6 +130,22 @@ pub fn browser(base: &str) -> reqwest::Client {
 }
 
 impl TestApp {
+    /// The same server and database as `app`, seen from another browser
+    /// (it owns no server, temp dir or log capture of its own).
+    pub fn sharing(app: &TestApp, client: reqwest::Client) -> TestApp {
+        TestApp {
+            client,
+            base: app.base.clone(),
+            db: app.db.clone(),
+            logs: app.logs.clone(),
+            _log_guard: None,
+            _dir: tempfile::tempdir().expect("temp dir"),
+            env: app.env.clone(),
+            served: None,
+            metrics_url: None,
+        }
+    }
+
     /// Another portal on the same database, key file and PeeringDB: what
     /// a second replica, or a command of the command line, would be.
     pub fn portal(&self) -> peerportal::portal::Portal {

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod backup;
 mod binary;
 mod cli;
 mod console;

@@ -280,20 +280,7 @@ async fn a_user_who_lost_every_network_is_refused_deprovisioned_and_logged_out()
     // alice keeps a session open in another browser.
     let other = browser(&t.app.base);
     let PdbApp { app, sim } = &t;
-    let second = PdbApp {
-        app: TestApp {
-            client: other.clone(),
-            base: app.base.clone(),
-            db: app.db.clone(),
-            logs: app.logs.clone(),
-            _log_guard: None,
-            _dir: tempfile::tempdir().unwrap(),
-            env: app.env.clone(),
-            served: None,
-            metrics_url: None,
-        },
-        sim: sim.clone(),
-    };
+    let second = PdbApp { app: TestApp::sharing(app, other.clone()), sim: sim.clone() };
     second.login_as("alice", true).await;
     assert_eq!(second.app.get("/").await.status(), 200);
 
