@@ -33,25 +33,24 @@ browser:
 smtp:
 	@/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-aiosmtpd; }
 
-## The release build: server and bundle, with brotli and gzip copies.
+## The release build: the bundle with brotli and gzip copies, then the
+## server, which carries them all (one self-contained binary).
 build: setup
-	cargo leptos build --release
-	node scripts/bundle.mjs compress
+	cargo leptos build --release --precompress
 
 ## Starts the portal in demo mode on http://127.0.0.1:3000 (SQLite, demo
 ## customers, built-in PeeringDB simulator).
 run: build
-	PEERPORTAL_DEMO=true LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD target/release/peerportal serve
+	PEERPORTAL_DEMO=true LEPTOS_ENV=PROD target/release/peerportal serve
 
 ## The developer loop: demo mode, rebuilt and reloaded on every save.
 dev: setup
 	PEERPORTAL_DEMO=true cargo leptos watch
 
-## The release bundle alone (WASM, JS, CSS and their compressed copies):
-## what the browser tests load.
+## The release bundle alone (WASM, JS, CSS): what the browser tests load,
+## served from target/site by the debug server the tests built.
 site: setup
 	cargo leptos build --release --frontend-only
-	node scripts/bundle.mjs compress
 
 ## Unit tests, the integration suite on SQLite, the simulator and the load
 ## driver; and the domain crate still builds for the browser.

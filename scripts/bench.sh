@@ -91,7 +91,7 @@ EOF
   cat <<EOF
 
 Bundle check of \`make test\` (\`node scripts/bundle.mjs check\`, Node's
-brotli at quality 11, the same files the portal serves precompressed):
+brotli at quality 11 of the files the portal carries; it sends cargo-leptos's own brotli copies):
 
 \`\`\`
 $(cat "$out/bundle.txt")

@@ -1,9 +1,6 @@
-// The browser bundle after `cargo leptos build --release`.
+// The browser bundle after `cargo leptos build --release` (whose
+// `--precompress` writes the brotli and gzip copies the server carries).
 //
-//   node scripts/bundle.mjs compress   writes NAME.br and NAME.gz beside every
-//                                      .wasm/.js/.css in target/site/pkg, so
-//                                      the portal serves them precompressed
-//                                      (best ratio, paid once at build time).
 //   node scripts/bundle.mjs check      fails when the brotli first-load bytes
 //                                      grew past the size recorded in
 //                                      end2end/bundle-size.json.
@@ -51,15 +48,7 @@ function table(rows) {
 }
 
 const command = process.argv[2];
-if (command === 'compress') {
-  const rows = sizes();
-  for (const r of rows) {
-    writeFileSync(join(pkg, `${r.name}.br`), r.br);
-    writeFileSync(join(pkg, `${r.name}.gz`), r.gz);
-  }
-  console.log(`precompressed ${pkg}:`);
-  table(rows);
-} else if (command === 'check' || command === 'record') {
+if (command === 'check' || command === 'record') {
   const now = table(sizes());
   if (command === 'record') {
     writeFileSync(recordFile, JSON.stringify({ ...now, budget_brotli: BUDGET }, null, 2) + '\n');
@@ -75,6 +64,6 @@ if (command === 'compress') {
     console.log(`bundle size: ${now.brotli} B brotli, recorded ${recorded.brotli} B${over}`);
   }
 } else {
-  console.error('usage: node scripts/bundle.mjs compress|check|record');
+  console.error('usage: node scripts/bundle.mjs check|record');
   process.exit(2);
 }

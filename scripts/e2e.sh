@@ -21,7 +21,7 @@ export PEERPORTAL_DATABASE_URL="sqlite://$work/e2e.db"
 export PEERPORTAL_SECRET_KEY_FILE="$work/secret.key"
 export PEERPORTAL_LISTEN="127.0.0.1:$port"
 export PEERPORTAL_PUBLIC_URL="http://127.0.0.1:$port"
-export LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD
+export LEPTOS_ENV=PROD
 # Demo mode: the demo customers and the built-in PeeringDB simulator, the
 # same flow a newcomer clicks through after `make run`.
 export PEERPORTAL_DEMO=true

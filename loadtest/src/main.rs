@@ -32,9 +32,6 @@ struct Args {
     /// The portal binary to measure (`cargo leptos build --release`).
     #[arg(long, default_value = "target/release/peerportal")]
     portal: PathBuf,
-    /// Its site root, with the built bundle.
-    #[arg(long, default_value = "target/site")]
-    site_root: PathBuf,
     /// A PostgreSQL server to measure on as well; a database is created
     /// for each scenario and dropped after it.
     #[arg(long, env = "PEERPORTAL_TEST_POSTGRES")]
@@ -435,7 +432,6 @@ fn print_sweep(args: &Args, s: &SweepFigures) {
 fn launcher_with_customers(args: &Args, db: &Database, keys: &Path, public: String, peeringdb: String) -> anyhow::Result<(Launcher, String)> {
     let launcher = Launcher {
         binary: args.portal.clone(),
-        site_root: args.site_root.clone(),
         database_url: db.url().to_string(),
         secret_key_file: keys.join("secret.key"),
         public,

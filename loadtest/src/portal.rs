@@ -85,7 +85,6 @@ fn find_psql() -> Option<PathBuf> {
 /// How to start the portal binary.
 pub struct Launcher {
     pub binary: PathBuf,
-    pub site_root: PathBuf,
     pub database_url: String,
     pub secret_key_file: PathBuf,
     /// The address the load balancer would have: replica A's.
@@ -102,7 +101,6 @@ impl Launcher {
             .env("PEERPORTAL_PUBLIC_URL", &self.public)
             .env("PEERPORTAL_DATABASE_URL", &self.database_url)
             .env("PEERPORTAL_SECRET_KEY_FILE", &self.secret_key_file)
-            .env("LEPTOS_SITE_ROOT", &self.site_root)
             .env("LEPTOS_ENV", "PROD")
             .env("AUTH_PEERINGDB_ENABLED", "true")
             // The callback's time at PeeringDB, subtracted from the portal's own.

@@ -48,6 +48,9 @@ impl Application {
             crate::portal::customers::import(&db, DEMO_CUSTOMERS, Actor::Demo, true).await?;
             tracing::warn!("DEMO MODE: sample customers and a built-in PeeringDB simulator; never use this in production");
         }
+        if !crate::web::assets::bundled() {
+            tracing::warn!("this binary carries no browser bundle (build it with `make build`): pages are served without their CSS and scripts");
+        }
         let portal = Arc::new(Portal::new(db.clone(), config)?);
         let router = crate::web::router(portal.clone())?;
         Ok(Application { listener, metrics_listener, router, db, portal })

@@ -2,7 +2,7 @@
 //! functions, the plain axum routes of the PeeringDB flow, the CSV export,
 //! logout and health) and the layers every request passes through.
 
-mod assets;
+pub mod assets;
 mod audit_csv;
 mod caller;
 mod form_outcome;
@@ -92,7 +92,8 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
         move |req: Request| import::preview(req, context.clone(), options.clone())
     };
     let router = router
-        .nest_service(&format!("/{}", leptos_options.site_pkg_dir), assets::bundle(&leptos_options))
+        .route(&format!("/{}/{{*file}}", leptos_options.site_pkg_dir), get(assets::serve))
+        .route("/favicon.svg", get(assets::serve))
         .route(IMPORT_PAGE, post(import_preview))
         .route("/healthz", get(healthz))
         .route("/logout", post(logout))
@@ -108,7 +109,7 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
                 move || app::shell(options.clone())
             },
         )
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(page_context, app::shell))
+        .fallback(not_found(page_context, leptos_options.clone()))
         .with_state(state)
         .layer(middleware::from_fn(form_outcome::layer))
         .layer(middleware::from_fn_with_state(portal.clone(), caller::resolve))
@@ -127,6 +128,26 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
             }),
         );
     Ok(router)
+}
+
+/// Any other path: the app's own "not found" page, rendered with a 404
+/// (no file is looked up on disk: the binary carries its files).
+fn not_found(
+    page_context: impl Fn() + Clone + Send + Sync + 'static,
+    options: LeptosOptions,
+) -> impl Fn(Request) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>> + Clone + Send + Sync + 'static {
+    let render = leptos_axum::render_app_to_stream_with_context(page_context, move || app::shell(options.clone()));
+    move |req: Request| {
+        let render = render.clone();
+        Box::pin(async move {
+            let mut res = render(req).await;
+            // A redirect the app chose stands; a page found nothing.
+            if res.status() == StatusCode::OK {
+                *res.status_mut() = StatusCode::NOT_FOUND;
+            }
+            res
+        })
+    }
 }
 
 /// Counts and times every answer by the route's template: a path of its
