@@ -61,6 +61,10 @@ pub enum Command {
     /// process has the database open, and for a file that is not a sound
     /// PeerPortal database.
     Restore { file: std::path::PathBuf },
+    /// Print the settings in effect (secrets hidden) and check what they
+    /// name: the database answers, the key file, the browser bundle, and
+    /// PeeringDB's discovery document and key set. Fails if a check fails.
+    CheckConfig,
     /// Manage the key file that seals secrets at rest (PEERPORTAL_SECRET_KEY_FILE).
     Keys {
         #[command(subcommand)]
@@ -164,6 +168,63 @@ pub async fn sync(portal: &Portal, username: Option<&str>, dry_run: bool) -> Res
         (None, 0) => Ok(out),
         (None, n) => Err(CliError::Usage(format!("{out}PeeringDB could not be asked for {n} users"))),
     }
+}
+
+/// `peerportal check-config`: the report, and whether every check passed.
+pub async fn check_config(config: &crate::config::Config) -> (String, bool) {
+    let mut out = String::from("settings in effect:\n");
+    for (name, value) in config.settings() {
+        out.push_str(&format!("  {name} = {value}\n"));
+    }
+    out.push_str("checks:\n");
+    let mut all = true;
+    let mut report = |what: &str, result: Result<String, String>| {
+        let line = match result {
+            Ok(fine) => format!("  ok      {what}: {fine}\n"),
+            Err(why) => {
+                all = false;
+                format!("  FAILED  {what}: {why}\n")
+            }
+        };
+        out.push_str(&line);
+    };
+    let url = config.database_url.expose();
+    let fresh = crate::backup::sqlite_path(url).ok().filter(|path| !path.exists());
+    let database = match fresh {
+        // Connecting would create it: a check writes nothing.
+        Some(path) => Ok(format!("{} will be created at the first start", path.display())),
+        None => match Db::connect(url).await {
+        Ok(db) => {
+            let answer = db.ping().await.map(|()| format!("{} answers", db.backend_name())).map_err(|e| e.to_string());
+            db.close().await;
+            answer
+        }
+        Err(e) => Err(e.to_string()),
+        },
+    };
+    report("database", database);
+    let keys = &config.secret_key_file;
+    report(
+        "key file",
+        match std::fs::metadata(keys) {
+            Ok(m) if m.is_file() => Ok(format!("{} exists", keys.display())),
+            Ok(_) => Err(format!("{} is not a file", keys.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(format!("{} will be created at the first start", keys.display())),
+            Err(e) => Err(format!("{}: {e}", keys.display())),
+        },
+    );
+    report(
+        "browser bundle",
+        if crate::web::assets::bundled() { Ok("carried by this binary".into()) } else { Err("not in this binary: build it with `make build`".into()) },
+    );
+    if let Some(p) = &config.peeringdb {
+        let discovered = match crate::peeringdb::PeeringDbClient::new(p, std::sync::Arc::new(crate::metrics::Metrics::new())) {
+            Ok(client) => client.discover().await.map(|n| format!("{} answers with {n} signing key(s)", client.issuer)).map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        };
+        report("PeeringDB discovery", discovered);
+    }
+    (out, all)
 }
 
 /// `peerportal users reset-2fa`: what to print.

@@ -493,6 +493,59 @@ impl Config {
     }
 }
 
+impl Config {
+    /// Every setting with the value in effect, by its variable's name, for
+    /// `peerportal check-config`. Secrets show only whether they are set.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        fn secs(d: Duration) -> String {
+            format!("{}s", d.as_secs())
+        }
+        fn hidden(set: bool) -> String {
+            (if set { "(set, hidden)" } else { "(not set)" }).to_string()
+        }
+        let mut out = vec![
+            ("PEERPORTAL_LISTEN", self.listen.to_string()),
+            ("PEERPORTAL_METRICS_LISTEN", self.metrics_listen.map_or("off".into(), |a| a.to_string())),
+            ("PEERPORTAL_LOG_FORMAT", format!("{:?}", self.log_format).to_lowercase()),
+            ("PEERPORTAL_PUBLIC_URL", self.public_url.to_string()),
+            ("PEERPORTAL_DATABASE_URL", self.database_url.to_string()),
+            ("PEERPORTAL_DEMO", self.demo.to_string()),
+            ("PEERPORTAL_SECRET_KEY_FILE", self.secret_key_file.display().to_string()),
+            ("PEERPORTAL_SESSION_MAX_AGE", self.session.max_age.to_string()),
+            ("PEERPORTAL_SESSION_IDLE", self.session.idle.to_string()),
+            ("PEERPORTAL_TRUSTED_PROXIES", self.trusted_proxies.to_string()),
+            ("PEERPORTAL_IMPORT_MAX_BYTES", self.import_max_bytes.to_string()),
+            ("PEERPORTAL_SERVER_TIMING", self.server_timing.to_string()),
+            ("PEERPORTAL_REQUIRE_2FA", self.two_factor_policy.to_string()),
+            ("PEERPORTAL_SMTP_URL", self.mail.as_ref().map_or("off".into(), |m| m.describe())),
+            ("PEERPORTAL_SMTP_PASSWORD", hidden(self.mail.as_ref().is_some_and(|m| m.password.is_some()))),
+            ("PEERPORTAL_MAIL_FROM", self.mail.as_ref().map_or("(mail off)".into(), |m| m.from.to_string())),
+            ("PEERPORTAL_SUPPORT_EMAIL", self.support_email.clone().unwrap_or_else(|| "(not set)".into())),
+            ("AUTH_PEERINGDB_ENABLED", self.peeringdb.is_some().to_string()),
+        ];
+        if let Some(p) = &self.peeringdb {
+            out.extend([
+                ("PEERINGDB_OAUTH_URL", p.base_url.to_string()),
+                ("PEERINGDB_OAUTH_CLIENT_ID", p.client_id.clone()),
+                ("PEERINGDB_OAUTH_CLIENT_SECRET", hidden(!p.secret().is_empty())),
+                ("PEERINGDB_OAUTH_REDIRECT", p.redirect_uri.to_string()),
+                ("PEERINGDB_CONNECT_TIMEOUT", secs(p.connect_timeout)),
+                ("PEERINGDB_TIMEOUT", format!("{}ms", p.timeout.as_millis())),
+                ("PEERINGDB_OIDC", (if p.oidc { "required" } else { "off" }).into()),
+            ]);
+        }
+        out.extend([
+            ("PEERINGDB_ROLE_POLICY", self.role_policy.to_string()),
+            ("PEERINGDB_REQUIRE_MFA", self.mfa_policy.to_string()),
+            ("PEERINGDB_LINK_BY_EMAIL", self.link_by_email.to_string()),
+            ("PEERINGDB_RESYNC_INTERVAL", self.resync_interval.map_or("0 (off)".into(), secs)),
+            ("PEERINGDB_REQUESTS_PER_MINUTE", self.requests_per_minute.to_string()),
+            ("PEERINGDB_STALE_GRACE", secs(self.stale_grace)),
+        ]);
+        out
+    }
+}
+
 impl PeeringDbConfig {
     pub fn secret(&self) -> &str {
         self.client_secret.expose_secret()

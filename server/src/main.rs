@@ -86,6 +86,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Db::connect(config.database_url.expose()).await?.migrate().await?;
             println!("database is up to date");
         }
+        Command::CheckConfig => {
+            let (report, passed) = peerportal::cli::check_config(&config).await;
+            print!("{report}");
+            if !passed {
+                anyhow::bail!("a check failed");
+            }
+        }
         // Before any connection of ours: a restore needs the database to
         // itself.
         Command::Backup { file } => {
@@ -130,7 +137,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         println!("{} could not be opened with any key (users {:?}): left as they are", r.unreadable.len(), r.unreadable);
                     }
                 }
-                Command::Serve | Command::Migrate | Command::Backup { .. } | Command::Restore { .. } => {}
+                Command::Serve | Command::Migrate | Command::CheckConfig | Command::Backup { .. } | Command::Restore { .. } => {}
             }
             portal.finish_background(std::time::Duration::from_secs(10)).await;
             db.close().await;

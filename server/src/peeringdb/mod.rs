@@ -217,6 +217,16 @@ impl PeeringDbClient {
         answer
     }
 
+    /// Fetches PeeringDB's discovery document and key set (for
+    /// `peerportal check-config`), whether or not logins check ID tokens.
+    pub async fn discover(&self) -> Result<usize, PeeringDbError> {
+        let send = self.hook();
+        match &self.oidc {
+            Some(oidc) => oidc.discover(&send).await,
+            None => Oidc::new(&self.issuer, &self.client_id, self.metrics.clone()).map_err(PeeringDbError::Discovery)?.discover(&send).await,
+        }
+    }
+
     /// Whether logins ask for an ID token and must have a valid one.
     pub fn checks_id_tokens(&self) -> bool {
         self.oidc.is_some()

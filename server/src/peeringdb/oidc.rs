@@ -67,6 +67,8 @@ pub enum OidcError {
 /// this client, built once per fetch.
 struct Provider {
     verifier: IdTokenVerifier<'static, SigningKey>,
+    /// Keys in the set as fetched (those this client could read).
+    keys: usize,
 }
 
 pub struct Oidc {
@@ -126,9 +128,19 @@ impl Oidc {
             // Several audiences are judged by `azp` below.
             .set_other_audience_verifier_fn(|_| true)
             .set_time_fn(|| chrono::Utc::now() - chrono::Duration::seconds(LEEWAY_SECONDS));
-        let provider = Arc::new(Provider { verifier });
+        let provider = Arc::new(Provider { verifier, keys: metadata.jwks().keys().len() });
         *self.cached.write().unwrap_or_else(|e| e.into_inner()) = Some(provider.clone());
         Ok(provider)
+    }
+
+    /// Fetches the discovery document and key set now, as a login would
+    /// (the issuer checked); how many keys it holds.
+    pub async fn discover<C>(&self, http: &C) -> Result<usize, PeeringDbError>
+    where
+        C: for<'c> openidconnect::AsyncHttpClient<'c, Error = HookError>,
+    {
+        let cached = self.current();
+        Ok(self.provider(http, cached.as_ref()).await?.keys)
     }
 
     /// Verifies a login's ID token: signature (refetching the key set once
