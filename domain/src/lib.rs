@@ -14,6 +14,7 @@ pub mod audit;
 pub mod customer;
 pub mod grants;
 pub mod invitation;
+pub mod ixf;
 pub mod login;
 pub mod mail;
 pub mod net;

@@ -104,6 +104,24 @@ pub enum CustomersCommand {
         #[arg(long)]
         allow_reserved: bool,
     },
+    /// Import the members of one exchange from an IX-F Member Export (a
+    /// file or an http(s) URL, schema 0.6 to 1.0): new members are
+    /// created, known ones (matched by ASN) updated, and customers the
+    /// export no longer lists are named, never removed. One problem and
+    /// nothing is imported.
+    ImportIxf {
+        /// A file, or the export's URL (IXP Manager: /api/v4/member-export/ixf/1.0).
+        source: String,
+        /// Which exchange of the export (needed when it lists several).
+        #[arg(long)]
+        ixp_id: Option<i64>,
+        /// Accept AS_TRANS, documentation, private-use and reserved ASNs.
+        #[arg(long)]
+        allow_reserved: bool,
+        /// Show what would change and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// List all customers.
     List,
 }
@@ -333,6 +351,60 @@ pub fn read_admin_password() -> Result<SecretString, CliError> {
 /// Imports a CSV text in one transaction (`peerportal customers import`).
 pub async fn customers_import(db: &Db, text: &str, allow_reserved: bool) -> Result<(usize, usize), CliError> {
     Ok(crate::portal::customers::import(db, text, Actor::Cli, allow_reserved).await?)
+}
+
+/// The largest IX-F export read: a large exchange's is a few MB.
+const MAX_IXF_BYTES: usize = 64 << 20;
+
+/// An IX-F export from a file or an http(s) URL.
+pub async fn read_ixf(source: &str) -> Result<String, CliError> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .user_agent(concat!("PeerPortal/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CliError::Usage(e.to_string()))?;
+        let fetch = |e: reqwest::Error| CliError::Usage(format!("cannot fetch {source}: {}", e.without_url()));
+        let mut resp = client.get(source).send().await.map_err(fetch)?;
+        if !resp.status().is_success() {
+            return Err(CliError::Usage(format!("{source} answered {}", resp.status())));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(fetch)? {
+            if body.len() + chunk.len() > MAX_IXF_BYTES {
+                return Err(CliError::Usage(format!("{source} is larger than {MAX_IXF_BYTES} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        String::from_utf8(body).map_err(|_| CliError::Usage(format!("{source} is not UTF-8 text")))
+    } else {
+        std::fs::read_to_string(source).map_err(|e| CliError::Usage(format!("cannot read {source}: {e}")))
+    }
+}
+
+/// `peerportal customers import-ixf`: what to print.
+pub async fn customers_import_ixf(portal: &Portal, source: &str, ixp_id: Option<i64>, allow_reserved: bool, dry_run: bool) -> Result<String, CliError> {
+    let json = read_ixf(source).await?;
+    let r = crate::portal::customers::import_ixf(&portal.db, &json, ixp_id, &portal.config.ixf_mapping, Actor::Cli, allow_reserved, dry_run).await?;
+    let mut out = format!("{} (ixp_id {}): {} customers, {} new, {} updated\n", r.ixp.1, r.ixp.0, r.rows.len(), r.created, r.updated);
+    for row in &r.rows {
+        out.push_str(&format!(
+            "  {:<8} {:<24} {:<32} {:<9} {:<9} {}\n",
+            if row.new { "new" } else { "update" },
+            row.shortname,
+            row.name,
+            row.kind.as_str(),
+            row.status.as_str(),
+            domain::customer::format_asns(&row.asns)
+        ));
+    }
+    if !r.missing.is_empty() {
+        out.push_str(&format!("not in the export at this exchange (kept; look at them): {}\n", r.missing.join(", ")));
+    }
+    if dry_run {
+        out.push_str("dry run: nothing written\n");
+    }
+    Ok(out)
 }
 
 pub async fn customers_list(db: &Db) -> Result<String, CliError> {

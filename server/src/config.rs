@@ -37,6 +37,8 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERPORTAL_SMTP_PASSWORD_FILE",
     "PEERPORTAL_MAIL_FROM",
     "PEERPORTAL_SUPPORT_EMAIL",
+    "PEERPORTAL_IXF_MEMBER_TYPES",
+    "PEERPORTAL_IXF_STATES",
     "AUTH_PEERINGDB_ENABLED",
     "PEERINGDB_OAUTH_CLIENT_ID",
     "PEERINGDB_OAUTH_CLIENT_SECRET",
@@ -217,6 +219,9 @@ pub struct Config {
     pub mail: Option<MailConfig>,
     /// Where people write for help: shown on refusals and in mails.
     pub support_email: Option<String>,
+    /// How an IX-F export's member types and connection states become
+    /// customer types and statuses.
+    pub ixf_mapping: domain::ixf::Mapping,
 }
 
 impl Config {
@@ -443,6 +448,10 @@ impl Config {
             .map(|v| domain::Email::parse(&v).map(|e| e.as_str().to_string()).map_err(|e| invalid("PEERPORTAL_SUPPORT_EMAIL", e)))
             .transpose()?;
 
+        let (types, states) = (get("PEERPORTAL_IXF_MEMBER_TYPES"), get("PEERPORTAL_IXF_STATES"));
+        domain::ixf::Mapping::parse(types.as_deref(), None).map_err(|e| invalid("PEERPORTAL_IXF_MEMBER_TYPES", e))?;
+        let ixf_mapping = domain::ixf::Mapping::parse(types.as_deref(), states.as_deref()).map_err(|e| invalid("PEERPORTAL_IXF_STATES", e))?;
+
         let database_url = DatabaseUrl(database_url);
         Ok(Config {
             listen,
@@ -466,6 +475,7 @@ impl Config {
             server_timing,
             mail,
             support_email,
+            ixf_mapping,
         })
     }
 
@@ -500,6 +510,9 @@ impl Config {
         fn secs(d: Duration) -> String {
             format!("{}s", d.as_secs())
         }
+        fn pairs<'a>(all: impl Iterator<Item = (&'a String, &'a str)>) -> String {
+            all.map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+        }
         fn hidden(set: bool) -> String {
             (if set { "(set, hidden)" } else { "(not set)" }).to_string()
         }
@@ -522,6 +535,8 @@ impl Config {
             ("PEERPORTAL_MAIL_FROM", self.mail.as_ref().map_or("(mail off)".into(), |m| m.from.to_string())),
             ("PEERPORTAL_SUPPORT_EMAIL", self.support_email.clone().unwrap_or_else(|| "(not set)".into())),
             ("AUTH_PEERINGDB_ENABLED", self.peeringdb.is_some().to_string()),
+            ("PEERPORTAL_IXF_MEMBER_TYPES", pairs(self.ixf_mapping.member_types.iter().map(|(k, v)| (k, v.as_str())))),
+            ("PEERPORTAL_IXF_STATES", pairs(self.ixf_mapping.states.iter().map(|(k, v)| (k, v.as_str())))),
         ];
         if let Some(p) = &self.peeringdb {
             out.extend([
@@ -733,6 +748,8 @@ mod tests {
             (&[("PEERPORTAL_LISTEN", "not an address")], "PEERPORTAL_LISTEN"),
             (&[("PEERPORTAL_METRICS_LISTEN", "9464")], "PEERPORTAL_METRICS_LISTEN"),
             (&[("PEERPORTAL_LOG_FORMAT", "xml")], "PEERPORTAL_LOG_FORMAT"),
+            (&[("PEERPORTAL_IXF_MEMBER_TYPES", "peering=gold")], "PEERPORTAL_IXF_MEMBER_TYPES"),
+            (&[("PEERPORTAL_IXF_STATES", "inactive")], "PEERPORTAL_IXF_STATES"),
             (&[("PEERPORTAL_LISTEN", "127.0.0.1:4000"), ("PEERPORTAL_METRICS_LISTEN", "0.0.0.0:4000")], "PEERPORTAL_METRICS_LISTEN"),
             (&[("PEERPORTAL_PUBLIC_URL", "portal.example.net")], "PEERPORTAL_PUBLIC_URL"),
             (&[("PEERPORTAL_PUBLIC_URL", "http://portal.example.net")], "PEERPORTAL_PUBLIC_URL"),

@@ -124,6 +124,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let (created, updated) = peerportal::cli::customers_import(&db, &text, allow_reserved).await?;
                     println!("imported {} customers ({created} new, {updated} updated)", created + updated);
                 }
+                Command::Customers { command: CustomersCommand::ImportIxf { source, ixp_id, allow_reserved, dry_run } } => {
+                    print!("{}", peerportal::cli::customers_import_ixf(&portal, &source, ixp_id, allow_reserved, dry_run).await?)
+                }
                 Command::Customers { command: CustomersCommand::List } => print!("{}", peerportal::cli::customers_list(&db).await?),
                 Command::Users { command: UsersCommand::List } => print!("{}", peerportal::cli::users_list(&db).await?),
                 Command::Users { command: UsersCommand::Reset2fa { username } } => {

@@ -79,6 +79,8 @@ pub async fn write<'a>(tx: &mut Tx, rows: &[ValidCustomer], known: &Known, actor
 pub enum ImportError {
     #[error("nothing was imported; fix these rows:\n{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Rows(Vec<RowError>),
+    #[error("nothing was imported; the IX-F export has these problems:\n{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
+    Ixf(Vec<domain::ixf::IxfError>),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -97,4 +99,56 @@ pub async fn import(db: &Db, text: &str, actor: Actor, allow_reserved: bool) -> 
     audit::write_all(&mut tx, &audit_rows).await?;
     tx.commit().await?;
     Ok((created, rows.len() - created))
+}
+
+/// What an IX-F import did (or, dry, would do).
+#[derive(Debug)]
+pub struct IxfImport {
+    /// The exchange read: its id and name in the export.
+    pub ixp: (i64, String),
+    pub rows: Vec<ImportRow>,
+    pub created: usize,
+    pub updated: usize,
+    /// Known customers the export does not list at this exchange: kept.
+    pub missing: Vec<String>,
+}
+
+/// Imports the customers of one exchange of an IX-F Member Export in one
+/// transaction (nothing when `dry_run`): new members are created, known
+/// ones (matched by ASN) updated, and those the export no longer lists
+/// are reported, never removed.
+pub async fn import_ixf(
+    db: &Db,
+    json: &str,
+    ixp_id: Option<i64>,
+    mapping: &domain::ixf::Mapping,
+    actor: Actor,
+    allow_reserved: bool,
+    dry_run: bool,
+) -> Result<IxfImport, ImportError> {
+    let existing: Vec<domain::ixf::Known> = customers::all(db)
+        .await?
+        .into_iter()
+        .map(|c| domain::ixf::Known { shortname: c.shortname, name: c.name, asns: c.asns, peeringdb_login: c.peeringdb_login })
+        .collect();
+    let plan = domain::ixf::plan(json, ixp_id, mapping, &existing, allow_reserved).map_err(ImportError::Ixf)?;
+    let known = Known::read(db).await?;
+    let rows = preview(&plan.customers, &known);
+    let created = rows.iter().filter(|r| r.new).count();
+    let report = IxfImport { ixp: plan.ixp.clone(), created, updated: rows.len() - created, rows, missing: plan.missing.clone() };
+    if dry_run {
+        return Ok(report);
+    }
+    let mut tx = db.begin().await?;
+    let written = write(&mut tx, &plan.customers, &known, actor, None).await?;
+    let mut details = written.details(plan.customers.len());
+    details["source"] = json!("ixf");
+    details["ixp"] = json!({ "ixp_id": plan.ixp.0, "name": plan.ixp.1 });
+    details["not_in_export"] = json!(plan.missing);
+    let entry = AuditEntry { actor, event: AuditEvent::CustomersImported, user_id: None, customer_id: None, details, ip: None };
+    let mut audit_rows = vec![entry];
+    audit_rows.extend(written.withdrawn.rows);
+    audit::write_all(&mut tx, &audit_rows).await?;
+    tx.commit().await?;
+    Ok(report)
 }

@@ -15,6 +15,7 @@ mod metrics;
 mod oidc;
 mod health;
 mod invitations;
+mod ixf;
 mod password_login;
 mod peeringdb;
 mod rendering;

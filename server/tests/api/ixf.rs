@@ -1,0 +1,84 @@
+//! `peerportal customers import-ixf`: the members of one exchange of an
+//! IX-F Member Export, from a file or a URL, in one transaction.
+
+use crate::helpers::{spawn, TestApp};
+
+fn fixture(name: &str) -> String {
+    format!("{}/../fixtures/ixf/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn customers(t: &TestApp) -> Vec<String> {
+    peerportal::cli::customers_list(&t.db).await.unwrap().lines().map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ")).collect()
+}
+
+async fn with_known_customers() -> TestApp {
+    let t = spawn().await;
+    let csv = "name,shortname,asns,type,status,peeringdb_login\nAlpha,alpha,64501,full,active,false\nGone Networks,gone,65000,full,active,true\n";
+    peerportal::cli::customers_import(&t.db, csv, true).await.unwrap();
+    t
+}
+
+#[tokio::test]
+async fn an_export_creates_and_updates_customers_and_names_those_it_no_longer_lists() {
+    let t = with_known_customers().await;
+    let portal = t.portal();
+    let before = customers(&t).await;
+    let audit_before = t.count("audit_log").await;
+
+    let dry = peerportal::cli::customers_import_ixf(&portal, &fixture("v1.0.json"), Some(1), true, true).await.unwrap();
+    assert!(dry.starts_with("EX-IX (ixp_id 1): 4 customers, 3 new, 1 updated"), "{dry}");
+    assert!(dry.contains("not in the export at this exchange (kept; look at them): gone") && dry.contains("dry run"), "{dry}");
+    assert_eq!(customers(&t).await, before, "a dry run writes nothing");
+    assert_eq!(t.count("audit_log").await, audit_before);
+
+    let out = peerportal::cli::customers_import_ixf(&portal, &fixture("v1.0.json"), Some(1), true, false).await.unwrap();
+    assert!(!out.contains("dry run"), "{out}");
+    let list = customers(&t).await;
+    for line in [
+        "alpha Alpha Net full active off AS64500, AS64501",
+        "beta-carrier Beta Carrier full suspended on AS64510",
+        "example-ix-route-servers Example IX Route Servers internal active on AS64520",
+        "gamma-research Gamma Research associate active on AS64530",
+        "gone Gone Networks full active on AS65000",
+    ] {
+        assert!(list.iter().any(|l| l == line), "{line} not in {list:#?}");
+    }
+    let details: String = sqlx_details(&t).await;
+    assert!(details.contains("\"source\":\"ixf\"") && details.contains("\"not_in_export\":[\"gone\"]"), "{details}");
+}
+
+/// The last import's audit details, without the spaces PostgreSQL's
+/// JSON text has.
+async fn sqlx_details(t: &TestApp) -> String {
+    let sql = "SELECT CAST(details AS TEXT) FROM audit_log WHERE event = 'customers.imported' ORDER BY id DESC LIMIT 1";
+    let text = peerportal::with_db!(&t.db, p => sqlx::query_scalar::<_, String>(sql).fetch_one(p).await).unwrap();
+    text.replace(' ', "")
+}
+
+#[tokio::test]
+async fn a_malformed_export_is_refused_with_its_place_and_nothing_is_written() {
+    let t = with_known_customers().await;
+    let portal = t.portal();
+    let before = customers(&t).await;
+    for (file, place) in [("malformed-asnum.json", "member_list[1].asnum"), ("malformed-state.json", "member_list[0].connection_list[0].state")] {
+        let e = peerportal::cli::customers_import_ixf(&portal, &fixture(file), None, true, false).await.unwrap_err().to_string();
+        assert!(e.contains("nothing was imported") && e.contains(place), "{e}");
+    }
+    let e = peerportal::cli::customers_import_ixf(&portal, &fixture("v1.0.json"), None, true, false).await.unwrap_err().to_string();
+    assert!(e.contains("--ixp-id"), "{e}");
+    assert_eq!(customers(&t).await, before);
+}
+
+#[tokio::test]
+async fn an_export_is_read_from_its_url() {
+    let t = with_known_customers().await;
+    let body = std::fs::read_to_string(fixture("v0.7.json")).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new().route("/api/v4/member-export/ixf/0.7", axum::routing::get(move || async move { body }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let out = peerportal::cli::customers_import_ixf(&t.portal(), &format!("{base}/api/v4/member-export/ixf/0.7"), None, true, false).await.unwrap();
+    assert!(out.starts_with("EX-IX (ixp_id 1): 2 customers, 2 new, 0 updated") && out.contains("(kept; look at them): alpha, gone"), "{out}");
+    let missing = peerportal::cli::customers_import_ixf(&t.portal(), &format!("{base}/nothing-here"), None, true, false).await.unwrap_err();
+    assert!(missing.to_string().contains("404"), "{missing}");
+}
