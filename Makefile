@@ -47,10 +47,11 @@ run: build
 dev: setup
 	PEERPORTAL_DEMO=true cargo leptos watch
 
-## The release bundle alone (WASM, JS, CSS): what the browser tests load,
-## served from target/site by the debug server the tests built.
+## The release bundle alone (WASM, JS, CSS and their brotli and gzip
+## copies): what the browser tests load, served from target/site by the
+## debug server the tests built.
 site: setup
-	cargo leptos build --release --frontend-only
+	cargo leptos build --release --frontend-only --precompress
 
 ## Unit tests, the integration suite on SQLite, the simulator and the load
 ## driver; and the domain crate still builds for the browser.

@@ -1,7 +1,7 @@
 import { expect, test } from "./helpers";
 
 // The WASM/JS/CSS of /login is served compressed (docs/design.md), from copies
-// made at build time (scripts/bundle.mjs compress), best encoding first.
+// made at build time (cargo leptos build --precompress), best encoding first.
 test("the bundle is served precompressed: brotli when accepted, gzip otherwise, identical once decoded", async ({ request }) => {
   const html = await (await request.get("/login")).text();
   const assets = [...new Set(html.match(/\/pkg\/[^"')\s]+/g) ?? [])];

@@ -5,9 +5,10 @@
 //! builds the bundle, writes brotli and gzip copies, and only then
 //! compiles the server, whose release build embeds all of them (rust-embed):
 //! a copy can never be older than its file, and the best one the browser
-//! accepts goes out, so no request pays for compressing 1.6 MB. A debug
+//! accepts goes out, so no request pays for compressing the bundle. A debug
 //! build reads the same files from `target/site` as they are on disk, and
-//! sends them uncompressed (a copy there may be left from an older build).
+//! sends a copy only when it is not older than its file (a rebuild without
+//! `--precompress` leaves old ones).
 //! File names are not hashed, so browsers revalidate (`no-cache`) with the
 //! ETag, and get a 304 while it is unchanged.
 
@@ -38,12 +39,21 @@ pub fn bundled() -> bool {
 /// The file at `path` (`/pkg/peerportal.js`, `/favicon.svg`), in the
 /// encoding the request accepts; 404 for anything else.
 pub async fn serve(req: Request) -> Response {
-    serve_from::<Site>(&req, !cfg!(debug_assertions))
+    serve_from::<Site>(&req, if cfg!(debug_assertions) { Copies::WhenFresh } else { Copies::Always })
 }
 
-/// [`serve`] from any embedded folder; `precompressed` lets the `.br` and
-/// `.gz` copies be sent.
-fn serve_from<F: rust_embed::RustEmbed>(req: &Request, precompressed: bool) -> Response {
+/// When the `.br` and `.gz` copies may be sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Copies {
+    /// Embedded by the same build as their file: always current.
+    Always,
+    /// Read from disk (a debug build): only a copy at least as new as its
+    /// file, since a rebuild without `--precompress` leaves old ones.
+    WhenFresh,
+}
+
+/// [`serve`] from any embedded folder.
+fn serve_from<F: rust_embed::RustEmbed>(req: &Request, copies: Copies) -> Response {
     let name = req.uri().path().trim_start_matches('/');
     // The copies are reached through `Accept-Encoding` only.
     let file = (!name.ends_with(".br") && !name.ends_with(".gz")).then(|| F::get(name)).flatten();
@@ -59,8 +69,9 @@ fn serve_from<F: rust_embed::RustEmbed>(req: &Request, precompressed: bool) -> R
     let accepted = req.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
     let copy = [("br", "br"), ("gzip", "gz")]
         .into_iter()
-        .filter(|(coding, _)| precompressed && accepts(accepted, coding))
-        .find_map(|(coding, suffix)| F::get(&format!("{name}.{suffix}")).map(|copy| (coding, copy)));
+        .filter(|(coding, _)| accepts(accepted, coding))
+        .filter_map(|(coding, suffix)| F::get(&format!("{name}.{suffix}")).map(|copy| (coding, copy)))
+        .find(|(_, copy)| copies == Copies::Always || copy.metadata.last_modified() >= file.metadata.last_modified());
     let body = match copy {
         Some((coding, copy)) => {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
@@ -153,7 +164,7 @@ mod tests {
             ("gzip, br;q=0", Some("gzip"), "pkg/app.js.gz"),
             ("identity", None, "pkg/app.js"),
         ] {
-            let res = serve_from::<Fixture>(&get("/pkg/app.js", &[(header::ACCEPT_ENCODING, accept)]), true);
+            let res = serve_from::<Fixture>(&get("/pkg/app.js", &[(header::ACCEPT_ENCODING, accept)]), Copies::Always);
             assert_eq!(res.status(), StatusCode::OK);
             assert_eq!(res.headers().get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap()), coding, "{accept}");
             assert_eq!(res.headers()[header::CONTENT_TYPE], "text/javascript");
@@ -162,12 +173,29 @@ mod tests {
         }
     }
 
+    /// A debug build reads the fixture from disk, so its files' times are
+    /// the ones set here.
     #[tokio::test]
-    async fn without_precompression_the_file_goes_as_it_is() {
-        let res = serve_from::<Fixture>(&get("/pkg/app.js", &[(header::ACCEPT_ENCODING, "br, gzip")]), false);
-        assert!(res.headers().get(header::CONTENT_ENCODING).is_none());
-        assert_eq!(body(res).await, fixture("pkg/app.js"));
-        let css = serve_from::<Fixture>(&get("/pkg/plain.css", &[(header::ACCEPT_ENCODING, "br")]), true);
+    async fn a_copy_older_than_its_file_is_not_sent_by_a_debug_build() {
+        let dir = format!("{}/tests/fixtures/site/pkg", env!("CARGO_MANIFEST_DIR"));
+        let touch = |name: &str, at: std::time::SystemTime| std::fs::File::options().write(true).open(format!("{dir}/{name}")).unwrap().set_modified(at).unwrap();
+        let (then, now) = (std::time::SystemTime::now() - std::time::Duration::from_secs(60), std::time::SystemTime::now());
+        let request = || get("/pkg/app.js", &[(header::ACCEPT_ENCODING, "br, gzip")]);
+        touch("app.js", now);
+        touch("app.js.br", then);
+        touch("app.js.gz", then);
+        let stale = serve_from::<Fixture>(&request(), Copies::WhenFresh);
+        assert!(stale.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(body(stale).await, fixture("pkg/app.js"));
+        assert_eq!(serve_from::<Fixture>(&request(), Copies::Always).headers()[header::CONTENT_ENCODING], "br", "a release build's copies are its own");
+        touch("app.js.br", now);
+        assert_eq!(serve_from::<Fixture>(&request(), Copies::WhenFresh).headers()[header::CONTENT_ENCODING], "br");
+        touch("app.js.gz", now);
+    }
+
+    #[tokio::test]
+    async fn a_file_without_copies_goes_as_it_is() {
+        let css = serve_from::<Fixture>(&get("/pkg/plain.css", &[(header::ACCEPT_ENCODING, "br")]), Copies::Always);
         assert!(css.headers().get(header::CONTENT_ENCODING).is_none(), "a file without copies is sent plain");
         assert_eq!(css.headers()[header::CONTENT_TYPE], "text/css");
     }
@@ -175,22 +203,22 @@ mod tests {
     #[tokio::test]
     async fn copies_are_not_files_of_their_own_and_nothing_else_is_served() {
         for path in ["/pkg/app.js.br", "/pkg/app.js.gz", "/pkg/missing.js", "/pkg/../Cargo.toml", "/"] {
-            assert_eq!(serve_from::<Fixture>(&get(path, &[]), true).status(), StatusCode::NOT_FOUND, "{path}");
+            assert_eq!(serve_from::<Fixture>(&get(path, &[]), Copies::Always).status(), StatusCode::NOT_FOUND, "{path}");
         }
     }
 
     #[tokio::test]
     async fn an_unchanged_file_is_a_304_per_encoding_and_head_has_no_body() {
-        let first = serve_from::<Fixture>(&get("/pkg/app.js", &[(header::ACCEPT_ENCODING, "br")]), true);
+        let first = serve_from::<Fixture>(&get("/pkg/app.js", &[(header::ACCEPT_ENCODING, "br")]), Copies::Always);
         let tag = first.headers()[header::ETAG].to_str().unwrap().to_string();
-        let again = serve_from::<Fixture>(&get("/pkg/app.js", &[(header::ACCEPT_ENCODING, "br"), (header::IF_NONE_MATCH, &tag)]), true);
+        let again = serve_from::<Fixture>(&get("/pkg/app.js", &[(header::ACCEPT_ENCODING, "br"), (header::IF_NONE_MATCH, &tag)]), Copies::Always);
         assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
         assert!(body(again).await.is_empty());
-        let gzip = serve_from::<Fixture>(&get("/pkg/app.js", &[(header::ACCEPT_ENCODING, "gzip"), (header::IF_NONE_MATCH, &tag)]), true);
+        let gzip = serve_from::<Fixture>(&get("/pkg/app.js", &[(header::ACCEPT_ENCODING, "gzip"), (header::IF_NONE_MATCH, &tag)]), Copies::Always);
         assert_eq!(gzip.status(), StatusCode::OK, "the gzip copy is another representation");
 
         let head = Request::builder().method(Method::HEAD).uri("/pkg/app.js").body(Body::empty()).unwrap();
-        let res = serve_from::<Fixture>(&head, true);
+        let res = serve_from::<Fixture>(&head, Copies::Always);
         assert_eq!(res.headers()[header::CONTENT_LENGTH], fixture("pkg/app.js").len().to_string());
         assert!(body(res).await.is_empty());
     }
