@@ -231,6 +231,8 @@ pub enum Actor {
     Demo,
     /// Someone not signed in (a refused login).
     Anonymous,
+    /// The scheduled import of the exchange's IX-F Member Export.
+    Ixf,
 }
 
 impl Actor {
@@ -242,6 +244,7 @@ impl Actor {
             Actor::Cli => "the command line",
             Actor::Demo => "demo setup",
             Actor::Anonymous => "someone not signed in",
+            Actor::Ixf => "the IX-F refresh",
         }
     }
 
@@ -259,6 +262,7 @@ impl Actor {
             "cli" => Actor::Cli,
             "demo" => Actor::Demo,
             "anonymous" => Actor::Anonymous,
+            "ixf" => Actor::Ixf,
             _ => Actor::User(s.strip_prefix("user:").and_then(|id| id.parse().ok()).ok_or_else(unknown)?),
         })
     }
@@ -272,6 +276,7 @@ impl std::fmt::Display for Actor {
             Actor::Cli => f.write_str("cli"),
             Actor::Demo => f.write_str("demo"),
             Actor::Anonymous => f.write_str("anonymous"),
+            Actor::Ixf => f.write_str("ixf"),
         }
     }
 }
@@ -306,7 +311,7 @@ mod tests {
 
     #[test]
     fn actors_read_back_as_themselves() {
-        for a in [Actor::User(42), Actor::Peeringdb, Actor::Cli, Actor::Demo, Actor::Anonymous] {
+        for a in [Actor::User(42), Actor::Peeringdb, Actor::Cli, Actor::Demo, Actor::Anonymous, Actor::Ixf] {
             assert_eq!(Actor::parse(&a.to_string()), Ok(a));
         }
         assert_eq!(Actor::User(7).to_string(), "user:7");

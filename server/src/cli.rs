@@ -353,38 +353,9 @@ pub async fn customers_import(db: &Db, text: &str, allow_reserved: bool) -> Resu
     Ok(crate::portal::customers::import(db, text, Actor::Cli, allow_reserved).await?)
 }
 
-/// The largest IX-F export read: a large exchange's is a few MB.
-const MAX_IXF_BYTES: usize = 64 << 20;
-
-/// An IX-F export from a file or an http(s) URL.
-pub async fn read_ixf(source: &str) -> Result<String, CliError> {
-    if source.starts_with("http://") || source.starts_with("https://") {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .user_agent(concat!("PeerPortal/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| CliError::Usage(e.to_string()))?;
-        let fetch = |e: reqwest::Error| CliError::Usage(format!("cannot fetch {source}: {}", e.without_url()));
-        let mut resp = client.get(source).send().await.map_err(fetch)?;
-        if !resp.status().is_success() {
-            return Err(CliError::Usage(format!("{source} answered {}", resp.status())));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(fetch)? {
-            if body.len() + chunk.len() > MAX_IXF_BYTES {
-                return Err(CliError::Usage(format!("{source} is larger than {MAX_IXF_BYTES} bytes")));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        String::from_utf8(body).map_err(|_| CliError::Usage(format!("{source} is not UTF-8 text")))
-    } else {
-        std::fs::read_to_string(source).map_err(|e| CliError::Usage(format!("cannot read {source}: {e}")))
-    }
-}
-
 /// `peerportal customers import-ixf`: what to print.
 pub async fn customers_import_ixf(portal: &Portal, source: &str, ixp_id: Option<i64>, allow_reserved: bool, dry_run: bool) -> Result<String, CliError> {
-    let json = read_ixf(source).await?;
+    let json = crate::portal::customers::fetch_ixf(source).await.map_err(CliError::Usage)?;
     let r = crate::portal::customers::import_ixf(&portal.db, &json, ixp_id, &portal.config.ixf_mapping, Actor::Cli, allow_reserved, dry_run).await?;
     let mut out = format!("{} (ixp_id {}): {} customers, {} new, {} updated\n", r.ixp.1, r.ixp.0, r.rows.len(), r.created, r.updated);
     for row in &r.rows {

@@ -39,6 +39,9 @@ pub const KNOWN_SETTINGS: &[&str] = &[
     "PEERPORTAL_SUPPORT_EMAIL",
     "PEERPORTAL_IXF_MEMBER_TYPES",
     "PEERPORTAL_IXF_STATES",
+    "PEERPORTAL_IXF_URL",
+    "PEERPORTAL_IXF_IXP_ID",
+    "PEERPORTAL_IXF_REFRESH",
     "AUTH_PEERINGDB_ENABLED",
     "PEERINGDB_OAUTH_CLIENT_ID",
     "PEERINGDB_OAUTH_CLIENT_SECRET",
@@ -222,6 +225,18 @@ pub struct Config {
     /// How an IX-F export's member types and connection states become
     /// customer types and statuses.
     pub ixf_mapping: domain::ixf::Mapping,
+    /// Where the exchange publishes its IX-F export, to import on a
+    /// schedule; `None` imports only on demand.
+    pub ixf_source: Option<IxfSource>,
+}
+
+/// The scheduled IX-F import (`PEERPORTAL_IXF_*`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IxfSource {
+    pub url: Url,
+    /// Which exchange of the export, when it lists several.
+    pub ixp_id: Option<i64>,
+    pub every: Duration,
 }
 
 impl Config {
@@ -452,6 +467,21 @@ impl Config {
         domain::ixf::Mapping::parse(types.as_deref(), None).map_err(|e| invalid("PEERPORTAL_IXF_MEMBER_TYPES", e))?;
         let ixf_mapping = domain::ixf::Mapping::parse(types.as_deref(), states.as_deref()).map_err(|e| invalid("PEERPORTAL_IXF_STATES", e))?;
 
+        let ixf_source = match get("PEERPORTAL_IXF_URL") {
+            None => None,
+            Some(v) => Some(IxfSource {
+                url: parse_base_url("PEERPORTAL_IXF_URL", &v)?,
+                ixp_id: get("PEERPORTAL_IXF_IXP_ID")
+                    .map(|v| v.parse::<i64>().map_err(|_| invalid("PEERPORTAL_IXF_IXP_ID", format!("{v:?} is not a number"))))
+                    .transpose()?,
+                every: match parse_duration("PEERPORTAL_IXF_REFRESH", get("PEERPORTAL_IXF_REFRESH"))? {
+                    None => Duration::from_secs(3600),
+                    Some(d) if d >= Duration::from_secs(60) => d,
+                    Some(_) => return Err(invalid("PEERPORTAL_IXF_REFRESH", "must be at least a minute (e.g. 1h)")),
+                },
+            }),
+        };
+
         let database_url = DatabaseUrl(database_url);
         Ok(Config {
             listen,
@@ -476,6 +506,7 @@ impl Config {
             mail,
             support_email,
             ixf_mapping,
+            ixf_source,
         })
     }
 
@@ -537,7 +568,12 @@ impl Config {
             ("AUTH_PEERINGDB_ENABLED", self.peeringdb.is_some().to_string()),
             ("PEERPORTAL_IXF_MEMBER_TYPES", pairs(self.ixf_mapping.member_types.iter().map(|(k, v)| (k, v.as_str())))),
             ("PEERPORTAL_IXF_STATES", pairs(self.ixf_mapping.states.iter().map(|(k, v)| (k, v.as_str())))),
+            ("PEERPORTAL_IXF_URL", self.ixf_source.as_ref().map_or("off".into(), |s| s.url.to_string())),
         ];
+        if let Some(s) = &self.ixf_source {
+            out.push(("PEERPORTAL_IXF_IXP_ID", s.ixp_id.map_or("(the only exchange of the export)".into(), |id| id.to_string())));
+            out.push(("PEERPORTAL_IXF_REFRESH", secs(s.every)));
+        }
         if let Some(p) = &self.peeringdb {
             out.extend([
                 ("PEERINGDB_OAUTH_URL", p.base_url.to_string()),
@@ -750,6 +786,9 @@ mod tests {
             (&[("PEERPORTAL_LOG_FORMAT", "xml")], "PEERPORTAL_LOG_FORMAT"),
             (&[("PEERPORTAL_IXF_MEMBER_TYPES", "peering=gold")], "PEERPORTAL_IXF_MEMBER_TYPES"),
             (&[("PEERPORTAL_IXF_STATES", "inactive")], "PEERPORTAL_IXF_STATES"),
+            (&[("PEERPORTAL_IXF_URL", "ixf.json")], "PEERPORTAL_IXF_URL"),
+            (&[("PEERPORTAL_IXF_URL", "https://ixp.example.net/ixf"), ("PEERPORTAL_IXF_REFRESH", "10s")], "PEERPORTAL_IXF_REFRESH"),
+            (&[("PEERPORTAL_IXF_URL", "https://ixp.example.net/ixf"), ("PEERPORTAL_IXF_IXP_ID", "one")], "PEERPORTAL_IXF_IXP_ID"),
             (&[("PEERPORTAL_LISTEN", "127.0.0.1:4000"), ("PEERPORTAL_METRICS_LISTEN", "0.0.0.0:4000")], "PEERPORTAL_METRICS_LISTEN"),
             (&[("PEERPORTAL_PUBLIC_URL", "portal.example.net")], "PEERPORTAL_PUBLIC_URL"),
             (&[("PEERPORTAL_PUBLIC_URL", "http://portal.example.net")], "PEERPORTAL_PUBLIC_URL"),

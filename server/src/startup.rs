@@ -86,6 +86,7 @@ impl Application {
             }
         });
         let resync = tokio::spawn(resync_loop(self.portal.clone()));
+        let ixf = tokio::spawn(ixf_loop(self.portal.clone()));
         let metrics = self.metrics_listener.map(|listener| {
             let router = crate::web::metrics_router(self.portal.clone());
             tokio::spawn(async move {
@@ -117,6 +118,7 @@ impl Application {
             .await;
         purger.abort();
         resync.abort();
+        ixf.abort();
         if let Some(metrics) = metrics {
             metrics.abort();
         }
@@ -157,6 +159,30 @@ async fn resync_loop(portal: Arc<Portal>) {
             ),
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "PeeringDB re-sync sweep failed"),
+        }
+    }
+}
+
+/// The scheduled IX-F import (`PEERPORTAL_IXF_URL`): every
+/// `PEERPORTAL_IXF_REFRESH`, on whichever replica takes the lease first.
+/// A failure is logged and tried again next time; nothing is written.
+async fn ixf_loop(portal: Arc<Portal>) {
+    let Some(every) = portal.config.ixf_source.as_ref().map(|s| s.every) else {
+        return;
+    };
+    let holder = format!("{}-{:08x}", std::process::id(), rand::random::<u32>());
+    loop {
+        tokio::time::sleep(every + every.mul_f64(rand::random::<f64>() / 20.0)).await;
+        match crate::portal::customers::refresh_ixf(&portal, &holder).await {
+            Ok(Some(r)) => tracing::info!(
+                ixp = %r.ixp.1,
+                created = r.created,
+                updated = r.updated,
+                not_in_export = %r.missing.join(", "),
+                "IX-F member export imported"
+            ),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the scheduled IX-F import failed; nothing was written"),
         }
     }
 }

@@ -152,3 +152,50 @@ pub async fn import_ixf(
     tx.commit().await?;
     Ok(report)
 }
+
+/// The largest IX-F export read: a large exchange's is a few MB.
+const MAX_IXF_BYTES: usize = 64 << 20;
+
+/// An IX-F export from a file or an http(s) URL.
+pub async fn fetch_ixf(source: &str) -> Result<String, String> {
+    if source.starts_with("http://") || source.starts_with("https://") {
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .user_agent(concat!("PeerPortal/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let fetch = |e: reqwest::Error| format!("cannot fetch {source}: {}", e.without_url());
+        let mut resp = client.get(source).send().await.map_err(fetch)?;
+        if !resp.status().is_success() {
+            return Err(format!("{source} answered {}", resp.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp.chunk().await.map_err(fetch)? {
+            if body.len() + chunk.len() > MAX_IXF_BYTES {
+                return Err(format!("{source} is larger than {MAX_IXF_BYTES} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        String::from_utf8(body).map_err(|_| format!("{source} is not UTF-8 text"))
+    } else {
+        std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))
+    }
+}
+
+/// One scheduled import from `PEERPORTAL_IXF_URL`, on the one replica
+/// that holds the lease (`None` elsewhere, or when it is off): additions
+/// and changes applied, customers the export no longer lists reported.
+pub async fn refresh_ixf(portal: &crate::portal::Portal, holder: &str) -> Result<Option<IxfImport>, String> {
+    let Some(source) = &portal.config.ixf_source else { return Ok(None) };
+    let now = crate::store::now();
+    let until = now + time::Duration::seconds(i64::try_from(source.every.as_secs()).unwrap_or(i64::MAX / 2));
+    if !crate::store::leases::acquire(&portal.db, IXF_LEASE, holder, now, until).await.map_err(|e| e.to_string())? {
+        return Ok(None);
+    }
+    let json = fetch_ixf(source.url.as_str()).await?;
+    let report = import_ixf(&portal.db, &json, source.ixp_id, &portal.config.ixf_mapping, Actor::Ixf, false, false).await.map_err(|e| e.to_string())?;
+    Ok(Some(report))
+}
+
+/// The lease that keeps the scheduled IX-F import to one replica per period.
+const IXF_LEASE: &str = "ixf-refresh";

@@ -82,3 +82,38 @@ async fn an_export_is_read_from_its_url() {
     let missing = peerportal::cli::customers_import_ixf(&t.portal(), &format!("{base}/nothing-here"), None, true, false).await.unwrap_err();
     assert!(missing.to_string().contains("404"), "{missing}");
 }
+
+#[tokio::test]
+async fn the_scheduled_import_applies_the_published_export_on_one_replica_and_reports_what_it_lacks() {
+    let body = std::fs::read_to_string(fixture("v1.0.json")).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/ixf.json", listener.local_addr().unwrap());
+    let router = axum::Router::new().route("/ixf.json", axum::routing::get(move || async move { body }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+
+    let off = spawn().await;
+    assert!(peerportal::portal::customers::refresh_ixf(&off.portal(), "a").await.unwrap().is_none(), "off without PEERPORTAL_IXF_URL");
+
+    let t = crate::helpers::spawn_with(&[("PEERPORTAL_IXF_URL", &url), ("PEERPORTAL_IXF_IXP_ID", "1"), ("PEERPORTAL_IXF_MEMBER_TYPES", "other=probono")]).await;
+    let csv = "name,shortname,asns,type,status,peeringdb_login\nGone Networks,gone,3320,full,active,true\n";
+    peerportal::cli::customers_import(&t.db, csv, false).await.unwrap();
+    // The fixture's ASNs are documentation numbers: the schedule, which
+    // allows no reserved ASN, refuses the export and writes nothing.
+    let e = peerportal::portal::customers::refresh_ixf(&t.portal(), "replica-a").await.unwrap_err();
+    assert!(e.contains("member_list[0].asnum"), "{e}");
+    assert_eq!(customers(&t).await.len(), 3, "the header, gone and the count");
+
+    let public = std::fs::read_to_string(fixture("v1.0.json")).unwrap().replace("645", "2045");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/ixf.json", listener.local_addr().unwrap());
+    let router = axum::Router::new().route("/ixf.json", axum::routing::get(move || async move { public }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let t2 = crate::helpers::spawn_with(&[("PEERPORTAL_IXF_URL", &url), ("PEERPORTAL_IXF_IXP_ID", "1"), ("PEERPORTAL_IXF_MEMBER_TYPES", "other=probono")]).await;
+    peerportal::cli::customers_import(&t2.db, csv, false).await.unwrap();
+    let r = peerportal::portal::customers::refresh_ixf(&t2.portal(), "replica-a").await.unwrap().expect("replica a holds the lease");
+    assert_eq!((r.created, r.updated, r.missing.clone()), (4, 0, vec!["gone".to_string()]));
+    assert!(customers(&t2).await.iter().any(|l| l == "gamma-research Gamma Research probono active on AS204530"), "{:#?}", customers(&t2).await);
+    assert!(peerportal::portal::customers::refresh_ixf(&t2.portal(), "replica-b").await.unwrap().is_none(), "another replica waits its turn");
+    let actor = peerportal::with_db!(&t2.db, p => sqlx::query_scalar::<_, String>("SELECT actor FROM audit_log WHERE event = 'customers.imported' ORDER BY id DESC LIMIT 1").fetch_one(p).await).unwrap();
+    assert_eq!(actor, "ixf");
+}
