@@ -18,7 +18,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 #[derive(rust_embed::Embed)]
-#[folder = "$CARGO_MANIFEST_DIR/../target/site"]
+#[folder = "$PEERPORTAL_SITE"]
 #[include = "favicon.svg*"]
 #[include = "pkg/*.wasm*"]
 #[include = "pkg/*.js*"]
