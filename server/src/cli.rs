@@ -212,12 +212,12 @@ pub async fn check_config(config: &crate::config::Config) -> (String, bool) {
         // Connecting would create it: a check writes nothing.
         Some(path) => Ok(format!("{} will be created at the first start", path.display())),
         None => match Db::connect(url).await {
-        Ok(db) => {
-            let answer = db.ping().await.map(|()| format!("{} answers", db.backend_name())).map_err(|e| e.to_string());
-            db.close().await;
-            answer
-        }
-        Err(e) => Err(e.to_string()),
+            Ok(db) => {
+                let answer = db.ping().await.map(|()| format!("{} answers", db.backend_name())).map_err(|e| e.to_string());
+                db.close().await;
+                answer
+            }
+            Err(e) => Err(e.to_string()),
         },
     };
     report("database", database);
