@@ -17,7 +17,7 @@ use leptos::prelude::*;
 use tower_sessions::Session;
 
 use crate::console::{
-    Account, AuditFilter, AuditItem, CustomerAccess, CustomerForm, CustomerItem, ImportPreview, InvitationView, NewUserForm, Page,
+    Account, AuditFilter, AuditItem, CustomerAccess, CustomerForm, CustomerItem, ImportPreview, InvitationView, IxfForm, IxfPreview, NewUserForm, Page,
     PeeringDbStatus, TwoFactor, UserDetail, UserItem,
 };
 
@@ -224,6 +224,10 @@ pub trait Console: Send + Sync + 'static {
     /// Checks a CSV; writes it only when `commit` and every row is good.
     async fn import_customers(&self, admin: &Superadmin, meta: &RequestMeta, csv: &str, allow_reserved: bool, commit: bool)
         -> Result<ImportPreview, AppError>;
+    /// Reads an IX-F export (pasted or fetched); writes it only when
+    /// `commit`, every member is good and the export is still the one the
+    /// preview's digest names.
+    async fn import_ixf(&self, admin: &Superadmin, meta: &RequestMeta, form: IxfForm, commit: bool) -> Result<IxfPreview, AppError>;
 
     async fn users(&self, admin: &Superadmin, q: &str, page: u32) -> Result<Page<UserItem>, AppError>;
     async fn user(&self, admin: &Superadmin, id: i64) -> Result<UserDetail, AppError>;

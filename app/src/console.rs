@@ -66,9 +66,62 @@ pub struct ImportPreview {
 impl ImportPreview {
     /// (customers created, customers updated) by these rows.
     pub fn counts(&self) -> (usize, usize) {
-        let new = self.rows.iter().filter(|r| r.new).count();
-        (new, self.rows.len() - new)
+        counts(&self.rows)
     }
+}
+
+fn counts(rows: &[ImportRow]) -> (usize, usize) {
+    let new = rows.iter().filter(|r| r.new).count();
+    (new, rows.len() - new)
+}
+
+/// The IX-F import form, posted to its page for the preview as the CSV
+/// one is. An export is pasted or named by its URL.
+#[derive(Clone, Debug, Default)]
+pub struct PostedIxf {
+    pub json: String,
+    pub url: String,
+    /// As typed: the page shows it back.
+    pub ixp_id: String,
+    pub allow_reserved: bool,
+}
+
+/// What an IX-F import would do (or did) at one exchange of an export.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IxfPreview {
+    /// The exchange read: its `ixp_id` and name in the export.
+    pub ixp: Option<(i64, String)>,
+    pub rows: Vec<ImportRow>,
+    /// Shortnames of the customers the export does not list at this
+    /// exchange: kept, for the operator to look at.
+    pub missing: Vec<String>,
+    /// The export's problems, each naming its place in the JSON; when not
+    /// empty nothing can be imported.
+    pub errors: Vec<String>,
+    /// The SHA-256 (base64url) of the export previewed. The import posts it
+    /// back and writes only if the export it reads is still that one.
+    pub digest: String,
+    /// True once the rows were written.
+    pub committed: bool,
+}
+
+impl IxfPreview {
+    /// (customers created, customers updated) by these rows.
+    pub fn counts(&self) -> (usize, usize) {
+        counts(&self.rows)
+    }
+}
+
+/// The IX-F import as the server function takes it.
+#[derive(Clone, Debug, Default)]
+pub struct IxfForm {
+    /// The export itself, or empty when `url` names it.
+    pub json: String,
+    pub url: String,
+    pub ixp_id: Option<i64>,
+    pub allow_reserved: bool,
+    /// The preview's digest, when importing.
+    pub digest: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

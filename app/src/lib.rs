@@ -97,6 +97,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/admin/customers") view=pages::admin::customers::CustomersPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/new") view=pages::admin::customers::CustomerPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/import") view=pages::admin::customers::ImportPage ssr=SsrMode::Async/>
+                        <Route path=path!("/admin/customers/import-ixf") view=pages::admin::customers::IxfImportPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/customers/:id") view=pages::admin::customers::CustomerPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/users") view=pages::admin::users::UsersPage ssr=SsrMode::Async/>
                         <Route path=path!("/admin/users/new") view=pages::admin::users::NewUserPage ssr=SsrMode::Async/>

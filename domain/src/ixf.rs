@@ -277,7 +277,7 @@ fn choose_ixp(list: &[Ixp], wanted: Option<i64>) -> Result<(i64, String), Vec<Ix
             .ok_or_else(|| vec![error("ixp_list", format!("no exchange has ixp_id {id} (it lists {})", ids(list)))]),
         (None, [only]) => Ok((only.ixp_id, label(only))),
         (None, []) => Err(vec![error("ixp_list", "lists no exchange")]),
-        (None, _) => Err(vec![error("ixp_list", format!("lists several exchanges ({}): choose one with --ixp-id", ids(list)))]),
+        (None, _) => Err(vec![error("ixp_list", format!("lists several exchanges ({}): choose one by its ixp_id", ids(list)))]),
     }
 }
 
@@ -374,7 +374,7 @@ mod tests {
     fn several_exchanges_in_one_file_need_a_choice() {
         let e = only_error(plan_of(V10, None, &[]));
         assert_eq!(e.path, "ixp_list");
-        assert!(e.message.contains("1 EX-IX, 2 EX-IX-2") && e.message.contains("--ixp-id"), "{e}");
+        assert!(e.message.contains("1 EX-IX, 2 EX-IX-2") && e.message.contains("choose one by its ixp_id"), "{e}");
         let second = plan_of(V10, Some(2), &[]).unwrap();
         assert_eq!(second.customers.iter().map(|c| c.shortname.as_str()).collect::<Vec<_>>(), ["delta-elsewhere", "gamma-research"]);
         assert_eq!(only_error(plan_of(V10, Some(7), &[])).path, "ixp_list");

@@ -146,6 +146,40 @@ test("the import preview lists every bad row before anything is written", async 
   await expect(admin.getByRole("row", { name: /Import Co/ })).toBeVisible();
 });
 
+test("the IX-F import previews an export, names the customers it lacks, then imports it", async ({ browser }) => {
+  const admin = await adminPage(browser);
+  const errors = watchConsole(admin);
+  await admin.goto("/admin/customers");
+  await admin.getByRole("link", { name: "Import IX-F export" }).click();
+  await expect(admin.getByRole("heading", { name: "Import from an IX-F export" })).toBeVisible();
+  await expectHydrated(admin);
+  // Two members of the exchange, one of them no longer connected.
+  const exportJson = JSON.stringify({
+    version: "1.0",
+    timestamp: "2026-12-01T00:00:00Z",
+    ixp_list: [{ ixp_id: 7, ixf_id: 907, shortname: "STORY-IX" }],
+    member_list: [
+      { asnum: 20940, member_type: "peering", name: "Story Transit", connection_list: [{ ixp_id: 7, state: "active" }] },
+      { asnum: 16509, member_type: "other", name: "Story Cloud", connection_list: [{ ixp_id: 7, state: "inactive" }] },
+    ],
+  });
+  await admin.getByLabel("Or the export itself (JSON)").fill(exportJson);
+  await admin.getByRole("button", { name: "Preview" }).click();
+  await expect(admin.getByRole("status")).toContainText("STORY-IX (ixp_id 7): every member is valid: 2 to create, 0 to update.");
+  // The demo's customers are not in this export: listed, kept.
+  const missing = admin.getByRole("note").filter({ hasText: "not in the export" });
+  await expect(missing).toContainText("are not in the export at STORY-IX (ixp_id 7). They are kept");
+  await expect(missing.getByRole("link", { name: "alpha", exact: true })).toBeVisible();
+  await expect(admin.getByRole("row", { name: /create story-cloud Story Cloud AS16509 associate suspended/ })).toBeVisible();
+  await screenshot(admin, "admin-import-ixf");
+
+  await admin.getByRole("button", { name: "Import 2 customers" }).click();
+  await expect(admin.getByRole("status")).toContainText("Imported from the IX-F export: 2 created, 0 updated.");
+  await admin.goto("/admin/customers?q=AS16509");
+  await expect(admin.getByRole("row", { name: /Story Cloud/ })).toContainText("suspended");
+  expect(errors).toEqual([]);
+});
+
 test("the PeeringDB status page shows the redirect URI and never the secret", async ({ browser }) => {
   const admin = await adminPage(browser);
   await admin.goto("/admin/peeringdb");

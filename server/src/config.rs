@@ -231,12 +231,20 @@ pub struct Config {
 }
 
 /// The scheduled IX-F import (`PEERPORTAL_IXF_*`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct IxfSource {
+    /// May carry an API key (user, password or query): shown only through
+    /// [`crate::fetch::shown`].
     pub url: Url,
     /// Which exchange of the export, when it lists several.
     pub ixp_id: Option<i64>,
     pub every: Duration,
+}
+
+impl std::fmt::Debug for IxfSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IxfSource").field("url", &crate::fetch::shown(&self.url)).field("ixp_id", &self.ixp_id).field("every", &self.every).finish()
+    }
 }
 
 impl Config {
@@ -470,7 +478,7 @@ impl Config {
         let ixf_source = match get("PEERPORTAL_IXF_URL") {
             None => None,
             Some(v) => Some(IxfSource {
-                url: parse_base_url("PEERPORTAL_IXF_URL", &v)?,
+                url: parse_fetch_url("PEERPORTAL_IXF_URL", &v)?,
                 ixp_id: get("PEERPORTAL_IXF_IXP_ID")
                     .map(|v| v.parse::<i64>().map_err(|_| invalid("PEERPORTAL_IXF_IXP_ID", format!("{v:?} is not a number"))))
                     .transpose()?,
@@ -568,7 +576,7 @@ impl Config {
             ("AUTH_PEERINGDB_ENABLED", self.peeringdb.is_some().to_string()),
             ("PEERPORTAL_IXF_MEMBER_TYPES", pairs(self.ixf_mapping.member_types.iter().map(|(k, v)| (k, v.as_str())))),
             ("PEERPORTAL_IXF_STATES", pairs(self.ixf_mapping.states.iter().map(|(k, v)| (k, v.as_str())))),
-            ("PEERPORTAL_IXF_URL", self.ixf_source.as_ref().map_or("off".into(), |s| s.url.to_string())),
+            ("PEERPORTAL_IXF_URL", self.ixf_source.as_ref().map_or("off".into(), |s| crate::fetch::shown(&s.url))),
         ];
         if let Some(s) = &self.ixf_source {
             out.push(("PEERPORTAL_IXF_IXP_ID", s.ixp_id.map_or("(the only exchange of the export)".into(), |id| id.to_string())));
@@ -658,6 +666,16 @@ fn parse_base_url(name: &'static str, v: &str) -> Result<Url, ConfigError> {
     // without the trailing slash so joins are predictable.
     let trimmed = url.as_str().trim_end_matches('/').to_string();
     Url::parse(&trimmed).map_err(|e| invalid(name, e.to_string()))
+}
+
+/// A URL the portal fetches (the IX-F export): http(s) with a host. Its
+/// user or query may carry an API key, so the error never repeats it.
+fn parse_fetch_url(name: &'static str, v: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(v).map_err(|e| invalid(name, format!("is not a URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
+        return Err(invalid(name, "must be an http(s) URL with a host"));
+    }
+    Ok(url)
 }
 
 fn is_loopback(url: &Url) -> bool {
@@ -939,12 +957,19 @@ mod tests {
             ("PEERINGDB_OAUTH_CLIENT_ID", "abc"),
             ("PEERINGDB_OAUTH_CLIENT_SECRET", "hunter2-very-secret"),
             ("PEERPORTAL_DATABASE_URL", "postgres://pp:dbpass@127.0.0.1/pp"),
+            // IXP Manager publishes a full member export behind an API key.
+            ("PEERPORTAL_IXF_URL", "https://ixp.example.net/api/v4/member-export/ixf/1.0?apikey=ixf-api-key"),
         ])
         .unwrap();
-        for text in [format!("{c:?}"), c.summary()] {
+        let settings = c.settings().into_iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n");
+        assert!(settings.contains("PEERPORTAL_IXF_URL=https://ixp.example.net/api/v4/member-export/ixf/1.0?…"), "{settings}");
+        for text in [format!("{c:?}"), c.summary(), settings] {
             assert!(!text.contains("hunter2-very-secret"), "{text}");
             assert!(!text.contains("dbpass"), "{text}");
+            assert!(!text.contains("ixf-api-key"), "{text}");
         }
+        let e = parse(&[("PEERPORTAL_IXF_URL", "ftp://ixp.example.net/ixf?apikey=ixf-api-key")]).unwrap_err().to_string();
+        assert!(e.contains("PEERPORTAL_IXF_URL") && !e.contains("ixf-api-key"), "{e}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod backup;
 pub mod cli;
 pub mod charts;
 pub mod config;
+pub mod fetch;
 pub mod keys;
 pub mod mail;
 pub mod metrics;

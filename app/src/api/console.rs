@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use leptos::server_fn::codec::PostUrl;
 
-use crate::console::{AuditItem, CustomerItem, ImportPreview, Page, PeeringDbStatus, UserDetail, UserItem};
+use crate::console::{AuditItem, CustomerItem, ImportPreview, IxfPreview, Page, PeeringDbStatus, UserDetail, UserItem};
 use crate::AppError;
 
 #[server(prefix = "/api", endpoint = "admin/customers", input = PostUrl)]
@@ -93,6 +93,43 @@ pub async fn import_customers(csv: String, allow_reserved: Option<String>, commi
     }
     Ok(preview)
 }
+
+/// Reads an IX-F export, pasted (`json`) or by its `url`, and, with
+/// `commit`, imports its members at one exchange (all or none), provided
+/// the export is still the one previewed (`digest`).
+#[server(prefix = "/api", endpoint = "admin/import_ixf", input = PostUrl)]
+pub async fn import_ixf(
+    json: Option<String>,
+    url: Option<String>,
+    ixp_id: Option<String>,
+    allow_reserved: Option<String>,
+    digest: Option<String>,
+    commit: Option<String>,
+) -> Result<IxfPreview, AppError> {
+    let ctx = crate::backend::Ctx::get().await?;
+    let admin = ctx.superadmin()?;
+    let ixp_id = match ixp_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some(id) => Some(id.parse::<i64>().map_err(|_| AppError::Validation("The exchange's ixp_id is a number, e.g. 1.".into()))?),
+    };
+    let form = crate::console::IxfForm {
+        json: json.unwrap_or_default(),
+        url: url.unwrap_or_default(),
+        ixp_id,
+        allow_reserved: crate::console::checkbox(&allow_reserved),
+        digest: digest.filter(|d| !d.is_empty()),
+    };
+    let preview = ctx.backend.import_ixf(&admin, &ctx.meta, form, crate::console::checkbox(&commit)).await.map_err(|e| ctx.fail(e))?;
+    if preview.committed && ctx.plain_form {
+        let (new, updated) = preview.counts();
+        ctx.session.set_flash(format!("Imported from the IX-F export: {new} created, {updated} updated.")).await?;
+        ctx.redirect(IXF_PAGE);
+    }
+    Ok(preview)
+}
+
+/// The IX-F import page, where a plain-form import comes back to.
+pub const IXF_PAGE: &str = "/admin/customers/import-ixf";
 
 #[server(prefix = "/api", endpoint = "admin/users", input = PostUrl)]
 pub async fn admin_users(q: String, page: u32) -> Result<Page<UserItem>, AppError> {

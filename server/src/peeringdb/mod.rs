@@ -144,18 +144,11 @@ pub struct PeeringDbClient {
 }
 
 /// Reads a body, refusing more than [`MAX_BODY`] bytes.
-async fn read_capped(mut resp: reqwest::Response) -> Result<Vec<u8>, PeeringDbError> {
-    if resp.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(PeeringDbError::TooLarge);
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(from_reqwest)? {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(PeeringDbError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+async fn read_capped(resp: reqwest::Response) -> Result<Vec<u8>, PeeringDbError> {
+    crate::fetch::read_capped(resp, MAX_BODY).await.map_err(|e| match e {
+        crate::fetch::CappedError::TooLarge => PeeringDbError::TooLarge,
+        crate::fetch::CappedError::Read(e) => from_reqwest(e),
+    })
 }
 
 /// Statuses that are not OAuth answers at all.

@@ -4,7 +4,7 @@
 
 use app::backend::{Caller, Console, RequestMeta, Superadmin};
 use app::console::{
-    AuditFilter, AuditItem, CustomerForm, CustomerItem, ImportPreview, LinkStatus, NewUserForm, Page, PeeringDbStatus, UserDetail, UserItem,
+    AuditFilter, AuditItem, CustomerForm, CustomerItem, ImportPreview, IxfForm, IxfPreview, LinkStatus, NewUserForm, Page, PeeringDbStatus, UserDetail, UserItem,
     PAGE_SIZE,
 };
 use app::{AppError, Role, Source};
@@ -35,6 +35,14 @@ pub(crate) fn capitalise(s: &str) -> String {
 
 fn offset(page: u32) -> i64 {
     i64::from(page) * i64::from(PAGE_SIZE)
+}
+
+/// Names an IX-F export's exact bytes, so an import writes only what its
+/// preview showed.
+fn ixf_digest(json: &str) -> String {
+    use base64::Engine;
+    use sha2::Digest;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(json.as_bytes()))
 }
 
 /// An audit row for something `who` did.
@@ -181,6 +189,42 @@ impl Console for Portal {
         audit::write_all(&mut tx, &audit_rows).await?;
         tx.commit().await?;
         Ok(ImportPreview { rows: preview, errors: Vec::new(), committed: true })
+    }
+
+    async fn import_ixf(&self, admin: &Superadmin, meta: &RequestMeta, form: IxfForm, commit: bool) -> Result<IxfPreview, AppError> {
+        let (json, source) = match (form.json.trim().is_empty(), form.url.trim()) {
+            (false, "") => (form.json, None),
+            (true, "") => return Err(validation("Paste the export, or give the URL it is published at.")),
+            (false, _) => return Err(validation("Give either the export's URL or the export itself, not both.")),
+            (true, url) => {
+                // The console reads URLs only: a path would read the
+                // server's own files.
+                let url = url::Url::parse(url)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| validation("The export's URL must start with https:// or http://."))?;
+                let json = import::fetch_ixf_url(&url).await.map_err(|e| validation(format!("The export could not be read: {e}.")))?;
+                (json, Some(crate::fetch::shown(&url)))
+            }
+        };
+        let digest = ixf_digest(&json);
+        if commit && form.digest.as_ref().is_some_and(|d| *d != digest) {
+            return Err(AppError::Conflict("The export changed after the preview; nothing was imported. Preview it again.".into()));
+        }
+        let run = import::IxfRun {
+            ixp_id: form.ixp_id,
+            allow_reserved: form.allow_reserved,
+            dry_run: !commit,
+            actor: admin.actor(),
+            ip: meta.ip.as_deref(),
+            source,
+        };
+        match import::import_ixf(&self.db, &json, &self.config.ixf_mapping, run).await {
+            Ok(r) => Ok(IxfPreview { ixp: Some(r.ixp), rows: r.rows, missing: r.missing, errors: Vec::new(), digest, committed: commit }),
+            Err(import::ImportError::Ixf(errors)) => Ok(IxfPreview { errors: errors.iter().map(ToString::to_string).collect(), digest, ..IxfPreview::default() }),
+            Err(import::ImportError::Rows(_)) => Err(AppError::Internal),
+            Err(import::ImportError::Db(e)) => Err(e.into()),
+        }
     }
 
     async fn users(&self, _: &Superadmin, q: &str, page: u32) -> Result<Page<UserItem>, AppError> {

@@ -113,39 +113,48 @@ pub struct IxfImport {
     pub missing: Vec<String>,
 }
 
+/// How one IX-F import runs, and who runs it.
+pub struct IxfRun<'a> {
+    /// The exchange to read, when the export lists several.
+    pub ixp_id: Option<i64>,
+    pub allow_reserved: bool,
+    /// Plan only: nothing is written.
+    pub dry_run: bool,
+    pub actor: Actor,
+    pub ip: Option<&'a str>,
+    /// Where the export came from, as the audit row names it (a URL
+    /// through [`crate::fetch::shown`]); `None` when pasted or a file.
+    pub source: Option<String>,
+}
+
 /// Imports the customers of one exchange of an IX-F Member Export in one
 /// transaction (nothing when `dry_run`): new members are created, known
 /// ones (matched by ASN) updated, and those the export no longer lists
 /// are reported, never removed.
-pub async fn import_ixf(
-    db: &Db,
-    json: &str,
-    ixp_id: Option<i64>,
-    mapping: &domain::ixf::Mapping,
-    actor: Actor,
-    allow_reserved: bool,
-    dry_run: bool,
-) -> Result<IxfImport, ImportError> {
+pub async fn import_ixf(db: &Db, json: &str, mapping: &domain::ixf::Mapping, run: IxfRun<'_>) -> Result<IxfImport, ImportError> {
     let existing: Vec<domain::ixf::Known> = customers::all(db)
         .await?
         .into_iter()
         .map(|c| domain::ixf::Known { shortname: c.shortname, name: c.name, asns: c.asns, peeringdb_login: c.peeringdb_login })
         .collect();
-    let plan = domain::ixf::plan(json, ixp_id, mapping, &existing, allow_reserved).map_err(ImportError::Ixf)?;
+    let plan = domain::ixf::plan(json, run.ixp_id, mapping, &existing, run.allow_reserved).map_err(ImportError::Ixf)?;
     let known = Known::read(db).await?;
     let rows = preview(&plan.customers, &known);
     let created = rows.iter().filter(|r| r.new).count();
     let report = IxfImport { ixp: plan.ixp.clone(), created, updated: rows.len() - created, rows, missing: plan.missing.clone() };
-    if dry_run {
+    if run.dry_run {
         return Ok(report);
     }
     let mut tx = db.begin().await?;
-    let written = write(&mut tx, &plan.customers, &known, actor, None).await?;
+    let written = write(&mut tx, &plan.customers, &known, run.actor, run.ip).await?;
     let mut details = written.details(plan.customers.len());
     details["source"] = json!("ixf");
+    if let Some(url) = run.source {
+        details["url"] = json!(url);
+    }
     details["ixp"] = json!({ "ixp_id": plan.ixp.0, "name": plan.ixp.1 });
     details["not_in_export"] = json!(plan.missing);
-    let entry = AuditEntry { actor, event: AuditEvent::CustomersImported, user_id: None, customer_id: None, details, ip: None };
+    let entry = AuditEntry { actor: run.actor, event: AuditEvent::CustomersImported, user_id: None, customer_id: None, details, ip: run.ip };
     let mut audit_rows = vec![entry];
     audit_rows.extend(written.withdrawn.rows);
     audit::write_all(&mut tx, &audit_rows).await?;
@@ -156,30 +165,36 @@ pub async fn import_ixf(
 /// The largest IX-F export read: a large exchange's is a few MB.
 const MAX_IXF_BYTES: usize = 64 << 20;
 
-/// An IX-F export from a file or an http(s) URL.
+/// An IX-F export from a file or an http(s) URL (the command line).
 pub async fn fetch_ixf(source: &str) -> Result<String, String> {
-    if source.starts_with("http://") || source.starts_with("https://") {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .user_agent(concat!("PeerPortal/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
-        let fetch = |e: reqwest::Error| format!("cannot fetch {source}: {}", e.without_url());
-        let mut resp = client.get(source).send().await.map_err(fetch)?;
-        if !resp.status().is_success() {
-            return Err(format!("{source} answered {}", resp.status()));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = resp.chunk().await.map_err(fetch)? {
-            if body.len() + chunk.len() > MAX_IXF_BYTES {
-                return Err(format!("{source} is larger than {MAX_IXF_BYTES} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        String::from_utf8(body).map_err(|_| format!("{source} is not UTF-8 text"))
-    } else {
-        std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}"))
+    match url::Url::parse(source) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") => fetch_ixf_url(&url).await,
+        _ => std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}")),
     }
+}
+
+/// An IX-F export from an http(s) URL. Messages name the URL without its
+/// user and query, where an API key may be.
+pub async fn fetch_ixf_url(url: &url::Url) -> Result<String, String> {
+    let shown = crate::fetch::shown(url);
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{shown} is not an http(s) URL"));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .user_agent(concat!("PeerPortal/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let fetch = |e: reqwest::Error| format!("cannot fetch {shown}: {}", e.without_url());
+    let resp = client.get(url.clone()).send().await.map_err(fetch)?;
+    if !resp.status().is_success() {
+        return Err(format!("{shown} answered {}", resp.status()));
+    }
+    let body = crate::fetch::read_capped(resp, MAX_IXF_BYTES).await.map_err(|e| match e {
+        crate::fetch::CappedError::TooLarge => format!("{shown} is larger than {MAX_IXF_BYTES} bytes"),
+        crate::fetch::CappedError::Read(e) => fetch(e),
+    })?;
+    String::from_utf8(body).map_err(|_| format!("{shown} is not UTF-8 text"))
 }
 
 /// One scheduled import from `PEERPORTAL_IXF_URL`, on the one replica
@@ -192,8 +207,16 @@ pub async fn refresh_ixf(portal: &crate::portal::Portal, holder: &str) -> Result
     if !crate::store::leases::acquire(&portal.db, IXF_LEASE, holder, now, until).await.map_err(|e| e.to_string())? {
         return Ok(None);
     }
-    let json = fetch_ixf(source.url.as_str()).await?;
-    let report = import_ixf(&portal.db, &json, source.ixp_id, &portal.config.ixf_mapping, Actor::Ixf, false, false).await.map_err(|e| e.to_string())?;
+    let json = fetch_ixf_url(&source.url).await?;
+    let run = IxfRun {
+        ixp_id: source.ixp_id,
+        allow_reserved: false,
+        dry_run: false,
+        actor: Actor::Ixf,
+        ip: None,
+        source: Some(crate::fetch::shown(&source.url)),
+    };
+    let report = import_ixf(&portal.db, &json, &portal.config.ixf_mapping, run).await.map_err(|e| e.to_string())?;
     Ok(Some(report))
 }
 

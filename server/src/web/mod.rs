@@ -89,12 +89,17 @@ pub fn router(portal: Arc<Portal>) -> anyhow::Result<Router> {
     };
     let import_preview = {
         let (context, options) = (page_context.clone(), leptos_options.clone());
-        move |req: Request| import::preview(req, context.clone(), options.clone())
+        move |req: Request| import::preview_csv(req, context.clone(), options.clone())
+    };
+    let ixf_preview = {
+        let (context, options) = (page_context.clone(), leptos_options.clone());
+        move |req: Request| import::preview_ixf(req, context.clone(), options.clone())
     };
     let router = router
         .route(&format!("/{}/{{*file}}", leptos_options.site_pkg_dir), get(assets::serve))
         .route("/favicon.svg", get(assets::serve))
         .route(IMPORT_PAGE, post(import_preview))
+        .route(IXF_PAGE, post(ixf_preview))
         .route("/healthz", get(healthz))
         .route("/logout", post(logout))
         .route("/admin/audit.csv", get(audit_csv::export))
@@ -242,17 +247,19 @@ async fn client_address(State(trusted): State<Arc<domain::net::TrustedProxies>>,
 /// function's form is a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// The server function that takes a pasted CSV file, and the page that
-/// previews it.
+/// The server functions that take a pasted CSV file or IX-F export, and
+/// the pages that preview them.
 const IMPORT_PATH: &str = "/api/admin/import_customers";
 const IMPORT_PAGE: &str = "/admin/customers/import";
+const IXF_PATH: &str = "/api/admin/import_ixf";
+const IXF_PAGE: &str = app::api::console::IXF_PAGE;
 
 /// Bounds every request body before anything reads it: 64 KiB, or
 /// `PEERPORTAL_IMPORT_MAX_BYTES` for the CSV import. A declared length over
 /// the limit is answered 413 at once; a body that only turns out longer
 /// stops being read at the limit.
 async fn limit_body(State(import_max): State<usize>, req: Request, next: Next) -> Response {
-    let limit = if [IMPORT_PATH, IMPORT_PAGE].contains(&req.uri().path()) { import_max } else { MAX_BODY_BYTES };
+    let limit = if [IMPORT_PATH, IMPORT_PAGE, IXF_PATH, IXF_PAGE].contains(&req.uri().path()) { import_max } else { MAX_BODY_BYTES };
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         return too_large(req.uri().path(), limit);

@@ -250,6 +250,11 @@ fn rights() -> Vec<Right> {
             args: |_| f(&[("csv", "name,shortname,asns,type,status,peeringdb_login\nImported,imported,13335,full,active,true\n"), ("commit", "on")]),
             answers: [U, F, F, A],
         },
+        Right {
+            endpoint: "admin/import_ixf",
+            args: |_| f(&[("json", include_str!("../../../fixtures/ixf/v0.7.json")), ("allow_reserved", "on"), ("commit", "on")]),
+            answers: [U, F, F, A],
+        },
         Right { endpoint: "admin/users", args: |_| f(&[("q", ""), ("page", "0")]), answers: [U, F, F, A] },
         Right { endpoint: "admin/user", args: |w| f(&[("id", &w.member.to_string())]), answers: [U, F, F, A] },
         Right {
@@ -676,6 +681,7 @@ async fn console_pages_render_on_the_server_for_a_superadmin() {
         (&format!("/admin/customers/{}", w.alpha) as &str, "Allow login with PeeringDB"),
         ("/admin/customers/new", "New customer"),
         ("/admin/customers/import", "Preview"),
+        ("/admin/customers/import-ixf", "Export URL"),
         ("/admin/users?q=member", "member@example.net"),
         (&format!("/admin/users/{}", w.target), "Beta Net"),
         ("/admin/users/new", "New local user"),
@@ -748,7 +754,7 @@ async fn audit_rows_read_as_sentences_with_names_while_the_csv_keeps_the_json() 
 
 /// Posts a form as a browser without the bundle's help would: a plain form
 /// post from `page`, answered with a redirect.
-async fn plain_post(client: &reqwest::Client, app: &TestApp, path: &str, page: &str, form: &[(&str, String)]) -> reqwest::Response {
+pub(crate) async fn plain_post(client: &reqwest::Client, app: &TestApp, path: &str, page: &str, form: &[(&str, String)]) -> reqwest::Response {
     client
         .post(app.url(path))
         .header(ACCEPT, "text/html")
@@ -759,7 +765,7 @@ async fn plain_post(client: &reqwest::Client, app: &TestApp, path: &str, page: &
         .expect("form post")
 }
 
-fn location(resp: &reqwest::Response) -> String {
+pub(crate) fn location(resp: &reqwest::Response) -> String {
     resp.headers().get("location").map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default()
 }
 

@@ -65,7 +65,7 @@ async fn a_malformed_export_is_refused_with_its_place_and_nothing_is_written() {
         assert!(e.contains("nothing was imported") && e.contains(place), "{e}");
     }
     let e = peerportal::cli::customers_import_ixf(&portal, &fixture("v1.0.json"), None, true, false).await.unwrap_err().to_string();
-    assert!(e.contains("--ixp-id"), "{e}");
+    assert!(e.contains("choose one by its ixp_id"), "{e}");
     assert_eq!(customers(&t).await, before);
 }
 
@@ -116,4 +116,112 @@ async fn the_scheduled_import_applies_the_published_export_on_one_replica_and_re
     assert!(peerportal::portal::customers::refresh_ixf(&t2.portal(), "replica-b").await.unwrap().is_none(), "another replica waits its turn");
     let actor = peerportal::with_db!(&t2.db, p => sqlx::query_scalar::<_, String>("SELECT actor FROM audit_log WHERE event = 'customers.imported' ORDER BY id DESC LIMIT 1").fetch_one(p).await).unwrap();
     assert_eq!(actor, "ixf");
+}
+
+/// The console's IX-F page: a superadmin, the known customers, and the
+/// rows as they were before anything was imported.
+async fn console() -> (TestApp, reqwest::Client, Vec<String>) {
+    let t = with_known_customers().await;
+    crate::console::local_user(&t, "ops", true).await;
+    let ops = crate::console::logged_in(&t, "ops").await;
+    let before = t.snapshot_without_audit().await;
+    (t, ops, before)
+}
+
+const PAGE: &str = "/admin/customers/import-ixf";
+
+#[tokio::test]
+async fn the_console_previews_a_pasted_export_and_imports_exactly_what_it_showed() {
+    use crate::console::{f, location, ok_json, plain_post};
+    let (t, ops, before) = console().await;
+    let json = std::fs::read_to_string(fixture("v1.0.json")).unwrap();
+
+    // The preview is the page answering its own form: nothing is written.
+    let html = plain_post(&ops, &t, PAGE, PAGE, &f(&[("json", &json), ("ixp_id", "1"), ("allow_reserved", "on")])).await.text().await.unwrap();
+    assert!(html.contains("EX-IX (ixp_id 1): every member is valid: 3 to create, 1 to update."), "the preview counts");
+    assert!(html.contains("Import 4 customers") && html.contains("gamma-research"), "the preview offers the import, row by row");
+    assert!(html.contains("1 customer(s) are not in the export at EX-IX") && html.contains("href=\"/admin/customers?q=gone\""), "the customer the export lacks is named");
+    assert_eq!(t.snapshot_without_audit().await, before, "a preview writes nothing");
+
+    // Several exchanges and no choice, or a malformed file: each problem by its place, nothing written.
+    let html = plain_post(&ops, &t, PAGE, PAGE, &f(&[("json", &json), ("allow_reserved", "on")])).await.text().await.unwrap();
+    assert!(html.contains("Nothing was imported") && html.contains("choose one by its ixp_id"), "which exchange is asked for");
+    let malformed = std::fs::read_to_string(fixture("malformed-asnum.json")).unwrap();
+    let html = plain_post(&ops, &t, PAGE, PAGE, &f(&[("json", &malformed)])).await.text().await.unwrap();
+    assert!(html.contains("Nothing was imported") && html.contains("member_list[1].asnum"), "the bad place is named");
+    assert_eq!(t.snapshot_without_audit().await, before);
+
+    // Import: the preview's digest holds the import to the export it showed.
+    let form = |digest: &str| f(&[("json", &json), ("ixp_id", "1"), ("allow_reserved", "on"), ("digest", digest), ("commit", "on")]);
+    let preview = ok_json(&ops, &t, "admin/import_ixf", &f(&[("json", &json), ("ixp_id", "1"), ("allow_reserved", "on")])).await;
+    let digest = preview["digest"].as_str().unwrap().to_string();
+    let stale = crate::console::call(&ops, &t, "admin/import_ixf", &form("a-digest-of-another-export")).await;
+    assert_eq!(stale.status(), 409);
+    assert!(stale.text().await.unwrap().contains("changed after the preview"));
+    assert_eq!(t.snapshot_without_audit().await, before, "a stale import writes nothing");
+
+    let resp = plain_post(&ops, &t, "/api/admin/import_ixf", PAGE, &form(&digest)).await;
+    let back = location(&resp);
+    assert!(back.starts_with(PAGE), "{back}");
+    let html = ops.get(t.url(&back)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("Imported from the IX-F export: 3 created, 1 updated."), "the import says what it wrote");
+    assert!(customers(&t).await.iter().any(|l| l == "gamma-research Gamma Research associate active on AS64530"));
+    let (actor, details) = last_import(&t).await;
+    assert!(actor.starts_with("user:"), "{actor}");
+    assert!(details.contains("\"not_in_export\":[\"gone\"]") && !details.contains("\"url\""), "{details}");
+}
+
+#[tokio::test]
+async fn the_console_fetches_an_export_by_url_keeps_its_key_out_of_the_audit_and_refuses_one_that_changed() {
+    use crate::console::{call, f, ok_json};
+    let (t, ops, before) = console().await;
+    let export = std::sync::Arc::new(std::sync::Mutex::new(std::fs::read_to_string(fixture("v0.7.json")).unwrap()));
+    let served = export.clone();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let router = axum::Router::new().route("/ixf", axum::routing::get(move || async move { served.lock().unwrap().clone() }));
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let url = format!("{base}/ixf?apikey=ixf-api-key");
+
+    let preview = ok_json(&ops, &t, "admin/import_ixf", &f(&[("url", &url), ("allow_reserved", "on")])).await;
+    assert_eq!((preview["rows"].as_array().unwrap().len(), preview["committed"].as_bool()), (2, Some(false)), "{preview}");
+    let digest = preview["digest"].as_str().unwrap().to_string();
+
+    // The exchange publishes a new export between the preview and the import.
+    *export.lock().unwrap() = std::fs::read_to_string(fixture("v0.6.json")).unwrap();
+    let commit = f(&[("url", &url), ("allow_reserved", "on"), ("digest", &digest), ("commit", "on")]);
+    let resp = call(&ops, &t, "admin/import_ixf", &commit).await;
+    assert_eq!(resp.status(), 409, "the export changed: preview again");
+    assert_eq!(t.snapshot_without_audit().await, before);
+
+    let preview = ok_json(&ops, &t, "admin/import_ixf", &f(&[("url", &url), ("allow_reserved", "on")])).await;
+    let commit = f(&[("url", &url), ("allow_reserved", "on"), ("digest", preview["digest"].as_str().unwrap()), ("commit", "on")]);
+    assert_eq!(ok_json(&ops, &t, "admin/import_ixf", &commit).await["committed"], true);
+    let (_, details) = last_import(&t).await;
+    assert!(details.contains(&format!("\"url\":\"{base}/ixf?…\"")), "{details}");
+    assert!(!details.contains("ixf-api-key"), "{details}");
+
+    // Not a URL the console fetches, or one that fails: the reason, nothing written.
+    let after = t.snapshot_without_audit().await;
+    for (form, reason) in [
+        (f(&[("url", "/etc/passwd")]), "must start with https://"),
+        (f(&[("url", "file:///etc/passwd")]), "must start with https://"),
+        (f(&[("url", &format!("{base}/nothing?apikey=ixf-api-key"))]), "404"),
+        (f(&[("url", &url), ("json", "{}")]), "not both"),
+        (f(&[]), "Paste the export"),
+    ] {
+        let resp = call(&ops, &t, "admin/import_ixf", &form).await;
+        assert_eq!(resp.status(), 422, "{reason}");
+        let text = resp.text().await.unwrap();
+        assert!(text.contains(reason) && !text.contains("ixf-api-key"), "{text}");
+    }
+    assert_eq!(t.snapshot_without_audit().await, after);
+}
+
+/// The last import's audit actor and details, without the spaces
+/// PostgreSQL's JSON text has.
+async fn last_import(t: &TestApp) -> (String, String) {
+    let sql = "SELECT actor, CAST(details AS TEXT) FROM audit_log WHERE event = 'customers.imported' ORDER BY id DESC LIMIT 1";
+    let (actor, details) = peerportal::with_db!(&t.db, p => sqlx::query_as::<_, (String, String)>(sql).fetch_one(p).await).unwrap();
+    (actor, details.replace(' ', ""))
 }

@@ -4,9 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::console::{admin_customer, admin_customers, import_customers, DeleteCustomer, ImportCustomers, SaveCustomer};
+use crate::api::console::{admin_customer, admin_customers, import_customers, import_ixf, DeleteCustomer, ImportCustomers, ImportIxf, SaveCustomer, IXF_PAGE};
 use crate::components::console::{list_base, load_error, outcome, page_param, param, AdminPage, Pager, SearchForm};
-use crate::console::{CustomerItem, ImportPreview, Page, PostedImport};
+use crate::console::{CustomerItem, ImportPreview, ImportRow, IxfPreview, Page, PostedImport, PostedIxf};
 use crate::{format_asns, AppError, CustomerKind, CustomerStatus, Role};
 
 // Each page makes its resources and actions itself, outside `AdminPage`:
@@ -34,6 +34,7 @@ fn customer_list(list: Resource<Result<Page<CustomerItem>, AppError>>) -> impl I
                 <span class="actions">
                     <a class="button primary" href="/admin/customers/new">"New customer"</a>
                     <a class="button" href="/admin/customers/import">"Import CSV"</a>
+                    <a class="button" href=IXF_PAGE>"Import IX-F export"</a>
                 </span>
             </div>
             <SearchForm action="/admin/customers" label="Search by name, shortname or ASN" value=Signal::derive(q) placeholder="e.g. Alpha or AS64500"/>
@@ -247,8 +248,29 @@ fn Preview(preview: ImportPreview, csv: String, allow: bool, import: ServerActio
         .into_any();
     }
     let (new, updated) = preview.counts();
-    let rows = preview
-        .rows
+    view! {
+        <div class="alert ok" role="status">{format!("Every row is valid: {new} to create, {updated} to update.")}</div>
+        <ActionForm action=import attr:id="import-commit">
+            <input type="hidden" name="csv" value=csv/>
+            {allow.then(|| view! { <input type="hidden" name="allow_reserved" value="on"/> })}
+            <input type="hidden" name="commit" value="on"/>
+            <button type="submit" class="button primary">{import_label(new + updated)}</button>
+        </ActionForm>
+        {rows_table(preview.rows)}
+    }
+    .into_any()
+}
+
+fn import_label(n: usize) -> String {
+    match n {
+        1 => "Import 1 customer".to_string(),
+        n => format!("Import {n} customers"),
+    }
+}
+
+/// What an import writes, a row per customer.
+fn rows_table(rows: Vec<ImportRow>) -> impl IntoView {
+    let rows = rows
         .into_iter()
         .map(|r| view! {
             <tr>
@@ -259,13 +281,6 @@ fn Preview(preview: ImportPreview, csv: String, allow: bool, import: ServerActio
         })
         .collect_view();
     view! {
-        <div class="alert ok" role="status">{format!("Every row is valid: {new} to create, {updated} to update.")}</div>
-        <ActionForm action=import attr:id="import-commit">
-            <input type="hidden" name="csv" value=csv/>
-            {allow.then(|| view! { <input type="hidden" name="allow_reserved" value="on"/> })}
-            <input type="hidden" name="commit" value="on"/>
-            <button type="submit" class="button primary">{match new + updated { 1 => "Import 1 customer".to_string(), n => format!("Import {n} customers") }}</button>
-        </ActionForm>
         <div class="table-wrap">
             <table>
                 <thead><tr><th scope="col">"Action"</th><th scope="col">"Shortname"</th><th scope="col">"Name"</th><th scope="col">"ASNs"</th>
@@ -273,6 +288,118 @@ fn Preview(preview: ImportPreview, csv: String, allow: bool, import: ServerActio
                 <tbody>{rows}</tbody>
             </table>
         </div>
+    }
+}
+
+/// `/admin/customers/import-ixf`: the members of one exchange of an IX-F
+/// Member Export, pasted or fetched from its URL; preview, then import.
+///
+/// Built as the CSV import is: the page answers its form's POST with the
+/// preview (a [`PostedIxf`]), and the Import button posts to the server
+/// function with the preview's digest, so what is written is exactly what
+/// was shown even when the export is fetched again.
+#[component]
+pub fn IxfImportPage() -> impl IntoView {
+    let preview = use_context::<PostedIxf>().map(|p| {
+        Resource::new(
+            || (),
+            move |_| import_ixf(Some(p.json.clone()), Some(p.url.clone()), Some(p.ixp_id.clone()), p.allow_reserved.then(|| "on".to_string()), None, None),
+        )
+    });
+    view! {
+        <Title text="Import from an IX-F export"/>
+        <AdminPage tab="/admin/customers" view=move |_| view! { <IxfImporter preview/> }/>
+    }
+}
+
+#[component]
+fn IxfImporter(preview: Option<Resource<Result<IxfPreview, AppError>>>) -> impl IntoView {
+    let import = ServerAction::<ImportIxf>::new();
+    let posted = use_context::<PostedIxf>().unwrap_or_default();
+    view! {
+        <section class="card" aria-labelledby="ixf-title">
+            <h1 id="ixf-title">"Import from an IX-F export"</h1>
+            <p class="muted">"The IX-F Member Export (schema 0.6 to 1.0) that IXP Manager and most exchanges publish. Members become customers, matched to known ones by ASN; customers the export does not list are shown, never removed. Nothing is written until the preview shows no problem and you press Import."</p>
+            <form method="post" action=IXF_PAGE class="stack" id="ixf-form">
+                <label for="ixf-url">"Export URL"</label>
+                <input id="ixf-url" name="url" type="url" value=posted.url.clone() placeholder="https://ixp.example.net/api/v4/member-export/ixf/1.0" aria-describedby="ixf-url-help"/>
+                <small id="ixf-url-help" class="muted">"Fetched by the portal. An API key in its query is kept out of the logs and the audit log."</small>
+                <label for="ixf-json">"Or the export itself (JSON)"</label>
+                <textarea id="ixf-json" name="json" rows="8" spellcheck="false">{posted.json.clone()}</textarea>
+                <label for="ixf-ixp">"Exchange (ixp_id)"</label>
+                <input id="ixf-ixp" name="ixp_id" type="number" min="0" value=posted.ixp_id.clone() aria-describedby="ixf-ixp-help"/>
+                <small id="ixf-ixp-help" class="muted">"Needed only when the export lists several exchanges."</small>
+                <label class="check"><input type="checkbox" name="allow_reserved" value="on" checked=posted.allow_reserved/>" Allow reserved ASNs"</label>
+                <button type="submit" class="button">"Preview"</button>
+            </form>
+            {move || import.value().get().and_then(Result::err).map(load_error)}
+            {preview.map(|preview| view! {
+                <Suspense>
+                    {move || {
+                        let posted = posted.clone();
+                        Suspend::new(async move {
+                            match preview.await {
+                                Err(e) => load_error(e),
+                                Ok(p) => view! { <IxfPreviewView preview=p posted import/> }.into_any(),
+                            }
+                        })
+                    }}
+                </Suspense>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn IxfPreviewView(preview: IxfPreview, posted: PostedIxf, import: ServerAction<ImportIxf>) -> impl IntoView {
+    if !preview.errors.is_empty() {
+        let errors = preview.errors.into_iter().map(|e| view! { <li>{e}</li> }).collect_view();
+        return view! {
+            <div class="alert error" role="alert">
+                <p>"Nothing was imported. The export has these problems:"</p>
+                <ul class="errors">{errors}</ul>
+            </div>
+        }
+        .into_any();
+    }
+    let (new, updated) = preview.counts();
+    let exchange = preview.ixp.as_ref().map_or_else(String::new, |(id, name)| format!("{name} (ixp_id {id})"));
+    let missing = (!preview.missing.is_empty()).then(|| {
+        let items = preview
+            .missing
+            .iter()
+            .map(|shortname| view! { <li><a href=format!("/admin/customers?q={shortname}")>{shortname.clone()}</a></li> })
+            .collect_view();
+        view! {
+            <div class="alert warn" role="note" id="ixf-missing">
+                <p>{format!("{} customer(s) are not in the export at {exchange}. They are kept; look at each one:", preview.missing.len())}</p>
+                <ul class="inline">{items}</ul>
+            </div>
+        }
+    });
+    // A fetched export is named again by its URL, a pasted one carried
+    // whole; the digest holds the import to what this preview read.
+    let source = if posted.url.trim().is_empty() {
+        view! { <input type="hidden" name="json" value=posted.json/> }.into_any()
+    } else {
+        view! { <input type="hidden" name="url" value=posted.url/> }.into_any()
+    };
+    let ixp_id = preview.ixp.as_ref().map(|(id, _)| id.to_string()).unwrap_or_default();
+    let commit = (new + updated > 0).then(|| view! {
+        <ActionForm action=import attr:id="ixf-commit">
+            {source}
+            <input type="hidden" name="ixp_id" value=ixp_id/>
+            {posted.allow_reserved.then(|| view! { <input type="hidden" name="allow_reserved" value="on"/> })}
+            <input type="hidden" name="digest" value=preview.digest.clone()/>
+            <input type="hidden" name="commit" value="on"/>
+            <button type="submit" class="button primary">{import_label(new + updated)}</button>
+        </ActionForm>
+    });
+    view! {
+        <div class="alert ok" role="status">{format!("{exchange}: every member is valid: {new} to create, {updated} to update.")}</div>
+        {missing}
+        {commit}
+        {rows_table(preview.rows)}
     }
     .into_any()
 }
