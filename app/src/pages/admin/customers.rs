@@ -218,21 +218,31 @@ fn Importer(preview: Option<Resource<Result<ImportPreview, AppError>>>) -> impl 
                 <button type="submit" class="button">"Preview"</button>
             </form>
             {move || import.value().get().and_then(Result::err).map(load_error)}
-            {preview.map(|preview| view! {
-                <Suspense>
-                    {move || {
-                        let csv = csv.clone();
-                        Suspend::new(async move {
-                            match preview.await {
-                                Err(e) => load_error(e),
-                                Ok(p) => view! { <Preview preview=p csv allow=allow_reserved import/> }.into_any(),
-                            }
-                        })
-                    }}
-                </Suspense>
-            })}
+            {preview_slot(preview, move |p| view! { <Preview preview=p csv=csv.clone() allow=allow_reserved import/> }.into_any())}
         </section>
     }
+}
+
+/// Where an import page shows what the server made of its posted form.
+fn preview_slot<T>(preview: Option<Resource<Result<T, AppError>>>, show: impl Fn(T) -> AnyView + Clone + Send + Sync + 'static) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+{
+    preview.map(|preview| {
+        view! {
+            <Suspense>
+                {move || {
+                    let show = show.clone();
+                    Suspend::new(async move {
+                        match preview.await {
+                            Err(e) => load_error(e),
+                            Ok(p) => show(p),
+                        }
+                    })
+                }}
+            </Suspense>
+        }
+    })
 }
 
 #[component]
@@ -333,19 +343,7 @@ fn IxfImporter(preview: Option<Resource<Result<IxfPreview, AppError>>>) -> impl 
                 <button type="submit" class="button">"Preview"</button>
             </form>
             {move || import.value().get().and_then(Result::err).map(load_error)}
-            {preview.map(|preview| view! {
-                <Suspense>
-                    {move || {
-                        let posted = posted.clone();
-                        Suspend::new(async move {
-                            match preview.await {
-                                Err(e) => load_error(e),
-                                Ok(p) => view! { <IxfPreviewView preview=p posted import/> }.into_any(),
-                            }
-                        })
-                    }}
-                </Suspense>
-            })}
+            {preview_slot(preview, move |p| view! { <IxfPreviewView preview=p posted=posted.clone() import/> }.into_any())}
         </section>
     }
 }
