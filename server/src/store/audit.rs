@@ -66,7 +66,7 @@ pub async fn write_alone(db: &Db, e: &AuditEntry<'_>) -> Result<(), DbError> {
     tx.commit().await
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx_macros::FromRow)]
 struct AuditRecord {
     id: i64,
     at: OffsetDateTime,

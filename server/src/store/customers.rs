@@ -11,7 +11,7 @@ use super::users::contains_pattern;
 use super::{asns_by_customer, now, word, Db, DbError, Tx};
 use crate::{backend_sql, execute, with_db, with_tx};
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx_macros::FromRow)]
 struct CustomerRecord {
     id: i64,
     name: String,

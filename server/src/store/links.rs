@@ -92,7 +92,7 @@ pub async fn mark_synced(tx: &mut Tx, user_id: i64, note: Option<&str>) -> Resul
 }
 
 /// What a re-sync starts from: one query for a whole batch.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx_macros::FromRow)]
 pub struct Due {
     pub user_id: i64,
     pub username: String,
@@ -141,7 +141,7 @@ pub async fn summary(db: &Db) -> Result<(i64, i64, i64, Option<time::OffsetDateT
 }
 
 /// The link's state, for the console.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx_macros::FromRow)]
 pub struct LinkState {
     pub last_synced_at: Option<time::OffsetDateTime>,
     pub stale_since: Option<time::OffsetDateTime>,

@@ -204,8 +204,8 @@ fn spawn_sqlite_checkpoints(pool: SqlitePool) {
     });
 }
 
-static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
-static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx_macros::migrate!("../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx_macros::migrate!("../migrations/postgres");
 
 /// The newest SQLite migration this binary carries: a backup made by a
 /// newer binary cannot be restored by this one.

@@ -125,7 +125,7 @@ impl SessionStore for DbSessionStore {
 }
 
 /// One live session of a person, for their account page.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx_macros::FromRow)]
 pub struct SessionRow {
     pub id_hash: String,
     pub created_at: OffsetDateTime,

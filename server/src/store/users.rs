@@ -28,7 +28,7 @@ pub struct UserRow {
     pub last_login_via: Option<LoginMethod>,
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx_macros::FromRow)]
 struct UserRecord {
     id: i64,
     username: String,
@@ -250,7 +250,7 @@ pub(crate) fn contains_pattern(needle: &str) -> String {
     p
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx_macros::FromRow)]
 struct ListedUser {
     id: i64,
     username: String,
