@@ -172,6 +172,14 @@ async fn request_bodies_are_bounded_per_route() {
     let too_big = format!("name,shortname,asns\n{}", "Big Co,big,13335\n".repeat(7_000));
     let resp = crate::console::call(&ops, &app, "admin/import_customers", &crate::console::f(&[("csv", &too_big)])).await;
     assert_eq!(resp.status(), 413);
+
+    // A pasted IX-F export, to its page and to its server function, has the import's limit.
+    let padded = |n: usize| format!("{{\"version\":\"1.0\",\"pad\":\"{}\"}}", "x".repeat(n));
+    for path in ["/admin/customers/import-ixf", "/api/admin/import_ixf"] {
+        let send = |json: String| ops.post(app.url(path)).header(reqwest::header::REFERER, app.url("/admin/customers/import-ixf")).form(&[("json", json)]).send();
+        assert_ne!(send(padded(80_000)).await.unwrap().status(), 413, "{path} takes an export over 64 KiB");
+        assert_eq!(send(padded(120_000)).await.unwrap().status(), 413, "{path} stops at PEERPORTAL_IMPORT_MAX_BYTES");
+    }
 }
 
 #[tokio::test]
