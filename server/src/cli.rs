@@ -356,7 +356,7 @@ pub async fn customers_import(db: &Db, text: &str, allow_reserved: bool) -> Resu
 /// `peerportal customers import-ixf`: what to print.
 pub async fn customers_import_ixf(portal: &Portal, source: &str, ixp_id: Option<i64>, allow_reserved: bool, dry_run: bool) -> Result<String, CliError> {
     let json = crate::portal::customers::fetch_ixf(source).await.map_err(CliError::Usage)?;
-    let source = url::Url::parse(source).ok().filter(|u| matches!(u.scheme(), "http" | "https")).map(|u| crate::fetch::shown(&u));
+    let source = crate::fetch::http_url(source).map(|u| crate::fetch::shown(&u));
     let run = crate::portal::customers::IxfRun { ixp_id, allow_reserved, dry_run, actor: Actor::Cli, ip: None, source };
     let r = crate::portal::customers::import_ixf(&portal.db, &json, &portal.config.ixf_mapping, run).await?;
     let mut out = format!("{} (ixp_id {}): {} customers, {} new, {} updated\n", r.ixp.1, r.ixp.0, r.rows.len(), r.created, r.updated);

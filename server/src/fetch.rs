@@ -25,6 +25,12 @@ pub async fn read_capped(mut resp: reqwest::Response, max: usize) -> Result<Vec<
     Ok(body)
 }
 
+/// `text` as a URL the portal fetches from (http or https), or `None`:
+/// anything else, a path or `file://` say, is not fetched.
+pub fn http_url(text: &str) -> Option<url::Url> {
+    url::Url::parse(text).ok().filter(|u| matches!(u.scheme(), "http" | "https"))
+}
+
 /// A URL as messages, logs and audit rows may show it: without its user,
 /// password, query and fragment. Member exports are often published
 /// behind an API key in the query (IXP Manager's `?apikey=`), and that key

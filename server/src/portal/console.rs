@@ -199,10 +199,7 @@ impl Console for Portal {
             (true, url) => {
                 // The console reads URLs only: a path would read the
                 // server's own files.
-                let url = url::Url::parse(url)
-                    .ok()
-                    .filter(|u| matches!(u.scheme(), "http" | "https"))
-                    .ok_or_else(|| validation("The export's URL must start with https:// or http://."))?;
+                let url = crate::fetch::http_url(url).ok_or_else(|| validation("The export's URL must start with https:// or http://."))?;
                 let json = import::fetch_ixf_url(&url).await.map_err(|e| validation(format!("The export could not be read: {e}.")))?;
                 (json, Some(crate::fetch::shown(&url)))
             }

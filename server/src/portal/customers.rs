@@ -167,9 +167,9 @@ const MAX_IXF_BYTES: usize = 64 << 20;
 
 /// An IX-F export from a file or an http(s) URL (the command line).
 pub async fn fetch_ixf(source: &str) -> Result<String, String> {
-    match url::Url::parse(source) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") => fetch_ixf_url(&url).await,
-        _ => std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}")),
+    match crate::fetch::http_url(source) {
+        Some(url) => fetch_ixf_url(&url).await,
+        None => std::fs::read_to_string(source).map_err(|e| format!("cannot read {source}: {e}")),
     }
 }
 
